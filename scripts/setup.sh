@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.10) and install tfxd with everything the tests need, under constraints.txt.
+# Re-running is cheap: nothing is reinstalled while setup.py and constraints.txt are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  for candidate in "${PYTHON:-}" python3.10 \
+      "$(command -v pyenv >/dev/null && echo "$(pyenv root)/versions/3.10"*/bin/python3.10)" \
+      /usr/bin/python3.10 /usr/local/bin/python3.10; do
+    [ -n "$candidate" ] || continue
+    for exe in $candidate; do
+      if "$exe" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+        echo "$exe"; return 0
+      fi
+    done
+  done
+  return 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  py=$(find_python) || { echo "tfxd needs Python 3.10 (TFX 1.16): install it, or set PYTHON=/path/to/python3.10" >&2; exit 1; }
+  "$py" -m venv .venv
+fi
+stamp=.venv/.tfxd-installed
+want=$(cat setup.py constraints.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/pip install --quiet -c constraints.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c 'import tfx, tfxd, airflow' >/dev/null 2>&1 || { echo "install failed" >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Fresh machine → lint, layer contracts and the whole test suite (slow end-to-end tests included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check tfxd tests bench pipelines
+.venv/bin/lint-imports
+.venv/bin/python -m pytest "$@"

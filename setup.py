@@ -1,0 +1,39 @@
+"""tfxd: declarative production ML pipelines on TFX and Kubeflow.
+
+Install under the project's constraints (TFX 1.16.0's own pins):
+    pip install -c constraints.txt -e '.[test]'
+"""
+
+from __future__ import annotations
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tfxd",
+    version="0.1.0",
+    description="Declarative production ML pipelines on TFX and Kubeflow",
+    python_requires=">=3.10,<3.11",
+    packages=find_packages(include=["tfxd", "tfxd.*"]),
+    package_data={"tfxd": ["py.typed"]},
+    install_requires=[
+        "tfx==1.16.0",
+        "tf-keras==2.16.0",
+        "keras-tuner==1.3.5",  # 1.4.x only accepts Keras 3 models; ours are tf_keras
+        "kfp==2.5.0",
+        "pydantic>=2.9,<3",
+        "PyYAML>=6",
+        "rich>=13",
+        "palmerpenguins==0.1.6",
+    ],
+    extras_require={
+        "airflow": ["apache-airflow==2.10.3"],
+        "test": [
+            "apache-airflow==2.10.3",
+            "pytest==8.0.0",
+            "jsonschema==4.23.0",
+            "ruff==0.17.6",
+            "import-linter==2.1",
+        ],
+    },
+    entry_points={"console_scripts": ["tfxd=tfxd.cli:main"]},
+)

@@ -1,0 +1,200 @@
+"""The ``tfxd`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from rich.console import Console
+
+from tfxd.errors import SpecError, TfxdError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _params(values: list[str]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise TfxdError(f"--param {item}: write it as NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from tfxd.pipelines.validate import validate_file
+
+    pipe = validate_file(args.file, _params(args.param))
+    console.print(
+        f"[green]ok[/] {args.file}: pipeline '{pipe.name}', {len(pipe.nodes)} nodes: "
+        + " → ".join(pipe.order)
+    )
+    return 0
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    from tfxd.examples import write_example_data
+
+    folder = write_example_data(args.name, Path(args.pipelines))
+    console.print(f"wrote example data to {folder}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from tfxd.components.registry import registry
+    from tfxd.spec.schema import render_schema
+
+    text = render_schema({name: t.params for name, t in registry().items()})
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        console.print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tfxd.runners.local import run_file
+
+    result = run_file(
+        args.file,
+        overrides=_params(args.param),
+        enable_cache=not args.no_cache,
+        from_nodes=args.from_node,
+        only_nodes=args.only,
+        console=console,
+    )
+    return 0 if result.ok else 1
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from tfxd.pipelines.validate import validate_file
+
+    pipe = validate_file(args.file, _params(args.param))
+    if args.target == "kubeflow":
+        from tfxd.runners.kubeflow import compile_kubeflow
+
+        notes = compile_kubeflow(pipe, args.output, image=args.image, pipeline_root=args.root)
+    else:
+        from tfxd.runners.airflow import compile_airflow
+
+        notes = compile_airflow(pipe, args.output)
+    for note in notes:
+        console.print(f"[yellow]note[/] {note}")
+    console.print(f"wrote {args.output} ({args.target})")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from tfxd.metadata.views import print_runs
+
+    print_runs(args.pipeline, spec_file=args.file, limit=args.limit, console=console)
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from tfxd.metadata.views import print_lineage
+
+    print_lineage(args.pipeline, model=args.model, spec_file=args.file, console=console)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tfxd", description="Declarative ML pipelines on TFX.")
+    p.add_argument("-v", "--verbose", action="store_true", help="show TFX/Beam logs")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_params(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="override a pipeline parameter (repeatable)",
+        )
+
+    sp = sub.add_parser("validate", help="check a pipeline file and report every problem")
+    sp.add_argument("file")
+    with_params(sp)
+    sp.set_defaults(func=cmd_validate)
+
+    sp = sub.add_parser("run", help="run a pipeline locally (Beam DirectRunner, MLMD)")
+    sp.add_argument("file")
+    with_params(sp)
+    sp.add_argument("--no-cache", action="store_true", help="re-run every node")
+    sp.add_argument(
+        "--from",
+        dest="from_node",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="run NODE and everything downstream of it, reusing earlier outputs",
+    )
+    sp.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="run only NODE, reusing the latest outputs of its upstream nodes",
+    )
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2 or Airflow")
+    sp.add_argument("file")
+    sp.add_argument("--target", choices=["kubeflow", "airflow"], required=True)
+    sp.add_argument("-o", "--output", required=True)
+    sp.add_argument("--image", help="container image (default: runners.kubeflow.image)")
+    sp.add_argument("--root", help="pipeline root (default: runners.kubeflow.pipeline_root)")
+    with_params(sp)
+    sp.set_defaults(func=cmd_compile)
+
+    sp = sub.add_parser("runs", help="list runs of a pipeline from ML Metadata")
+    sp.add_argument("pipeline", help="pipeline name (metadata.name)")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.add_argument("--limit", type=int, default=20)
+    sp.set_defaults(func=cmd_runs)
+
+    sp = sub.add_parser("lineage", help="trace a model back to its input files")
+    sp.add_argument("pipeline")
+    sp.add_argument("--model", default="latest", help="'latest' or an artifact id")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.set_defaults(func=cmd_lineage)
+
+    sp = sub.add_parser("example", help="write an example pipeline's data")
+    sp.add_argument("name", help="example name, e.g. penguin")
+    sp.add_argument("--pipelines", default="pipelines", help="folder holding the examples")
+    sp.set_defaults(func=cmd_example)
+
+    sp = sub.add_parser("schema", help="print or write the pipeline file's JSON Schema")
+    sp.add_argument("-o", "--output", default="-")
+    sp.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if not args.verbose:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        return args.func(args)
+    except SpecError as err:
+        err_console.print(str(err), markup=False)
+        return 2
+    except TfxdError as err:
+        err_console.print(f"error: {err}", markup=False)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Component types: TFX's standard ones and tfxd's own, one registry by YAML name."""

@@ -1,0 +1,367 @@
+"""TFX's standard components as YAML types: one ``with:`` model and one builder each."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+from tfx import v1 as tfx
+from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
+
+from tfxd.components.registry import (
+    RUNTIME,
+    BuildContext,
+    ComponentType,
+    Params,
+    path_field,
+    register,
+)
+
+# ---------------------------------------------------------------- example gens
+
+
+class FileExampleGenParams(Params):
+    input_base: str = Field(
+        description="Folder holding the input files (relative to the pipeline file).",
+        json_schema_extra={**path_field("dir"), **RUNTIME},
+    )
+    input_splits: dict[str, str] = Field(
+        default_factory=dict,
+        description="Split name → file pattern under input_base (default: one split, '*').",
+    )
+    output_splits: dict[str, int] = Field(
+        default_factory=lambda: {"train": 2, "eval": 1},
+        description="Split name → hash buckets; ignored when input_splits is set.",
+    )
+
+
+def _example_gen_configs(p: FileExampleGenParams) -> dict[str, Any]:
+    if p.input_splits:
+        return {
+            "input_config": example_gen_pb2.Input(
+                splits=[
+                    example_gen_pb2.Input.Split(name=n, pattern=pat)
+                    for n, pat in p.input_splits.items()
+                ]
+            )
+        }
+    return {
+        "output_config": example_gen_pb2.Output(
+            split_config=example_gen_pb2.SplitConfig(
+                splits=[
+                    example_gen_pb2.SplitConfig.Split(name=n, hash_buckets=b)
+                    for n, b in p.output_splits.items()
+                ]
+            )
+        )
+    }
+
+
+def _csv_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
+    return tfx.components.CsvExampleGen(
+        input_base=ctx.path(p.input_base), **_example_gen_configs(p)
+    )
+
+
+def _import_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
+    return tfx.components.ImportExampleGen(
+        input_base=ctx.path(p.input_base), **_example_gen_configs(p)
+    )
+
+
+# ---------------------------------------------------------------- data analysis
+
+
+class ExcludeSplits(Params):
+    exclude_splits: list[str] = Field(default_factory=list, description="Splits to skip.")
+
+
+def _statistics_gen(ctx: BuildContext, inputs: dict, p: ExcludeSplits) -> Any:
+    return tfx.components.StatisticsGen(**inputs, exclude_splits=p.exclude_splits)
+
+
+class SchemaGenParams(ExcludeSplits):
+    infer_feature_shape: bool = Field(
+        True,
+        description="Infer fixed shapes (dense tensors) where every example has a value.",
+        json_schema_extra=RUNTIME,
+    )
+
+
+def _schema_gen(ctx: BuildContext, inputs: dict, p: SchemaGenParams) -> Any:
+    return tfx.components.SchemaGen(
+        **inputs, infer_feature_shape=p.infer_feature_shape, exclude_splits=p.exclude_splits
+    )
+
+
+class ImportSchemaGenParams(Params):
+    schema_file: str = Field(
+        description="A schema.pbtxt (relative to the pipeline file).",
+        json_schema_extra=path_field("file"),
+    )
+
+
+def _import_schema_gen(ctx: BuildContext, inputs: dict, p: ImportSchemaGenParams) -> Any:
+    return tfx.components.ImportSchemaGen(schema_file=ctx.path(p.schema_file))
+
+
+def _example_validator(ctx: BuildContext, inputs: dict, p: ExcludeSplits) -> Any:
+    return tfx.components.ExampleValidator(**inputs, exclude_splits=p.exclude_splits)
+
+
+# ---------------------------------------------------------------- transform, tune, train
+
+
+class ModuleParams(Params):
+    module_file: str = Field(
+        description="Python module with the user functions (relative to the pipeline file).",
+        json_schema_extra=path_field("file"),
+    )
+    custom_config: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form settings passed to the module's functions."
+    )
+
+
+class TransformParams(ModuleParams):
+    force_tf_compat_v1: bool = False
+
+
+def _transform(ctx: BuildContext, inputs: dict, p: TransformParams) -> Any:
+    return tfx.components.Transform(
+        **inputs,
+        module_file=ctx.path(p.module_file),
+        force_tf_compat_v1=p.force_tf_compat_v1,
+        custom_config=p.custom_config or None,
+    )
+
+
+class TrainParams(ModuleParams):
+    train_steps: int = Field(100, ge=1, description="Training steps.")
+    eval_steps: int = Field(10, ge=1, description="Evaluation steps.")
+
+
+def _train_eval_args(p: TrainParams) -> dict[str, Any]:
+    return {
+        "train_args": trainer_pb2.TrainArgs(num_steps=p.train_steps),
+        "eval_args": trainer_pb2.EvalArgs(num_steps=p.eval_steps),
+    }
+
+
+def _trainer(ctx: BuildContext, inputs: dict, p: TrainParams) -> Any:
+    return tfx.components.Trainer(
+        **inputs,
+        module_file=ctx.path(p.module_file),
+        custom_config=p.custom_config or None,
+        **_train_eval_args(p),
+    )
+
+
+def _tuner(ctx: BuildContext, inputs: dict, p: TrainParams) -> Any:
+    return tfx.components.Tuner(
+        **inputs,
+        module_file=ctx.path(p.module_file),
+        custom_config=p.custom_config or None,
+        **_train_eval_args(p),
+    )
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+class ChangeThreshold(Params):
+    direction: Literal["higher_is_better", "lower_is_better"] = "higher_is_better"
+    absolute: float | None = None
+    relative: float | None = None
+
+
+class Threshold(Params):
+    lower: float | None = Field(None, description="Bless only if the metric is at least this.")
+    upper: float | None = Field(None, description="Bless only if the metric is at most this.")
+    change: ChangeThreshold | None = Field(None, description="Against the baseline model.")
+
+
+class Metric(Params):
+    class_name: str = Field(description="A TFMA or Keras metric class, e.g. ExampleCount.")
+    config: dict[str, Any] = Field(default_factory=dict)
+    threshold: Threshold | None = None
+
+
+class EvaluatorParams(Params):
+    label_key: str = Field(description="Label feature (after preprocessing, if any).")
+    signature: str = Field("serving_default", description="Model signature to evaluate.")
+    preprocessing: list[str] = Field(
+        default_factory=list,
+        description="Model signatures applied to raw examples first (e.g. transform_features).",
+    )
+    slices: list[list[str]] = Field(
+        default_factory=lambda: [[]],
+        description="Slicing specs: each a list of feature keys; [] is the overall slice.",
+    )
+    metrics: list[Metric] = Field(min_length=1)
+    example_splits: list[str] = Field(default_factory=lambda: ["eval"])
+
+
+def eval_config(p: EvaluatorParams) -> Any:
+    """The TFMA EvalConfig that ``p`` declares."""
+    import tensorflow_model_analysis as tfma
+
+    metrics = []
+    for m in p.metrics:
+        threshold = None
+        if m.threshold is not None:
+            value = None
+            if m.threshold.lower is not None or m.threshold.upper is not None:
+                bounds = {}
+                if m.threshold.lower is not None:
+                    bounds["lower_bound"] = {"value": m.threshold.lower}
+                if m.threshold.upper is not None:
+                    bounds["upper_bound"] = {"value": m.threshold.upper}
+                value = tfma.GenericValueThreshold(**bounds)
+            change = None
+            if m.threshold.change is not None:
+                c = m.threshold.change
+                direction = (
+                    tfma.MetricDirection.HIGHER_IS_BETTER
+                    if c.direction == "higher_is_better"
+                    else tfma.MetricDirection.LOWER_IS_BETTER
+                )
+                kwargs: dict[str, Any] = {"direction": direction}
+                if c.absolute is not None:
+                    kwargs["absolute"] = {"value": c.absolute}
+                if c.relative is not None:
+                    kwargs["relative"] = {"value": c.relative}
+                change = tfma.GenericChangeThreshold(**kwargs)
+            threshold = tfma.MetricThreshold(value_threshold=value, change_threshold=change)
+        metrics.append(
+            tfma.MetricConfig(
+                class_name=m.class_name,
+                config=json.dumps(m.config) if m.config else "",
+                threshold=threshold,
+            )
+        )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name=p.signature,
+                label_key=p.label_key,
+                preprocessing_function_names=p.preprocessing,
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec(feature_keys=keys) for keys in p.slices],
+        metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
+    )
+
+
+def _evaluator(ctx: BuildContext, inputs: dict, p: EvaluatorParams) -> Any:
+    return tfx.components.Evaluator(
+        **inputs,
+        eval_config=eval_config(p),
+        example_splits=p.example_splits,
+    )
+
+
+# ---------------------------------------------------------------- push, infer
+
+
+class PusherParams(Params):
+    destination: str = Field(
+        description="Serving folder; versions go under it (relative to the pipeline file).",
+        json_schema_extra=path_field("dir-create"),
+    )
+
+
+def _pusher(ctx: BuildContext, inputs: dict, p: PusherParams) -> Any:
+    return tfx.components.Pusher(
+        **inputs,
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=ctx.path(p.destination))
+        ),
+    )
+
+
+class BulkInferrerParams(Params):
+    example_splits: list[str] = Field(default_factory=lambda: ["eval"])
+    signature: str = "serving_default"
+
+
+def _bulk_inferrer(ctx: BuildContext, inputs: dict, p: BulkInferrerParams) -> Any:
+    return tfx.components.BulkInferrer(
+        **inputs,
+        data_spec=bulk_inferrer_pb2.DataSpec(example_splits=p.example_splits),
+        model_spec=bulk_inferrer_pb2.ModelSpec(model_signature_name=[p.signature]),
+    )
+
+
+_c = tfx.components
+for _t in [
+    ComponentType(
+        "CsvExampleGen",
+        _c.CsvExampleGen,
+        FileExampleGenParams,
+        _csv_example_gen,
+        "CSV files → Examples",
+    ),
+    ComponentType(
+        "ImportExampleGen",
+        _c.ImportExampleGen,
+        FileExampleGenParams,
+        _import_example_gen,
+        "TFRecord files of tf.Example → Examples",
+    ),
+    ComponentType(
+        "StatisticsGen",
+        _c.StatisticsGen,
+        ExcludeSplits,
+        _statistics_gen,
+        "Examples → statistics (TFDV)",
+    ),
+    ComponentType(
+        "SchemaGen", _c.SchemaGen, SchemaGenParams, _schema_gen, "statistics → inferred schema"
+    ),
+    ComponentType(
+        "ImportSchemaGen",
+        _c.ImportSchemaGen,
+        ImportSchemaGenParams,
+        _import_schema_gen,
+        "a curated schema.pbtxt → Schema",
+    ),
+    ComponentType(
+        "ExampleValidator",
+        _c.ExampleValidator,
+        ExcludeSplits,
+        _example_validator,
+        "statistics + schema → anomalies",
+    ),
+    ComponentType(
+        "Transform",
+        _c.Transform,
+        TransformParams,
+        _transform,
+        "tf.Transform preprocessing_fn from the module file",
+    ),
+    ComponentType(
+        "Tuner",
+        _c.Tuner,
+        TrainParams,
+        _tuner,
+        "Keras Tuner search through tuner_fn in the module file",
+    ),
+    ComponentType("Trainer", _c.Trainer, TrainParams, _trainer, "run_fn from the module file"),
+    ComponentType(
+        "Evaluator",
+        _c.Evaluator,
+        EvaluatorParams,
+        _evaluator,
+        "TFMA metrics, slices and thresholds → blessing",
+    ),
+    ComponentType("Pusher", _c.Pusher, PusherParams, _pusher, "blessed model → serving folder"),
+    ComponentType(
+        "BulkInferrer",
+        _c.BulkInferrer,
+        BulkInferrerParams,
+        _bulk_inferrer,
+        "batch predictions over Examples",
+    ),
+]:
+    register(_t)

@@ -1,0 +1,1 @@
+"""Queries over ML Metadata: runs, lineage, models."""

@@ -1,0 +1,1 @@
+"""Spec → checked pipeline → ``tfx.dsl.Pipeline``."""

@@ -1,0 +1,255 @@
+"""Checks that need the component registry: types, parameters, inputs/outputs, files on disk."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from tfxd.components.registry import ComponentType, Params, registry
+from tfxd.errors import Problem, SpecError
+from tfxd.spec import (
+    PARAM_REF,
+    LoadedSpec,
+    PipelineSpec,
+    did_you_mean,
+    is_uri,
+    load_partial,
+    parse_reference,
+)
+from tfxd.spec.load import find_cycle, pydantic_problems
+
+
+@dataclass
+class Node:
+    """One checked node: its type, its parameters (parameters substituted) and its edges."""
+
+    id: str
+    type: ComponentType
+    params: Params
+    inputs: dict[str, tuple[str, str]]  # input name → (upstream node, output name)
+    runtime_refs: dict[str, str]  # field name → pipeline parameter it takes at run time
+
+
+@dataclass
+class Pipeline:
+    """A pipeline file that passed every check, with its nodes in topological order."""
+
+    loaded: LoadedSpec
+    spec: PipelineSpec
+    nodes: dict[str, Node]
+    order: list[str]
+    parameters: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+
+def validate_file(path: str | Path, overrides: dict[str, str] | None = None) -> Pipeline:
+    """Load ``path`` and run every check; raise ``SpecError`` with all problems found."""
+    return check(load_partial(path), overrides or {})
+
+
+def coerce_overrides(loaded: LoadedSpec, overrides: dict[str, str]) -> dict[str, Any]:
+    """``--param name=value`` strings → typed values (the type of the declared default)."""
+    declared = loaded.parameters
+    values: dict[str, Any] = dict(declared)
+    problems = []
+    for name, raw in overrides.items():
+        if name not in declared:
+            hint = did_you_mean(name, declared)
+            problems.append(
+                loaded.doc.problem(
+                    ("spec", "parameters"),
+                    f"--param {name}: no such parameter",
+                    hint or f"declared: {', '.join(sorted(declared)) or 'none'}",
+                )
+            )
+            continue
+        default = declared[name]
+        try:
+            if isinstance(default, bool):
+                if raw.lower() not in ("true", "false"):
+                    raise ValueError(raw)
+                values[name] = raw.lower() == "true"
+            else:
+                values[name] = type(default)(raw)
+        except ValueError:
+            problems.append(
+                loaded.doc.problem(
+                    ("spec", "parameters", name),
+                    f"--param {name}={raw}: not a {type(default).__name__}",
+                    f"give a {type(default).__name__} like the default {default!r}",
+                )
+            )
+    if problems:
+        raise SpecError(problems)
+    return values
+
+
+def substitute(value: Any, parameters: dict[str, Any]) -> Any:
+    """Replace ``${{ parameters.x }}``: a whole-string reference keeps the parameter's type."""
+    if isinstance(value, dict):
+        return {k: substitute(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, parameters) for v in value]
+    if isinstance(value, str):
+        whole = PARAM_REF.fullmatch(value.strip())
+        if whole:
+            return parameters[whole.group(1)]
+        return PARAM_REF.sub(lambda m: str(parameters[m.group(1)]), value)
+    return value
+
+
+def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
+    types = registry()
+    doc = loaded.doc
+    problems: list[Problem] = list(loaded.problems)
+    try:
+        parameters = coerce_overrides(loaded, overrides)
+    except SpecError as err:
+        problems += err.problems
+        parameters = dict(loaded.parameters)
+    nodes: dict[str, Node] = {}
+    comps = loaded.components
+    for name, comp in comps.items():
+        base = ("spec", "components", name)
+        ctype = types.get(comp.type)
+        if ctype is None:
+            hint = did_you_mean(comp.type, types)
+            problems.append(
+                doc.problem(
+                    (*base, "type"),
+                    f"unknown component type '{comp.type}' on node '{name}'",
+                    hint or f"known types: {', '.join(sorted(types))}",
+                )
+            )
+            continue
+        try:
+            params = ctype.params.model_validate(substitute(comp.with_, parameters))
+        except (ValidationError, KeyError) as err:
+            if isinstance(err, KeyError):  # undefined parameter: reported by the spec loader
+                continue
+            problems += pydantic_problems(doc, err, ctype.params, (*base, "with"))
+            params = None
+        runtime_refs = {}
+        for field_name, raw in comp.with_.items():
+            match = PARAM_REF.fullmatch(raw.strip()) if isinstance(raw, str) else None
+            if match and field_name in ctype.runtime_fields():
+                runtime_refs[field_name] = match.group(1)
+        inputs = {}
+        for key, ref in comp.inputs.items():
+            parsed = parse_reference(ref)
+            if parsed is None or parsed[0] not in comps:
+                continue  # reported by the spec loader
+            inputs[key] = parsed
+        if params is not None:
+            problems += _check_paths(loaded, ctype, params, base)
+            nodes[name] = Node(name, ctype, params, inputs, runtime_refs)
+    problems += _check_edges(loaded, comps, types)
+    if problems or loaded.spec is None:
+        raise SpecError(problems)
+    order = topological_order(
+        {n: {u for u, _ in node.inputs.values()} for n, node in nodes.items()}
+    )
+    return Pipeline(loaded, loaded.spec, nodes=nodes, order=order, parameters=parameters)
+
+
+def _check_paths(loaded: LoadedSpec, ctype: ComponentType, params: Params, base: tuple) -> list:
+    out = []
+    for field_name, kind in ctype.path_fields().items():
+        value = getattr(params, field_name)
+        if not isinstance(value, str) or is_uri(value) or kind == "dir-create":
+            continue
+        path = loaded.resolve(value)
+        ok = path.is_file() if kind == "file" else path.is_dir()
+        if not ok:
+            what = "file" if kind == "file" else "folder"
+            fix = f"create it, or fix the path (relative paths start at {loaded.folder})"
+            if kind == "dir" and re.search(r"(^|/)data/?$", value):
+                fix = "run `tfxd example <name>` to write the example data, or " + fix
+            out.append(
+                loaded.doc.problem((*base, "with", field_name), f"{what} not found: {path}", fix)
+            )
+    return out
+
+
+def _check_edges(loaded: LoadedSpec, comps: dict, types: dict[str, ComponentType]) -> list:
+    """Input names exist on the type, required inputs are given, outputs exist and types match."""
+    doc = loaded.doc
+    out = []
+    for name, comp in comps.items():
+        ctype = types.get(comp.type)
+        if ctype is None:
+            continue
+        declared = ctype.inputs()
+        base = ("spec", "components", name)
+        for key, ref in comp.inputs.items():
+            loc = (*base, "inputs", key)
+            if key not in declared:
+                hint = did_you_mean(key, declared)
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"{comp.type} '{name}' has no input '{key}'",
+                        hint or f"its inputs: {', '.join(sorted(declared))}",
+                        key=True,
+                    )
+                )
+                continue
+            parsed = parse_reference(ref)
+            if parsed is None or parsed[0] not in comps:
+                continue
+            up_name, output = parsed
+            up_type = types.get(comps[up_name].type)
+            if up_type is None:
+                continue
+            produced = up_type.outputs()
+            if output not in produced:
+                hint = did_you_mean(output, produced)
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"node '{up_name}' ({up_type.name}) has no output '{output}'",
+                        hint or f"its outputs: {', '.join(sorted(produced))}",
+                    )
+                )
+                continue
+            want = declared[key][0]
+            if produced[output] != want:
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"type mismatch: '{name}.{key}' takes {want} but '{up_name}.{output}' "
+                        f"is {produced[output]}",
+                        "connect an output of type " + want,
+                    )
+                )
+        for key, (type_name, optional) in declared.items():
+            if not optional and key not in comp.inputs:
+                out.append(
+                    doc.problem(
+                        (*base, "type"),
+                        f"{comp.type} '{name}' needs input '{key}'",
+                        f"add 'inputs: {{{key}: <node>.<output of type {type_name}>}}'",
+                    )
+                )
+    return out
+
+
+def topological_order(edges: dict[str, set[str]]) -> list[str]:
+    """Nodes so that each comes after its upstreams; ties broken by name (stable output)."""
+    if find_cycle(edges):
+        raise SpecError([])
+    done: list[str] = []
+    remaining = dict(edges)
+    while remaining:
+        ready = sorted(n for n, ups in remaining.items() if not (ups - set(done)))
+        done += ready
+        for n in ready:
+            del remaining[n]
+    return done

@@ -1,0 +1,1 @@
+"""Runners: local (Beam, in process), Kubeflow Pipelines v2 (PipelineSpec), Airflow (DAG file)."""

@@ -1,0 +1,366 @@
+"""Load a pipeline file: parse, check structure, and collect every problem with its location."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from tfxd.errors import Problem, SpecError
+from tfxd.spec.models import PARAM_REF, Component, PipelineSpec
+from tfxd.spec.yaml_loader import Document, Loc, load_document
+
+SECRET_KEY = re.compile(
+    r"(pass(word|wd)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)s?$",
+    re.IGNORECASE,
+)
+SECRET_VALUE = [
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with an embedded password"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), "a GitHub token"),
+    (re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"), "a Slack token"),
+]
+# Keys that hold references to secrets, never secret values.
+REFERENCE_KEY = re.compile(r"(_env|_secret|_ref)$|^(secret|key)$", re.IGNORECASE)
+
+
+@dataclass
+class LoadedSpec:
+    """A parsed pipeline file. ``spec`` is None when its structure is invalid; ``components`` holds
+    every node that parsed on its own, so later checks can still report their problems."""
+
+    spec: PipelineSpec | None
+    doc: Document
+    components: dict[str, Component] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def checked(self) -> PipelineSpec:
+        """The spec, or ``SpecError`` with every problem found so far."""
+        if self.problems or self.spec is None:
+            raise SpecError(self.problems)
+        return self.spec
+
+    @property
+    def path(self) -> Path:
+        return self.doc.path
+
+    @property
+    def folder(self) -> Path:
+        return self.doc.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the file, resolved against the file's folder (URIs are returned as is)."""
+        return Path(relative) if is_uri(relative) else (self.folder / relative).resolve()
+
+
+def is_uri(value: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", value))
+
+
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def load(path: str | Path, text: str | None = None) -> LoadedSpec:
+    """Load and check ``path``; raise ``SpecError`` listing every problem found."""
+    loaded = load_partial(path, text)
+    loaded.checked()
+    return loaded
+
+
+def load_partial(path: str | Path, text: str | None = None) -> LoadedSpec:
+    """Load ``path`` and collect its problems without raising (unless it is not YAML at all)."""
+    doc = load_document(Path(path).resolve() if text is None else Path(path), text)
+    if doc.data is None:
+        raise SpecError(doc.problems)
+    problems: list[Problem] = list(doc.problems)  # duplicate keys: keep checking the rest
+    problems += find_secrets(doc, doc.data, ())
+    spec: PipelineSpec | None = None
+    try:
+        spec = PipelineSpec.model_validate(doc.data)
+    except ValidationError as err:
+        problems += pydantic_problems(doc, err, PipelineSpec)
+    body = doc.data.get("spec") if isinstance(doc.data, dict) else None
+    body = body if isinstance(body, dict) else {}
+    if spec is not None:
+        components, parameters = spec.spec.components, spec.spec.parameters
+    else:
+        components = _lenient_components(body.get("components"))
+        raw = body.get("parameters")
+        parameters = raw if isinstance(raw, dict) else {}
+    problems += check_references(doc, components)
+    problems += check_parameters(doc, body.get("components"), parameters)
+    return LoadedSpec(spec, doc, dict(components), dict(parameters), problems)
+
+
+def _lenient_components(raw: Any) -> dict[str, Component]:
+    """Nodes that are valid on their own (their problems are already reported)."""
+    out = {}
+    for name, value in raw.items() if isinstance(raw, dict) else []:
+        try:
+            out[str(name)] = Component.model_validate(value)
+        except ValidationError:
+            continue
+    return out
+
+
+def pydantic_problems(
+    doc: Document, err: ValidationError, model: type[BaseModel], prefix: Loc = ()
+) -> list[Problem]:
+    """Turn pydantic errors into located problems, with "did you mean" for unknown keys."""
+    out = []
+    for item in err.errors():
+        loc: Loc = (*prefix, *item["loc"])
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = allowed_keys(model, tuple(item["loc"][:-1]))
+            hint = did_you_mean(key, allowed)
+            fix = hint or f"allowed keys here: {', '.join(sorted(allowed))}"
+            out.append(doc.problem(loc, f"unknown key '{key}'", fix, key=True))
+        elif kind == "missing":
+            out.append(
+                doc.problem(loc[:-1], f"missing required key '{loc[-1]}'", f"add '{loc[-1]}:'")
+            )
+        elif kind == "literal_error":
+            expected = item.get("ctx", {}).get("expected", "")
+            out.append(doc.problem(loc, f"'{_dotted(loc)}' must be {expected}", f"use {expected}"))
+        else:
+            msg = item["msg"].removeprefix("Value error, ")
+            out.append(
+                doc.problem(loc, f"'{_dotted(loc)}': {msg}", _type_fix(kind, item.get("input")))
+            )
+    return out
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _type_fix(kind: str, value: Any) -> str:
+    fixes = {
+        "int_parsing": "write a whole number",
+        "int_type": "write a whole number",
+        "float_parsing": "write a number",
+        "bool_parsing": "write true or false",
+        "string_type": "write a string (quote it)",
+        "dict_type": "write a mapping (key: value)",
+        "list_type": "write a list (- item)",
+        "string_pattern_mismatch": "change the value to match the pattern",
+        "too_short": "add at least one entry",
+    }
+    return fixes.get(kind, "see the spec reference in README.md")
+
+
+def allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """Keys allowed at ``loc`` (a path of keys inside ``model``)."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    return _fields(current)
+
+
+def _fields(annotation: Any) -> list[str]:
+    model = _model_in(annotation)
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and not typing.get_args(annotation) and issubclass(
+        annotation, BaseModel
+    ):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    model = _model_in(annotation)
+    if model is not None:
+        for name, field in model.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin is list and args:
+        return args[0]
+    if isinstance(annotation, types.UnionType) or origin is typing.Union:
+        for arg in args:
+            found = _step(arg, part)
+            if found is not None:
+                return found
+    return None
+
+
+def find_secrets(doc: Document, value: Any, loc: Loc) -> list[Problem]:
+    """Literal credentials anywhere: a key that names a secret, or a value that is one."""
+    out: list[Problem] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (
+                isinstance(item, (str, int))
+                and not isinstance(item, bool)
+                and SECRET_KEY.search(str(key))
+                and not REFERENCE_KEY.search(str(key))
+                and str(item)
+                and not PARAM_REF.fullmatch(str(item))
+            ):
+                out.append(
+                    doc.problem(
+                        (*loc, key),
+                        f"'{key}' holds a literal secret; secrets never go into pipeline files",
+                        f"put the value in an environment variable and write '{key}_env: VAR_NAME'"
+                        " (or a Kubernetes Secret under runners.kubeflow.secrets)",
+                    )
+                )
+            else:
+                out += find_secrets(doc, item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += find_secrets(doc, item, (*loc, i))
+    elif isinstance(value, str):
+        for pattern, what in SECRET_VALUE:
+            if pattern.search(value):
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"value looks like {what}; secrets never go into pipeline files",
+                        "move it to an environment variable and refer to the variable's name",
+                    )
+                )
+                break
+    return out
+
+
+def parse_reference(ref: str) -> tuple[str, str] | None:
+    node, dot, output = ref.partition(".")
+    if not dot or not node or not output or "." in output:
+        return None
+    return node, output
+
+
+def check_references(doc: Document, nodes: dict[str, Component]) -> list[Problem]:
+    """Dangling or malformed ``node.output`` references, and cycles."""
+    out: list[Problem] = []
+    edges: dict[str, set[str]] = {name: set() for name in nodes}
+    for name, comp in nodes.items():
+        for key, ref in comp.inputs.items():
+            loc = ("spec", "components", name, "inputs", key)
+            parsed = parse_reference(ref)
+            if parsed is None:
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"input '{key}' of '{name}': '{ref}' is not a 'node.output' reference",
+                        "write it as <node id>.<output name>, e.g. examples.examples",
+                    )
+                )
+                continue
+            upstream, _ = parsed
+            if upstream not in nodes:
+                hint = did_you_mean(upstream, nodes)
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"input '{key}' of '{name}' refers to unknown node '{upstream}'",
+                        hint or f"existing nodes: {', '.join(sorted(nodes))}",
+                    )
+                )
+                continue
+            if upstream == name:
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"node '{name}' takes its own output as input",
+                        "an input must come from another node",
+                    )
+                )
+                continue
+            edges[name].add(upstream)
+    cycle = find_cycle(edges)
+    if cycle:
+        first = cycle[0]
+        out.append(
+            doc.problem(
+                ("spec", "components", first),
+                f"cycle between nodes: {' → '.join([*cycle, first])}",
+                "remove one of these inputs; data must flow one way",
+                key=True,
+            )
+        )
+    return out
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str]:
+    """One cycle in ``node → upstream`` edges, listed in data-flow order, or [] if acyclic."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for up in sorted(edges.get(node, ())):
+            if state.get(up) == 1:
+                return list(reversed(stack[stack.index(up) :]))
+            if up not in state:
+                found = visit(up)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(edges):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def check_parameters(doc: Document, components: Any, declared: dict[str, Any]) -> list[Problem]:
+    """Every ``${{ parameters.x }}`` refers to a declared parameter."""
+    out: list[Problem] = []
+
+    def walk(value: Any, loc: Loc) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*loc, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, (*loc, i))
+        elif isinstance(value, str):
+            for match in PARAM_REF.finditer(value):
+                name = match.group(1)
+                if name not in declared:
+                    hint = did_you_mean(name, declared)
+                    out.append(
+                        doc.problem(
+                            loc,
+                            f"undefined parameter '{name}'",
+                            hint or f"declare it under spec.parameters, e.g. '{name}: <default>'",
+                        )
+                    )
+
+    walk(components, ("spec", "components"))
+    return out

@@ -1,0 +1,144 @@
+"""Typed model of a pipeline file (``apiVersion: tfxd/v1``, ``kind: Pipeline``).
+
+These models check structure only. What depends on component types (their parameters, inputs and
+outputs) is checked against the component registry by ``tfxd.pipelines.validate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+NODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
+ENV_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+PARAM_REF = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; field names match the YAML."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Metadata(Strict):
+    name: str = Field(pattern=NAME_PATTERN, description="Pipeline name: lowercase, digits, '-'.")
+    description: str = ""
+
+
+class MySQL(Strict):
+    """MLMD on MySQL; credentials are read from the named environment variables at run time."""
+
+    host: str
+    port: int = Field(3306, ge=1, le=65535)
+    database: str
+    user_env: str = Field(pattern=ENV_PATTERN, description="Env var holding the user name.")
+    password_env: str = Field(pattern=ENV_PATTERN, description="Env var holding the password.")
+
+
+class MetadataStore(Strict):
+    """Where ML Metadata lives: a SQLite file (local default) or a MySQL server."""
+
+    sqlite: str | None = Field(None, description="SQLite file, relative to the pipeline file.")
+    mysql: MySQL | None = None
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> MetadataStore:
+        if self.sqlite is not None and self.mysql is not None:
+            raise ValueError("set exactly one of 'sqlite' or 'mysql'")
+        return self
+
+
+class Component(Strict):
+    """One node. Its id is the key in ``components``; edges come from ``inputs``."""
+
+    type: str = Field(description="Component type, e.g. CsvExampleGen, Trainer.")
+    inputs: dict[str, str] = Field(
+        default_factory=dict, description="Input name → 'node.output' reference."
+    )
+    with_: dict[str, Any] = Field(
+        default_factory=dict, alias="with", description="Parameters of the component type."
+    )
+
+
+class SecretRef(Strict):
+    """A Kubernetes Secret key exposed to every task as an environment variable."""
+
+    secret: str = Field(description="Name of the Kubernetes Secret.")
+    key: str = Field(description="Key inside the Secret.")
+
+
+class Kubeflow(Strict):
+    image: str = Field(description="Container image holding tfxd and the pipeline folder.")
+    pipeline_root: str | None = Field(
+        None, description="Pipeline root on the cluster (s3://, gs://, or a mounted path)."
+    )
+    pipeline_dir: str | None = Field(
+        None,
+        description="Where this pipeline's folder sits inside the image "
+        "(default /tfxd/pipelines/<folder name>). Relative paths in the spec are rebased here.",
+    )
+    secrets: dict[str, SecretRef] = Field(
+        default_factory=dict, description="Env var name → Kubernetes Secret reference."
+    )
+
+    @field_validator("secrets")
+    @classmethod
+    def _env_names(cls, value: dict[str, SecretRef]) -> dict[str, SecretRef]:
+        for name in value:
+            if not re.match(ENV_PATTERN, name):
+                raise ValueError(f"'{name}' is not an environment variable name (A-Z, 0-9, _)")
+        return value
+
+
+class Airflow(Strict):
+    schedule: str | None = Field(None, description="Cron expression or preset such as @daily.")
+    start_date: dt.date = Field(dt.date(2026, 1, 1))
+    catchup: bool = False
+    retries: int = Field(0, ge=0)
+
+
+class Local(Strict):
+    beam_args: list[str] = Field(default_factory=list, description="Extra Beam pipeline args.")
+
+
+class Runners(Strict):
+    local: Local = Field(default_factory=Local)
+    kubeflow: Kubeflow | None = None
+    airflow: Airflow = Field(default_factory=Airflow)
+
+
+class Body(Strict):
+    root: str = Field(description="pipeline_root for local runs, relative to the pipeline file.")
+    metadata: MetadataStore = Field(default_factory=MetadataStore)
+    parameters: dict[str, int | float | str | bool] = Field(
+        default_factory=dict,
+        description="Runtime parameters; refer to them as ${{ parameters.NAME }}.",
+    )
+    beam_args: list[str] = Field(
+        default_factory=list, description="Beam args for every runner (e.g. --direct_num_workers)."
+    )
+    components: dict[str, Component] = Field(min_length=1)
+    runners: Runners = Field(default_factory=Runners)
+
+    @field_validator("components")
+    @classmethod
+    def _node_ids(cls, value: dict[str, Component]) -> dict[str, Component]:
+        for name in value:
+            if not re.match(NODE_PATTERN, name):
+                raise ValueError(
+                    f"node id '{name}' must start with a letter and use only letters, digits, '_'"
+                )
+        return value
+
+
+class PipelineSpec(Strict):
+    """A whole pipeline file."""
+
+    api_version: Literal["tfxd/v1"] = Field(alias="apiVersion")
+    kind: Literal["Pipeline"]
+    metadata: Metadata
+    spec: Body
