@@ -179,8 +179,10 @@ def _fields(annotation: Any) -> list[str]:
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and not typing.get_args(annotation) and issubclass(
-        annotation, BaseModel
+    if (
+        isinstance(annotation, type)
+        and not typing.get_args(annotation)
+        and issubclass(annotation, BaseModel)
     ):
         return annotation
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:

@@ -1,0 +1,303 @@
+"""``tfxd run``: the pipeline in this process, node by node, on Beam's DirectRunner with MLMD.
+
+The loop is TFX's own portable ``Launcher`` over the compiled IR (as in ``LocalDagRunner``), plus
+what a developer needs: progress per node, cached/done/failed status, partial runs, a lock so two
+runs of one pipeline root never interleave, and repair of executions a killed run left RUNNING.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tfxd.errors import RunError, TfxdError
+from tfxd.pipelines.builder import build
+from tfxd.pipelines.validate import Pipeline, validate_file
+
+ABANDONED = "tfxd_abandoned"
+
+
+@dataclass
+class NodeResult:
+    node_id: str
+    status: str  # done | cached | failed | skipped | not run
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class RunResult:
+    pipeline: str
+    run_id: str
+    nodes: list[NodeResult] = field(default_factory=list)
+    repaired: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(n.status in ("done", "cached", "skipped") for n in self.nodes)
+
+    def status(self, node_id: str) -> str:
+        return next(n.status for n in self.nodes if n.node_id == node_id)
+
+
+@contextmanager
+def captured_output(log_path: Path) -> Iterator[None]:
+    """Send all the process writes to fds 1 and 2 (Python, TF's C++, Beam) to ``log_path``."""
+    import sys
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+def terminal_console(console: Console) -> Console:
+    """A console on a private copy of stdout, so that it still reaches the user while fds 1 and 2
+    are sent to a node's log."""
+    import sys
+
+    try:
+        fd = os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        return console
+    stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+    return Console(
+        file=stream, force_terminal=console.is_terminal, highlight=False, width=console.width
+    )
+
+
+@contextmanager
+def pipeline_lock(root: str, name: str) -> Iterator[None]:
+    """One run at a time per pipeline root. The OS drops the lock when the process dies."""
+    os.makedirs(root, exist_ok=True)
+    path = os.path.join(root, ".tfxd-run.lock")
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise TfxdError(
+                f"another run of pipeline '{name}' holds {path} (pid {holder}): wait for it to "
+                "finish, or stop it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def repair_abandoned(connection_config: Any, pipeline_name: str, run_id: str) -> int:
+    """Mark executions left RUNNING by a killed run of this pipeline as FAILED (we hold the lock,
+    so nothing else can be running). Returns how many were repaired."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    store = metadata_store.MetadataStore(connection_config)
+    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if context is None:
+        return 0
+    stale = [
+        e
+        for e in store.get_executions_by_context(context.id)
+        if e.last_known_state in (mlmd.Execution.RUNNING, mlmd.Execution.NEW)
+    ]
+    for execution in stale:
+        execution.last_known_state = mlmd.Execution.FAILED
+        execution.custom_properties[
+            ABANDONED
+        ].string_value = f"process ended before the execution finished; repaired by run {run_id}"
+    if stale:
+        store.put_executions(stale)
+    return len(stale)
+
+
+def run_file(
+    path: str | Path,
+    *,
+    overrides: dict[str, str] | None = None,
+    enable_cache: bool = True,
+    from_nodes: list[str] | None = None,
+    only_nodes: list[str] | None = None,
+    console: Console | None = None,
+    capture_logs: bool = True,
+) -> RunResult:
+    pipe = validate_file(path, overrides or {})
+    return run_pipeline(
+        pipe,
+        enable_cache=enable_cache,
+        from_nodes=from_nodes or [],
+        only_nodes=only_nodes or [],
+        console=console or Console(),
+        capture_logs=capture_logs,
+    )
+
+
+def _check_nodes(pipe: Pipeline, names: list[str], flag: str) -> None:
+    from tfxd.spec import did_you_mean
+
+    for name in names:
+        if name not in pipe.nodes:
+            hint = did_you_mean(name, pipe.nodes)
+            raise TfxdError(
+                f"{flag} {name}: no such node in {pipe.loaded.path}"
+                f" ({hint or 'nodes: ' + ', '.join(pipe.order)})"
+            )
+
+
+def run_pipeline(
+    pipe: Pipeline,
+    *,
+    enable_cache: bool = True,
+    from_nodes: list[str] | None = None,
+    only_nodes: list[str] | None = None,
+    console: Console | None = None,
+    capture_logs: bool = True,
+) -> RunResult:
+    """Run ``pipe`` locally; returns per-node results (a failed node ends the run).
+
+    With ``capture_logs`` each node's output (TF, Beam, the user's module) goes to
+    ``<root>/.logs/<run id>/<node>.log`` and the terminal shows only progress."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+    from tfx.dsl.compiler import compiler, constants
+    from tfx.orchestration import metadata
+    from tfx.orchestration.local import runner_utils
+    from tfx.orchestration.portable import launcher, partial_run_utils, runtime_parameter_utils
+
+    console = console or Console()
+    from_nodes, only_nodes = from_nodes or [], only_nodes or []
+    _check_nodes(pipe, from_nodes, "--from")
+    _check_nodes(pipe, only_nodes, "--only")
+    if from_nodes and only_nodes:
+        raise TfxdError("use either --from or --only, not both")
+
+    built = build(pipe, "local", enable_cache=enable_cache)
+    ir = compiler.Compiler().compile(built.pipeline)
+    run_id = dt.datetime.now().isoformat(timespec="microseconds")
+    runtime_parameter_utils.substitute_runtime_parameter(
+        ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
+    )
+    if from_nodes or only_nodes:
+        partial_run_utils.mark_pipeline(
+            ir,
+            from_nodes=from_nodes or only_nodes,
+            to_nodes=only_nodes or None,
+        )
+    deployment = runner_utils.extract_local_deployment_config(ir)
+    connection = getattr(
+        deployment.metadata_connection_config,
+        deployment.metadata_connection_config.WhichOneof("connection_config"),
+    )
+    result = RunResult(pipeline=pipe.name, run_id=run_id)
+    root = built.pipeline.pipeline_info.pipeline_root
+    log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
+    if capture_logs:
+        console = terminal_console(console)
+    with pipeline_lock(root, pipe.name):
+        result.repaired = repair_abandoned(connection, pipe.name, run_id)
+        if result.repaired:
+            console.print(
+                f"[yellow]repaired[/] {result.repaired} execution(s) left running by an "
+                "interrupted run (marked FAILED)"
+            )
+        console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {root})")
+        failed = False
+        for node in ir.nodes:
+            pnode = node.pipeline_node
+            node_id = pnode.node_info.id
+            if failed:
+                result.nodes.append(NodeResult(node_id, "not run"))
+                continue
+            if pnode.execution_options.HasField("skip"):
+                result.nodes.append(NodeResult(node_id, "skipped"))
+                console.print(f"  [dim]-  {node_id:<12} skipped (reusing earlier outputs)[/]")
+                continue
+            start = time.monotonic()
+            node_launcher = launcher.Launcher(
+                pipeline_node=pnode,
+                mlmd_connection=metadata.Metadata(connection),
+                pipeline_info=ir.pipeline_info,
+                pipeline_runtime_spec=ir.runtime_spec,
+                executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
+                custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
+            )
+            log = log_dir / f"{node_id}.log"
+            try:
+                with (
+                    console.status(f"{node_id} running…"),
+                    captured_output(log) if capture_logs else _nothing(),
+                ):
+                    if pnode.execution_options.run.perform_snapshot:
+                        with metadata.Metadata(connection) as handle:
+                            partial_run_utils.snapshot(handle, ir)
+                    info = node_launcher.launch()
+            except Exception as err:  # any executor error ends the run
+                seconds = time.monotonic() - start
+                text = "".join(traceback.format_exception_only(type(err), err)).strip()
+                result.nodes.append(NodeResult(node_id, "failed", seconds, text))
+                console.print(f"  [red]✗  {node_id:<12} failed[/] {seconds:6.1f}s  {text}")
+                if capture_logs:
+                    console.print(f"     log: {log}")
+                failed = True
+                continue
+            seconds = time.monotonic() - start
+            status = "done"
+            if info is None or info.execution_id is None:
+                status = "skipped"
+            else:
+                with metadata.Metadata(connection) as handle:
+                    [execution] = handle.store.get_executions_by_id([info.execution_id])
+                if execution.last_known_state == mlmd.Execution.CACHED:
+                    status = "cached"
+            style = {"done": "green", "cached": "cyan", "skipped": "dim"}[status]
+            mark = {"done": "✓", "cached": "↺", "skipped": "-"}[status]
+            console.print(f"  [{style}]{mark}  {node_id:<12} {status:<7}[/] {seconds:6.1f}s")
+            result.nodes.append(NodeResult(node_id, status, seconds))
+    done = sum(n.status == "done" for n in result.nodes)
+    cached = sum(n.status == "cached" for n in result.nodes)
+    verdict = "[green]succeeded[/]" if result.ok else "[red]failed[/]"
+    total = sum(n.seconds for n in result.nodes)
+    console.print(f"run {verdict}: {done} ran, {cached} cached, {total:.1f}s")
+    if not result.ok:
+        bad = next(n for n in result.nodes if n.status == "failed")
+        console.print(f"[red]node '{bad.node_id}' failed[/]: {bad.error}")
+    return result
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def require_ok(result: RunResult) -> RunResult:
+    """Raise ``RunError`` naming the failed node (for library callers)."""
+    if not result.ok:
+        bad = next(n for n in result.nodes if n.status == "failed")
+        raise RunError(f"pipeline '{result.pipeline}' failed at node '{bad.node_id}': {bad.error}")
+    return result
