@@ -38,11 +38,20 @@ class BuildContext:
 
     target: Target
     resolve_path: Callable[[str], str]
+    module_import: Callable[[str], str] | None = None
     beam_args: list[str] = field(default_factory=list)
 
     def path(self, value: Any) -> Any:
         """A path from the file, resolved for the target; runtime parameters pass through."""
         return self.resolve_path(value) if isinstance(value, str) else value
+
+    def user_function(self, module_file: str, function: str) -> dict[str, str]:
+        """Keyword arguments naming a user function: the module file where the machine that runs
+        the pipeline has it (TFX packages it, so an edit invalidates the cache), or an import path
+        inside the container image (``module_import`` maps the file to its module name)."""
+        if self.module_import is None:
+            return {"module_file": self.resolve_path(module_file)}
+        return {function: f"{self.module_import(module_file)}.{function}"}
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ class TransformParams(ModuleParams):
 def _transform(ctx: BuildContext, inputs: dict, p: TransformParams) -> Any:
     return tfx.components.Transform(
         **inputs,
-        module_file=ctx.path(p.module_file),
+        **ctx.user_function(p.module_file, "preprocessing_fn"),
         force_tf_compat_v1=p.force_tf_compat_v1,
         custom_config=p.custom_config or None,
     )
@@ -151,7 +151,7 @@ def _train_eval_args(p: TrainParams) -> dict[str, Any]:
 def _trainer(ctx: BuildContext, inputs: dict, p: TrainParams) -> Any:
     return tfx.components.Trainer(
         **inputs,
-        module_file=ctx.path(p.module_file),
+        **ctx.user_function(p.module_file, "run_fn"),
         custom_config=p.custom_config or None,
         **_train_eval_args(p),
     )
@@ -160,7 +160,7 @@ def _trainer(ctx: BuildContext, inputs: dict, p: TrainParams) -> Any:
 def _tuner(ctx: BuildContext, inputs: dict, p: TrainParams) -> Any:
     return tfx.components.Tuner(
         **inputs,
-        module_file=ctx.path(p.module_file),
+        **ctx.user_function(p.module_file, "tuner_fn"),
         custom_config=p.custom_config or None,
         **_train_eval_args(p),
     )

@@ -47,6 +47,25 @@ def path_resolver(pipe: Pipeline, target: Target):
     return lambda value: str(pipe.loaded.resolve(value))
 
 
+def module_importer(pipe: Pipeline):
+    """Module file → its import name in the image (``runners.kubeflow.python_path``)."""
+    kfp = pipe.spec.spec.runners.kubeflow
+    python_path = kfp.python_path if kfp else "/tfxd"
+    resolve = path_resolver(pipe, "kubeflow")
+
+    def module_name(module_file: str) -> str:
+        in_image = resolve(module_file)
+        relative = posixpath.relpath(in_image, python_path)
+        if relative.startswith("..") or not relative.endswith(".py"):
+            raise TfxdError(
+                f"{pipe.loaded.path}: module file {module_file} is at {in_image} in the image, "
+                f"outside runners.kubeflow.python_path ({python_path}): put pipeline_dir under it"
+            )
+        return relative.removesuffix(".py").replace("/", ".")
+
+    return module_name
+
+
 def metadata_config(pipe: Pipeline, root: str) -> Any:
     """MLMD connection for local/Airflow runs: SQLite file, or MySQL with env-var credentials."""
     store = pipe.spec.spec.metadata
@@ -87,11 +106,19 @@ def build(
     spec = pipe.spec.spec
     notes: list[str] = []
     runtime: dict[str, Any] = {}
-    use_runtime = target == "kubeflow"
+    resolve = path_resolver(pipe, target)
 
-    def runtime_parameter(name: str) -> Any:
+    def takes_runtime(name: str) -> bool:
+        """Kubeflow takes any parameter at run time; TFX's Airflow runner only strings."""
+        return target == "kubeflow" or (
+            target == "airflow" and isinstance(pipe.parameters[name], str)
+        )
+
+    def runtime_parameter(name: str, is_path: bool) -> Any:
         if name not in runtime:
             default = pipe.parameters[name]
+            if is_path:
+                default = resolve(default)
             runtime[name] = data_types.RuntimeParameter(
                 name=name, ptype=type(default), default=default
             )
@@ -99,7 +126,8 @@ def build(
 
     ctx = BuildContext(
         target=target,
-        resolve_path=path_resolver(pipe, target),
+        resolve_path=resolve,
+        module_import=module_importer(pipe) if target == "kubeflow" else None,
         beam_args=[*spec.beam_args, *(spec.runners.local.beam_args if target == "local" else [])],
     )
     channels: dict[str, Any] = {}
@@ -108,16 +136,16 @@ def build(
         node = pipe.nodes[node_id]
         params = node.params
         updates = {}
+        paths = node.type.path_fields()
         for field_name, param in node.runtime_refs.items():
-            if use_runtime:
-                updates[field_name] = runtime_parameter(param)
-        if use_runtime:
+            if takes_runtime(param):
+                updates[field_name] = runtime_parameter(param, field_name in paths)
+        if target != "local":
             for field_name, raw in pipe.spec.spec.components[node_id].with_.items():
                 if isinstance(raw, str) and "${{" in raw and field_name not in updates:
                     notes.append(
                         f"{node_id}.with.{field_name}: fixed at compile time to "
-                        f"{getattr(params, field_name)!r} (this field cannot take a runtime "
-                        "parameter)"
+                        f"{getattr(params, field_name)!r} (not a run-time parameter on {target})"
                     )
         if updates:
             params = params.model_copy(update=updates)

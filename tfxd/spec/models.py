@@ -81,6 +81,11 @@ class Kubeflow(Strict):
         description="Where this pipeline's folder sits inside the image "
         "(default /tfxd/pipelines/<folder name>). Relative paths in the spec are rebased here.",
     )
+    python_path: str = Field(
+        "/tfxd",
+        description="A folder on the image's PYTHONPATH that holds pipeline_dir; module files are "
+        "imported from the image by their module name under it.",
+    )
     secrets: dict[str, SecretRef] = Field(
         default_factory=dict, description="Env var name → Kubernetes Secret reference."
     )

@@ -1,0 +1,157 @@
+"""Both compile targets against golden files, plus what each target's own loader accepts."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import PENGUIN, REPO
+from tfxd.errors import CompileError
+from tfxd.pipelines.validate import validate_file
+from tfxd.runners.airflow import compile_airflow
+from tfxd.runners.kubeflow import check_pipeline_spec, compile_kubeflow
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("TFXD_UPDATE_GOLDEN") == "1"
+
+
+def normalize(text: str) -> str:
+    text = text.replace(str(REPO), "<REPO>")
+    return re.sub(r"tfx-\d+\.\d+\.\d+", "tfx-<VERSION>", text)
+
+
+def assert_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(normalize(text))
+    assert normalize(text) == path.read_text(), f"{name} changed: rerun with TFXD_UPDATE_GOLDEN=1"
+
+
+@pytest.fixture(scope="module")
+def penguin(penguin_data):
+    return validate_file(PENGUIN / "pipeline.yaml")
+
+
+def test_kubeflow_golden_and_strict_parse(penguin, tmp_path):
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    out = tmp_path / "penguin.kfp.yaml"
+    notes = compile_kubeflow(penguin, out)
+    assert notes == [
+        "train.with.train_steps: fixed at compile time to 200"
+        " (not a run-time parameter on kubeflow)"
+    ]
+    text = out.read_text()
+    assert_golden("penguin.kfp.yaml", text)
+    [spec] = list(yaml.safe_load_all(text))
+    # What the KFP API server does with an upload: a strict parse as a bare PipelineSpec.
+    parsed = json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())
+    assert parsed.schema_version == "2.1.0"
+    assert parsed.pipeline_info.name == "penguin"
+    assert set(parsed.root.dag.tasks) == {
+        "examples",
+        "stats",
+        "schema",
+        "validate",
+        "transform",
+        "tune",
+        "train",
+        "evaluate",
+        "push",
+    }
+    assert "data_root" in parsed.root.input_definitions.parameters
+    executors = spec["deploymentSpec"]["executors"]
+    assert not any("resolver" in e for e in executors.values())
+    train_args = executors["train_executor"]["container"]["args"]
+    assert any(
+        "ghcr.io/tfxd/penguin" in executors["train_executor"]["container"]["image"] for _ in [0]
+    )
+    assert "--executor_class_path" in train_args
+
+
+def test_kubeflow_rebases_paths_into_image(penguin, tmp_path):
+    out = tmp_path / "p.yaml"
+    compile_kubeflow(penguin, out, image="reg/img:1", pipeline_root="s3://b/root")
+    spec = yaml.safe_load(out.read_text())
+    params = spec["root"]["dag"]["tasks"]["train"]["inputs"]["parameters"]
+    assert params["run_fn"]["runtimeValue"]["constant"] == "pipelines.penguin.model.run_fn"
+    assert spec["root"]["inputDefinitions"]["parameters"]["data_root"]["parameterType"] == "STRING"
+    assert spec["defaultPipelineRoot"] == "s3://b/root"
+    assert (
+        spec["deploymentSpec"]["executors"]["train_executor"]["container"]["image"] == "reg/img:1"
+    )
+    assert str(REPO) not in out.read_text()
+
+
+def test_kubeflow_secrets_become_platform_spec(tmp_path, penguin_copy):
+    text = penguin_copy.read_text().replace(
+        "      pipeline_root: s3://tfxd-pipelines/penguin\n",
+        "      pipeline_root: s3://tfxd-pipelines/penguin\n"
+        "      secrets: {AWS_ACCESS_KEY_ID: {secret: s3-creds, key: access_key}}\n",
+    )
+    penguin_copy.write_text(text)
+    out = tmp_path / "p.yaml"
+    compile_kubeflow(validate_file(penguin_copy), out)
+    spec, platform = list(yaml.safe_load_all(out.read_text()))
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(executors) == set(spec["deploymentSpec"]["executors"])
+    assert executors["train_executor"]["secretAsEnv"] == [
+        {
+            "secretName": "s3-creds",
+            "keyToEnv": [{"secretKey": "access_key", "envVar": "AWS_ACCESS_KEY_ID"}],
+        }
+    ]
+
+
+def test_static_checks_name_the_node():
+    with pytest.raises(CompileError, match="accepts only 2.1.0"):
+        check_pipeline_spec({"schemaVersion": "2.0.0", "pipelineInfo": {}, "root": {}})
+    spec = {
+        "schemaVersion": "2.1.0",
+        "pipelineInfo": {},
+        "root": {},
+        "deploymentSpec": {"executors": {"latest_model_executor": {"resolver": {}}}},
+    }
+    with pytest.raises(CompileError, match="node 'latest_model' compiles to a ResolverSpec"):
+        check_pipeline_spec(spec)
+
+
+def test_airflow_golden_and_dagbag(penguin, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    dags = tmp_path / "dags"
+    notes = compile_airflow(penguin, dags / "penguin.py")
+    assert notes == [
+        "train.with.train_steps: fixed at compile time to 200 (not a run-time parameter on airflow)"
+    ]
+    assert_golden("penguin_dag.py", (dags / "penguin.py").read_text())
+    from airflow.models import DagBag
+
+    bag = DagBag(str(dags), include_examples=False)
+    assert bag.import_errors == {}
+    dag = bag.dags["penguin"]
+    assert {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks} == {
+        "examples": [],
+        "stats": ["examples"],
+        "schema": ["stats"],
+        "validate": ["schema", "stats"],
+        "transform": ["examples", "schema"],
+        "tune": ["transform"],
+        "train": ["transform", "tune"],
+        "evaluate": ["examples", "train"],
+        "push": ["evaluate", "train"],
+    }
+    assert dag.schedule_interval == "@daily"
+    assert dag.catchup is False
+    assert dag.start_date.isoformat().startswith("2026-01-01")
+
+
+def test_airflow_unwritable_folder(penguin, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(CompileError, match="cannot write the DAG file"):
+        compile_airflow(penguin, blocker / "dags" / "penguin.py")
