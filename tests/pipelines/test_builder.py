@@ -1,0 +1,41 @@
+"""spec → tfx.dsl.Pipeline for each target."""
+
+from __future__ import annotations
+
+from tests.conftest import PENGUIN
+from tfxd.pipelines.builder import build
+from tfxd.pipelines.validate import validate_file
+
+
+def test_local_build_wires_every_node(penguin_data):
+    pipe = validate_file(PENGUIN / "pipeline.yaml")
+    built = build(pipe, "local", with_metadata=False)
+    ids = [c.id for c in built.pipeline.components]
+    assert set(ids) == set(pipe.order) and len(ids) == 9
+    by_id = {c.id: c for c in built.pipeline.components}
+    assert {n.id for n in by_id["train"].upstream_nodes} == {"transform", "tune"}
+    assert by_id["train"].exec_properties["train_args"] == '{\n  "num_steps": 200\n}' or (
+        "200" in str(by_id["train"].exec_properties["train_args"])
+    )
+    assert by_id["examples"].exec_properties["input_base"] == str(PENGUIN / "data")
+    assert built.pipeline.pipeline_info.pipeline_root == str(PENGUIN / "runs")
+    assert built.runtime_parameters == {}
+
+
+def test_param_override_reaches_the_component(penguin_data):
+    pipe = validate_file(PENGUIN / "pipeline.yaml", {"train_steps": "321"})
+    built = build(pipe, "local", with_metadata=False)
+    train = next(c for c in built.pipeline.components if c.id == "train")
+    assert "321" in str(train.exec_properties["train_args"])
+
+
+def test_kubeflow_build_uses_runtime_parameter_and_image_paths(penguin_data):
+    pipe = validate_file(PENGUIN / "pipeline.yaml")
+    built = build(pipe, "kubeflow", root="s3://b/r")
+    [name] = built.runtime_parameters
+    assert name == "data_root"
+    assert built.runtime_parameters[name].default == "/tfxd/pipelines/penguin/data"
+    transform = next(c for c in built.pipeline.components if c.id == "transform")
+    assert transform.exec_properties["preprocessing_fn"] == (
+        "pipelines.penguin.model.preprocessing_fn"
+    )

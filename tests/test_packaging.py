@@ -1,0 +1,60 @@
+"""skaffold.yaml, Dockerfile and the example agree with each other (checked structurally: no Docker
+engine or skaffold binary runs here)."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.conftest import PENGUIN, REPO
+from tfxd.spec import load
+
+
+def test_skaffold_builds_the_image_the_example_names():
+    config = yaml.safe_load((REPO / "skaffold.yaml").read_text())
+    assert re.fullmatch(r"skaffold/v4(beta\d+)?", config["apiVersion"])
+    assert config["kind"] == "Config"
+    assert set(config) <= {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "build",
+        "manifests",
+        "deploy",
+        "profiles",
+        "test",
+        "portForward",
+        "requires",
+        "verify",
+        "customActions",
+    }
+    [artifact] = config["build"]["artifacts"]
+    assert set(artifact) <= {"image", "context", "docker", "sync", "requires", "hooks", "platforms"}
+    dockerfile = REPO / artifact.get("context", ".") / artifact["docker"]["dockerfile"]
+    assert dockerfile.is_file()
+    image = load(PENGUIN / "pipeline.yaml").checked().spec.runners.kubeflow.image
+    assert image.split(":")[0] == artifact["image"]
+
+
+def test_dockerfile_installs_tfxd_and_pipelines_where_the_compiler_expects():
+    text = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.10", text, re.M)
+    assert "-c constraints.txt" in text
+    assert re.search(r"^COPY pipelines \./pipelines$", text, re.M)
+    assert re.search(r"^WORKDIR /tfxd$", text, re.M)
+    assert "PYTHONPATH=/tfxd" in text
+    kfp = load(PENGUIN / "pipeline.yaml").checked().spec.runners.kubeflow
+    assert (
+        kfp.python_path == "/tfxd" and kfp.pipeline_dir is None
+    )  # default /tfxd/pipelines/penguin
+
+
+def test_readme_opens_with_the_two_commands():
+    lines = (REPO / "README.md").read_text().splitlines()
+    block = lines[lines.index("```bash") + 1 : lines.index("```")]
+    assert [line.split("#")[0].strip() for line in block] == [
+        "bash scripts/run-example.sh",
+        "bash scripts/test.sh",
+    ]
+    assert "scripts/test.sh" in (REPO / ".ci" / "run").read_text()

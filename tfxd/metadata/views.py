@@ -1,0 +1,299 @@
+"""Runs and lineage, read from ML Metadata with the MLMD client itself (no TFX internals).
+
+TFX records a context per pipeline (``pipeline``), per run (``pipeline_run``) and per node
+(``node``, named ``<pipeline>.<node>``); every execution is attributed to all three, and events
+link executions to the artifacts they read (INPUT) and wrote (OUTPUT).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from tfxd.errors import MetadataError, TfxdError
+from tfxd.spec import LoadedSpec, load
+
+STATE = {
+    0: "unknown",
+    1: "new",
+    2: "running",
+    3: "complete",
+    4: "failed",
+    5: "cached",
+    6: "canceled",
+}
+
+
+def find_pipeline_file(name: str, spec_file: str | None = None) -> LoadedSpec:
+    """The pipeline file of ``name``: given, or found under ./pipelines/*/ or ./*.yaml."""
+    if spec_file:
+        loaded = load(spec_file)
+        if loaded.checked().metadata.name != name:
+            raise TfxdError(
+                f"{spec_file} declares pipeline '{loaded.checked().metadata.name}', not '{name}'"
+            )
+        return loaded
+    candidates = sorted(Path("pipelines").glob("*/*.yaml")) + sorted(Path(".").glob("*.yaml"))
+    for path in candidates:
+        try:
+            loaded = load(path)
+        except TfxdError:
+            continue
+        if loaded.checked().metadata.name == name:
+            return loaded
+    raise TfxdError(
+        f"no pipeline file for '{name}' under ./pipelines/*/ or ./: pass it with -f FILE"
+    )
+
+
+def connection_config(loaded: LoadedSpec) -> Any:
+    """MLMD connection from the file: SQLite (read-only use) or MySQL with env-var credentials."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    store = loaded.checked().spec.metadata
+    config = mlmd.ConnectionConfig()
+    if store.mysql is not None:
+        m = store.mysql
+        missing = [v for v in (m.user_env, m.password_env) if v not in os.environ]
+        if missing:
+            raise MetadataError(
+                f"{loaded.path}: spec.metadata.mysql needs environment variable(s) "
+                f"{', '.join(missing)}: export them first"
+            )
+        config.mysql.host = m.host
+        config.mysql.port = m.port
+        config.mysql.database = m.database
+        config.mysql.user = os.environ[m.user_env]
+        config.mysql.password = os.environ[m.password_env]
+        return config
+    root = loaded.resolve(loaded.checked().spec.root)
+    path = loaded.resolve(store.sqlite) if store.sqlite else root / "metadata.db"
+    if not Path(path).is_file():
+        raise MetadataError(
+            f"no ML Metadata at {path}: run the pipeline first (tfxd run {loaded.path})"
+        )
+    config.sqlite.filename_uri = str(path)
+    config.sqlite.connection_mode = mlmd.SqliteMetadataSourceConfig.READONLY
+    return config
+
+
+def open_store(loaded: LoadedSpec) -> Any:
+    from ml_metadata import metadata_store
+
+    return metadata_store.MetadataStore(connection_config(loaded))
+
+
+@dataclass
+class NodeRun:
+    node: str
+    state: str
+    seconds: float
+    execution_id: int
+    abandoned: str = ""
+
+
+@dataclass
+class Run:
+    run_id: str
+    started: dt.datetime
+    seconds: float
+    status: str
+    nodes: list[NodeRun] = field(default_factory=list)
+
+    @property
+    def cached(self) -> list[str]:
+        return [n.node for n in self.nodes if n.state == "cached"]
+
+
+def _node_of(store: Any, pipeline: str) -> dict[int, str]:
+    """Execution id → node id, from the node contexts."""
+    out = {}
+    prefix = f"{pipeline}."
+    for ctx in store.get_contexts_by_type("node"):
+        if ctx.name.startswith(prefix):
+            for execution in store.get_executions_by_context(ctx.id):
+                out[execution.id] = ctx.name[len(prefix) :]
+    return out
+
+
+def list_runs(store: Any, pipeline: str) -> list[Run]:
+    """Runs of ``pipeline``, newest first, with each node's state and time."""
+    context = store.get_context_by_type_and_name("pipeline", pipeline)
+    if context is None:
+        return []
+    node_of = _node_of(store, pipeline)
+    runs = []
+    for run_ctx in store.get_contexts_by_type("pipeline_run"):
+        executions = [e for e in store.get_executions_by_context(run_ctx.id) if e.id in node_of]
+        if not executions:
+            continue
+        nodes = []
+        for e in sorted(executions, key=lambda e: e.create_time_since_epoch):
+            abandoned = e.custom_properties.get("tfxd_abandoned")
+            nodes.append(
+                NodeRun(
+                    node=node_of[e.id],
+                    state=STATE.get(e.last_known_state, "unknown"),
+                    seconds=(e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000,
+                    execution_id=e.id,
+                    abandoned=abandoned.string_value if abandoned else "",
+                )
+            )
+        start = min(e.create_time_since_epoch for e in executions)
+        end = max(e.last_update_time_since_epoch for e in executions)
+        states = {n.state for n in nodes}
+        if "failed" in states:
+            status = "interrupted" if any(n.abandoned for n in nodes) else "failed"
+        elif states & {"running", "new"}:
+            status = "running"
+        else:
+            status = "succeeded"
+        runs.append(
+            Run(
+                run_id=run_ctx.name,
+                started=dt.datetime.fromtimestamp(start / 1000),
+                seconds=(end - start) / 1000,
+                status=status,
+                nodes=nodes,
+            )
+        )
+    return sorted(runs, key=lambda r: r.started, reverse=True)
+
+
+def print_runs(
+    pipeline: str, *, spec_file: str | None = None, limit: int = 20, console: Console
+) -> list[Run]:
+    runs = list_runs(open_store(find_pipeline_file(pipeline, spec_file)), pipeline)
+    if not runs:
+        raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
+    table = Table(title=f"runs of {pipeline}")
+    for col in ("run", "status", "duration", "ran", "cached", "failed node"):
+        table.add_column(col, no_wrap=col in ("run", "status"))
+    colors = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+    for run in runs[:limit]:
+        ran = [n.node for n in run.nodes if n.state == "complete"]
+        failed = [n.node for n in run.nodes if n.state == "failed"]
+        table.add_row(
+            run.run_id,
+            f"[{colors.get(run.status, 'white')}]{run.status}[/]",
+            f"{run.seconds:.1f}s",
+            str(len(ran)),
+            str(len(run.cached)),
+            ", ".join(failed) or "-",
+        )
+    console.print(table)
+    return runs
+
+
+@dataclass
+class LineageNode:
+    """An artifact, the execution that produced it, and that execution's inputs."""
+
+    artifact_id: int
+    type: str
+    uri: str
+    producer: str = ""  # node id
+    execution_id: int | None = None
+    state: str = ""
+    inputs: list[LineageNode] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+
+def latest_artifact(store: Any, pipeline: str, type_name: str) -> Any:
+    context = store.get_context_by_type_and_name("pipeline", pipeline)
+    if context is None:
+        raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
+    found = [
+        a
+        for a in store.get_artifacts_by_context(context.id)
+        if a.type == type_name and a.state == a.LIVE
+    ]
+    if not found:
+        raise MetadataError(f"pipeline '{pipeline}' has no {type_name} artifact yet")
+    return max(found, key=lambda a: (a.create_time_since_epoch, a.id))
+
+
+def trace(store: Any, pipeline: str, artifact: Any) -> LineageNode:
+    """Walk from ``artifact`` back to the pipeline's inputs through OUTPUT and INPUT events."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    node_of = _node_of(store, pipeline)
+    types = {t.id: t.name for t in store.get_artifact_types()}
+
+    def visit(a: Any, seen: set[int]) -> LineageNode:
+        out = LineageNode(artifact_id=a.id, type=types.get(a.type_id, a.type), uri=a.uri)
+        producers = [
+            e
+            for e in store.get_events_by_artifact_ids([a.id])
+            if e.type in (mlmd.Event.OUTPUT, mlmd.Event.DECLARED_OUTPUT)
+        ]
+        if not producers or a.id in seen:
+            return out
+        [execution] = store.get_executions_by_id([producers[0].execution_id])
+        out.producer = node_of.get(execution.id, execution.type)
+        out.execution_id = execution.id
+        out.state = STATE.get(execution.last_known_state, "unknown")
+        props = execution.custom_properties
+        if "input_base" in props:
+            base = props["input_base"].string_value
+            out.details.append(f"input files: {base}")
+            if Path(base).is_dir():
+                files = sorted(p.name for p in Path(base).iterdir() if p.is_file())
+                out.details.append("  " + ", ".join(files[:10]) + (" …" if len(files) > 10 else ""))
+            if "input_fingerprint" in props:
+                out.details.append(f"fingerprint: {props['input_fingerprint'].string_value}")
+        inputs = [
+            e.artifact_id
+            for e in store.get_events_by_execution_ids([execution.id])
+            if e.type == mlmd.Event.INPUT
+        ]
+        for art in store.get_artifacts_by_id(sorted(set(inputs))):
+            out.inputs.append(visit(art, seen | {a.id}))
+        return out
+
+    return visit(artifact, set())
+
+
+def print_lineage(
+    pipeline: str, *, model: str = "latest", spec_file: str | None = None, console: Console
+) -> LineageNode:
+    store = open_store(find_pipeline_file(pipeline, spec_file))
+    if model == "latest":
+        artifact = latest_artifact(store, pipeline, "Model")
+    else:
+        try:
+            [artifact] = store.get_artifacts_by_id([int(model)])
+        except (ValueError, TypeError):
+            raise MetadataError(f"--model {model}: give 'latest' or an artifact id") from None
+        except Exception:
+            raise MetadataError(f"--model {model}: no artifact with that id") from None
+    root = trace(store, pipeline, artifact)
+    tree = Tree(_label(root))
+    _grow(tree, root, set())
+    console.print(tree)
+    return root
+
+
+def _label(n: LineageNode) -> str:
+    head = f"[bold]{n.type}[/] #{n.artifact_id} {n.uri}"
+    if n.producer:
+        head += f"  ← [cyan]{n.producer}[/] (execution {n.execution_id}, {n.state})"
+    return head
+
+
+def _grow(tree: Tree, node: LineageNode, shown: set[int]) -> None:
+    for line in node.details:
+        tree.add(f"[dim]{line}[/]")
+    for child in node.inputs:
+        if child.artifact_id in shown:
+            tree.add(_label(child) + " [dim](shown above)[/]")
+            continue
+        shown.add(child.artifact_id)
+        _grow(tree.add(_label(child)), child, shown)
