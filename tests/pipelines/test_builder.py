@@ -39,3 +39,41 @@ def test_kubeflow_build_uses_runtime_parameter_and_image_paths(penguin_data):
     assert transform.exec_properties["preprocessing_fn"] == (
         "pipelines.penguin.model.preprocessing_fn"
     )
+
+
+def test_every_standard_type_builds(tmp_path):
+    """ImportExampleGen, ImportSchemaGen and BulkInferrer are not in the penguin example."""
+    (tmp_path / "records").mkdir()
+    (tmp_path / "schema.pbtxt").write_text('feature { name: "x" type: FLOAT }\n')
+    (tmp_path / "model.py").write_text("")
+    (tmp_path / "p.yaml").write_text(
+        """\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {name: all-types}
+spec:
+  root: runs
+  components:
+    examples: {type: ImportExampleGen, with: {input_base: records}}
+    schema: {type: ImportSchemaGen, with: {schema_file: schema.pbtxt}}
+    train:
+      type: Trainer
+      inputs: {examples: examples.examples, schema: schema.schema}
+      with: {module_file: model.py, train_steps: 5}
+    infer:
+      type: BulkInferrer
+      inputs: {examples: examples.examples, model: train.model}
+      with: {example_splits: [eval]}
+"""
+    )
+    pipe = validate_file(tmp_path / "p.yaml")
+    built = build(pipe, "local", with_metadata=False)
+    types = {c.id: type(c).__name__ for c in built.pipeline.components}
+    assert types == {
+        "examples": "ImportExampleGen",
+        "schema": "ImportSchemaGen",
+        "train": "Trainer",
+        "infer": "BulkInferrer",
+    }
+    infer = next(c for c in built.pipeline.components if c.id == "infer")
+    assert "eval" in str(infer.exec_properties["data_spec"])
