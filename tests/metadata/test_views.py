@@ -6,7 +6,8 @@ import pytest
 
 from tests.conftest import PENGUIN
 from tfxd.errors import MetadataError, TfxdError
-from tfxd.metadata.views import connection_config, find_pipeline_file
+from tfxd.metadata.store import connection_config
+from tfxd.metadata.views import find_pipeline_file
 from tfxd.spec import load
 
 MYSQL = """\

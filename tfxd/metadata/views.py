@@ -8,7 +8,6 @@ link executions to the artifacts they read (INPUT) and wrote (OUTPUT).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from tfxd.errors import MetadataError, TfxdError
+from tfxd.metadata.store import open_store
 from tfxd.spec import LoadedSpec, load
 
 STATE = {
@@ -51,43 +51,6 @@ def find_pipeline_file(name: str, spec_file: str | None = None) -> LoadedSpec:
     raise TfxdError(
         f"no pipeline file for '{name}' under ./pipelines/*/ or ./: pass it with -f FILE"
     )
-
-
-def connection_config(loaded: LoadedSpec) -> Any:
-    """MLMD connection from the file: SQLite (read-only use) or MySQL with env-var credentials."""
-    from ml_metadata.proto import metadata_store_pb2 as mlmd
-
-    store = loaded.checked().spec.metadata
-    config = mlmd.ConnectionConfig()
-    if store.mysql is not None:
-        m = store.mysql
-        missing = [v for v in (m.user_env, m.password_env) if v not in os.environ]
-        if missing:
-            raise MetadataError(
-                f"{loaded.path}: spec.metadata.mysql needs environment variable(s) "
-                f"{', '.join(missing)}: export them first"
-            )
-        config.mysql.host = m.host
-        config.mysql.port = m.port
-        config.mysql.database = m.database
-        config.mysql.user = os.environ[m.user_env]
-        config.mysql.password = os.environ[m.password_env]
-        return config
-    root = loaded.resolve(loaded.checked().spec.root)
-    path = loaded.resolve(store.sqlite) if store.sqlite else root / "metadata.db"
-    if not Path(path).is_file():
-        raise MetadataError(
-            f"no ML Metadata at {path}: run the pipeline first (tfxd run {loaded.path})"
-        )
-    config.sqlite.filename_uri = str(path)
-    config.sqlite.connection_mode = mlmd.SqliteMetadataSourceConfig.READONLY
-    return config
-
-
-def open_store(loaded: LoadedSpec) -> Any:
-    from ml_metadata import metadata_store
-
-    return metadata_store.MetadataStore(connection_config(loaded))
 
 
 @dataclass

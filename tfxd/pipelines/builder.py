@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ from tfx.orchestration import data_types
 
 from tfxd.components.registry import BuildContext, Target
 from tfxd.errors import TfxdError
+from tfxd.metadata.store import connection_config
 from tfxd.pipelines.validate import Pipeline
 from tfxd.spec import is_uri
 
@@ -64,30 +64,6 @@ def module_importer(pipe: Pipeline):
         return relative.removesuffix(".py").replace("/", ".")
 
     return module_name
-
-
-def metadata_config(pipe: Pipeline, root: str) -> Any:
-    """MLMD connection for local/Airflow runs: SQLite file, or MySQL with env-var credentials."""
-    store = pipe.spec.spec.metadata
-    if store.mysql is not None:
-        m = store.mysql
-        missing = [v for v in (m.user_env, m.password_env) if v not in os.environ]
-        if missing:
-            raise TfxdError(
-                f"{pipe.loaded.path}: spec.metadata.mysql needs environment variable(s) "
-                f"{', '.join(missing)}: export them before running"
-            )
-        return tfx.orchestration.metadata.mysql_metadata_connection_config(
-            host=m.host,
-            port=m.port,
-            database=m.database,
-            username=os.environ[m.user_env],
-            password=os.environ[m.password_env],
-        )
-    path = pipe.loaded.resolve(store.sqlite) if store.sqlite else None
-    sqlite = str(path) if path else os.path.join(root, "metadata.db")
-    os.makedirs(os.path.dirname(sqlite), exist_ok=True)
-    return tfx.orchestration.metadata.sqlite_metadata_connection_config(sqlite)
 
 
 def local_root(pipe: Pipeline) -> str:
@@ -161,7 +137,7 @@ def build(
     )
     kwargs: dict[str, Any] = {}
     if with_metadata and target != "kubeflow":
-        kwargs["metadata_connection_config"] = metadata_config(pipe, pipeline_root)
+        kwargs["metadata_connection_config"] = connection_config(pipe.loaded, readonly=False)
     pipeline = tfx.dsl.Pipeline(
         pipeline_name=pipe.name,
         pipeline_root=pipeline_root,

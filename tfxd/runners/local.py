@@ -139,24 +139,10 @@ def repair_abandoned(connection_config: Any, pipeline_name: str, run_id: str) ->
 
 
 def run_file(
-    path: str | Path,
-    *,
-    overrides: dict[str, str] | None = None,
-    enable_cache: bool = True,
-    from_nodes: list[str] | None = None,
-    only_nodes: list[str] | None = None,
-    console: Console | None = None,
-    capture_logs: bool = True,
+    path: str | Path, *, overrides: dict[str, str] | None = None, **options: Any
 ) -> RunResult:
-    pipe = validate_file(path, overrides or {})
-    return run_pipeline(
-        pipe,
-        enable_cache=enable_cache,
-        from_nodes=from_nodes or [],
-        only_nodes=only_nodes or [],
-        console=console or Console(),
-        capture_logs=capture_logs,
-    )
+    """Validate ``path`` and run it; ``options`` are those of ``run_pipeline``."""
+    return run_pipeline(validate_file(path, overrides or {}), **options)
 
 
 def _check_nodes(pipe: Pipeline, names: list[str], flag: str) -> None:
