@@ -14,9 +14,7 @@ def test_local_build_wires_every_node(penguin_data):
     assert set(ids) == set(pipe.order) and len(ids) == 9
     by_id = {c.id: c for c in built.pipeline.components}
     assert {n.id for n in by_id["train"].upstream_nodes} == {"transform", "tune"}
-    assert by_id["train"].exec_properties["train_args"] == '{\n  "num_steps": 200\n}' or (
-        "200" in str(by_id["train"].exec_properties["train_args"])
-    )
+    assert '"num_steps": 200' in str(by_id["train"].exec_properties["train_args"])
     assert by_id["examples"].exec_properties["input_base"] == str(PENGUIN / "data")
     assert built.pipeline.pipeline_info.pipeline_root == str(PENGUIN / "runs")
     assert built.runtime_parameters == {}

@@ -13,14 +13,14 @@ import os
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from tfxd.errors import RunError, TfxdError
+from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import Pipeline, validate_file
 
@@ -45,9 +45,6 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return all(n.status in ("done", "cached", "skipped") for n in self.nodes)
-
-    def status(self, node_id: str) -> str:
-        return next(n.status for n in self.nodes if n.node_id == node_id)
 
 
 @contextmanager
@@ -237,7 +234,7 @@ def run_pipeline(
             try:
                 with (
                     console.status(f"{node_id} running…"),
-                    captured_output(log) if capture_logs else _nothing(),
+                    captured_output(log) if capture_logs else nullcontext(),
                 ):
                     if pnode.execution_options.run.perform_snapshot:
                         with metadata.Metadata(connection) as handle:
@@ -273,17 +270,4 @@ def run_pipeline(
     if not result.ok:
         bad = next(n for n in result.nodes if n.status == "failed")
         console.print(f"[red]node '{bad.node_id}' failed[/]: {bad.error}")
-    return result
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
-def require_ok(result: RunResult) -> RunResult:
-    """Raise ``RunError`` naming the failed node (for library callers)."""
-    if not result.ok:
-        bad = next(n for n in result.nodes if n.status == "failed")
-        raise RunError(f"pipeline '{result.pipeline}' failed at node '{bad.node_id}': {bad.error}")
     return result
