@@ -93,6 +93,28 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run_spec(args: argparse.Namespace) -> int:
+    from tfxd.runners.spec_run import run_spec
+
+    mounts = {}
+    for item in args.mount:
+        image, eq, host = item.partition("=")
+        if not eq or not image.startswith("/"):
+            raise TfxdError(f"--mount {item}: write it as /IMAGE/PATH=HOST_FOLDER")
+        if not Path(host).is_dir():
+            raise TfxdError(f"--mount {item}: {host} is not a folder")
+        mounts[image] = host
+    result = run_spec(
+        args.file,
+        root=args.root,
+        params=_params(args.param),
+        mounts=mounts,
+        run_id=args.run_id,
+        console=console,
+    )
+    return 0 if result.ok else 1
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from tfxd.metadata.views import print_runs
 
@@ -155,6 +177,22 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--root", help="pipeline root (default: runners.kubeflow.pipeline_root)")
     with_params(sp)
     sp.set_defaults(func=cmd_compile)
+
+    sp = sub.add_parser(
+        "run-spec", help="execute a compiled Kubeflow spec on this machine, task by task"
+    )
+    sp.add_argument("file", help="a spec written by tfxd compile --target kubeflow")
+    sp.add_argument("--root", help="local pipeline root (default: the spec's, if local)")
+    sp.add_argument(
+        "--mount",
+        action="append",
+        default=[],
+        metavar="IMAGE_PATH=HOST_DIR",
+        help="stand a host folder in for an image path, e.g. /tfxd=. (repeatable)",
+    )
+    sp.add_argument("--run-id", help="resume this run after its last finished task")
+    with_params(sp)
+    sp.set_defaults(func=cmd_run_spec)
 
     sp = sub.add_parser("runs", help="list runs of a pipeline from ML Metadata")
     sp.add_argument("pipeline", help="pipeline name (metadata.name)")

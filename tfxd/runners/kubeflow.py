@@ -44,6 +44,12 @@ def pipeline_spec(
     spec = job["pipelineSpec"]
     # TFX puts the root in the Vertex job's runtimeConfig; a bare spec carries it itself.
     spec["defaultPipelineRoot"] = root
+    # ... and TFX leaves run-time parameters without defaults: a run would have to pass them all.
+    declared = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    for name, parameter in built.runtime_parameters.items():
+        if name in declared:
+            declared[name]["defaultValue"] = parameter.default
+            declared[name]["isOptional"] = True
     check_pipeline_spec(spec)
     return spec, built.notes
 

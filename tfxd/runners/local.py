@@ -8,7 +8,6 @@ runs of one pipeline root never interleave, and repair of executions a killed ru
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import time
 import traceback
@@ -23,6 +22,7 @@ from rich.console import Console
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import Pipeline, validate_file
+from tfxd.runners.locks import pipeline_lock
 
 ABANDONED = "tfxd_abandoned"
 
@@ -83,31 +83,6 @@ def terminal_console(console: Console) -> Console:
     return Console(
         file=stream, force_terminal=console.is_terminal, highlight=False, width=console.width
     )
-
-
-@contextmanager
-def pipeline_lock(root: str, name: str) -> Iterator[None]:
-    """One run at a time per pipeline root. The OS drops the lock when the process dies."""
-    os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, ".tfxd-run.lock")
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise TfxdError(
-                f"another run of pipeline '{name}' holds {path} (pid {holder}): wait for it to "
-                "finish, or stop it"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def repair_abandoned(connection_config: Any, pipeline_name: str, run_id: str) -> int:

@@ -1,0 +1,78 @@
+"""The penguin pipeline compiled for Kubeflow, then executed task by task with ``tfxd run-spec``:
+the same spec file a cluster would get, with a folder standing in for the image."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PENGUIN
+
+pytestmark = pytest.mark.slow
+
+
+def tfxd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tfxd.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_compiled_penguin_spec_runs_end_to_end_and_pushes(tmp_path: Path, penguin_data: Path):
+    image = tmp_path / "image"  # stands in for the image's /tfxd
+    shutil.copytree(
+        PENGUIN,
+        image / "pipelines" / "penguin",
+        ignore=shutil.ignore_patterns("runs", "__pycache__"),
+    )
+    spec = tmp_path / "penguin.kfp.yaml"
+    compiled = tfxd(
+        "compile",
+        str(image / "pipelines" / "penguin" / "pipeline.yaml"),
+        "--target",
+        "kubeflow",
+        "-o",
+        str(spec),
+        cwd=tmp_path,
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    root = tmp_path / "root"
+    args = ["run-spec", str(spec), "--mount", f"/tfxd={image}", "--root", str(root)]
+    first = tfxd(*args, "--run-id", "r1", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    tasks = ["examples", "stats", "schema", "validate", "transform", "tune", "train"]
+    for task in [*tasks, "evaluate", "push"]:
+        assert f"✓  {task}" in first.stdout, first.stdout
+
+    # The preCacheCheck driver ran: the examples carry span and fingerprint like on a cluster.
+    examples = json.loads((root / "r1" / "examples" / ".done.json").read_text())
+    [artifact] = examples["artifacts"]["examples"]
+    assert artifact["metadata"]["split_names"] == '["train", "eval"]'
+    metadata = artifact["metadata"]
+    assert metadata.get("span", metadata.get("custom:span")) == 0
+    assert metadata["input_fingerprint"].startswith("split:single_split,num_files:1,")
+
+    blessing = root / "r1" / "evaluate" / "blessing"
+    assert (blessing / "BLESSED").exists()
+    pushed = json.loads((root / "r1" / "push" / ".done.json").read_text())
+    [model] = pushed["artifacts"]["pushed_model"]
+    assert model["metadata"]["pushed"] == 1.0
+    destination = Path(model["metadata"]["pushed_destination"])
+    # The image path /tfxd/pipelines/penguin/runs/serving landed in the mounted folder.
+    assert destination.parent == image / "pipelines" / "penguin" / "runs" / "serving"
+    assert (destination / "saved_model.pb").exists()
+
+    # Re-running the finished run resumes every task and executes nothing.
+    again = tfxd(*args, "--run-id", "r1", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("resumed") == 9, again.stdout
