@@ -13,7 +13,7 @@ from tests.conftest import PENGUIN, REPO
 from tfxd.errors import CompileError
 from tfxd.pipelines.validate import validate_file
 from tfxd.runners.airflow import compile_airflow
-from tfxd.runners.kubeflow import check_pipeline_spec, compile_kubeflow
+from tfxd.runners.kubeflow import check_pipeline_spec, check_size, compile_kubeflow
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("TFXD_UPDATE_GOLDEN") == "1"
@@ -108,17 +108,56 @@ def test_kubeflow_secrets_become_platform_spec(tmp_path, penguin_copy):
     ]
 
 
-def test_static_checks_name_the_node():
-    with pytest.raises(CompileError, match="accepts only 2.1.0"):
-        check_pipeline_spec({"schemaVersion": "2.0.0", "pipelineInfo": {}, "root": {}})
-    spec = {
-        "schemaVersion": "2.1.0",
-        "pipelineInfo": {},
-        "root": {},
-        "deploymentSpec": {"executors": {"latest_model_executor": {"resolver": {}}}},
-    }
+def tfx_compiled(tmp_path, *, with_resolver: bool, spec_2_1: bool) -> dict:
+    """A small real TFX pipeline compiled by KubeflowV2DagRunner."""
+    from tfx import v1 as tfx
+    from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as v2
+
+    examples = tfx.components.CsvExampleGen(input_base=str(PENGUIN / "data"))
+    components = [examples]
+    if with_resolver:
+        components.append(
+            tfx.dsl.Resolver(
+                strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+                model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            ).with_id("latest_model")
+        )
+    pipeline = tfx.dsl.Pipeline(
+        pipeline_name="small", pipeline_root=str(tmp_path), components=components
+    )
+    runner = v2.KubeflowV2DagRunner(
+        config=v2.KubeflowV2DagRunnerConfig(default_image="img", use_pipeline_spec_2_1=spec_2_1),
+        output_dir=str(tmp_path),
+    )
+    return runner.run(pipeline, write_out=False)["pipelineSpec"]
+
+
+def test_static_checks_name_the_node(tmp_path, penguin_data):
+    spec = tfx_compiled(tmp_path, with_resolver=True, spec_2_1=True)
     with pytest.raises(CompileError, match="node 'latest_model' compiles to a ResolverSpec"):
         check_pipeline_spec(spec)
+    check_pipeline_spec(spec, "vertex")  # Vertex runs resolvers
+
+    old = tfx_compiled(tmp_path, with_resolver=False, spec_2_1=False)
+    with pytest.raises(CompileError) as caught:
+        check_pipeline_spec(old)
+    message = str(caught.value)
+    assert "schemaVersion '2.0.0': the KFP API server accepts only 2.1.0" in message
+    # Schema 2.0.0 writes constantValue, which the backend's driver does not take.
+    assert "node 'CsvExampleGen': parameter 'input_base' is a runtime value of kind" in message
+    check_pipeline_spec(old, "vertex")
+
+    with pytest.raises(CompileError, match="has no 'root'"):
+        check_pipeline_spec({"schemaVersion": "2.1.0", "pipelineInfo": {}})
+
+
+def test_size_limits():
+    assert check_size("x" * 1000, "kubeflow", "p.yaml") == []
+    [note] = check_size("x" * (2**20 + 1), "kubeflow", "p.yaml")
+    assert "Kubernetes' ~1.5 MiB object limit" in note
+    assert check_size("x" * (2**20 + 1), "vertex", "p.yaml") == []
+    with pytest.raises(CompileError, match=r"p.yaml: the compiled spec is 32.0 MiB; .* at most 32"):
+        check_size("x" * (32 * 2**20 + 1), "kubeflow", "p.yaml")
 
 
 def test_airflow_golden_and_dagbag(penguin, tmp_path, monkeypatch):

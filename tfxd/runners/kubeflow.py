@@ -14,10 +14,19 @@ from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import Pipeline
 
 SCHEMA_VERSION = "2.1.0"
+VERTEX_SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
+TARGET_NAMES = {"kubeflow": "the KFP API server", "vertex": "Vertex AI Pipelines"}
+# The KFP API server refuses uploads over 32 MiB (a hard-coded ceiling in the backend).
+MAX_UPLOAD_BYTES = 32 * 2**20
+ARGO_WARN_BYTES = 2**20
 
 
 def pipeline_spec(
-    pipe: Pipeline, *, image: str | None = None, pipeline_root: str | None = None
+    pipe: Pipeline,
+    *,
+    image: str | None = None,
+    pipeline_root: str | None = None,
+    target: str = "kubeflow",
 ) -> tuple[dict[str, Any], list[str]]:
     """The bare PipelineSpec as a dict, and notes for the user."""
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as v2
@@ -50,28 +59,63 @@ def pipeline_spec(
         if name in declared:
             declared[name]["defaultValue"] = parameter.default
             declared[name]["isOptional"] = True
-    check_pipeline_spec(spec)
+    check_pipeline_spec(spec, target)
     return spec, built.notes
 
 
-def check_pipeline_spec(spec: dict[str, Any]) -> None:
-    """What a self-hosted KFP v2 API server rejects, named by node."""
-    if spec.get("schemaVersion") != SCHEMA_VERSION:
-        raise CompileError(
-            f"schemaVersion {spec.get('schemaVersion')!r}: the KFP API server accepts only "
-            f"{SCHEMA_VERSION}"
+def check_pipeline_spec(spec: dict[str, Any], target: str = "kubeflow") -> None:
+    """What a self-hosted KFP v2 API server (or, with ``target="vertex"``, Vertex AI Pipelines)
+    rejects, every problem named by node and reported together."""
+    problems = []
+    version = spec.get("schemaVersion")
+    accepted = VERTEX_SCHEMA_VERSIONS if target == "vertex" else (SCHEMA_VERSION,)
+    if version not in accepted:
+        problems.append(
+            f"schemaVersion {version!r}: {TARGET_NAMES[target]} accepts only {', '.join(accepted)}"
         )
     for name in ("pipelineInfo", "root"):
         if name not in spec:
-            raise CompileError(f"PipelineSpec has no '{name}': the KFP API server needs it")
+            problems.append(f"PipelineSpec has no '{name}': {TARGET_NAMES[target]} needs it")
     executors = spec.get("deploymentSpec", {}).get("executors", {})
-    for executor, body in executors.items():
-        if "resolver" in body:
+    for executor, body in sorted(executors.items()):
+        if "resolver" in body and target != "vertex":
             node = executor.removesuffix("_executor")
-            raise CompileError(
+            problems.append(
                 f"node '{node}' compiles to a ResolverSpec, which the KFP API server rejects "
-                "('resolver not implemented'): find baseline models with a component instead"
+                "('resolver not implemented'): find baseline models with a BaselineModel "
+                "component instead"
             )
+    tasks = spec.get("root", {}).get("dag", {}).get("tasks", {})
+    for node, task in sorted(tasks.items()):
+        for key, ref in sorted(task.get("inputs", {}).get("parameters", {}).items()):
+            runtime = ref.get("runtimeValue")
+            if runtime is not None and "constant" not in runtime and target != "vertex":
+                problems.append(
+                    f"node '{node}': parameter '{key}' is a runtime value of kind "
+                    f"{sorted(runtime) or 'none'}; the KFP backend's driver takes only "
+                    "'constant' (schema 2.1.0): recompile with this tfxd"
+                )
+    if problems:
+        raise CompileError(
+            f"the spec would be rejected by {TARGET_NAMES[target]}:\n  " + "\n  ".join(problems)
+        )
+
+
+def check_size(text: str, target: str, where: str) -> list[str]:
+    """The API server's upload ceiling is an error; a spec that makes an oversized Argo Workflow
+    object is a warning (the backend embeds each task's component spec in the workflow)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_UPLOAD_BYTES:
+        raise CompileError(
+            f"{where}: the compiled spec is {size / 2**20:.1f} MiB; {TARGET_NAMES[target]} "
+            f"accepts at most {MAX_UPLOAD_BYTES // 2**20} MiB: split the pipeline"
+        )
+    if target == "kubeflow" and size > ARGO_WARN_BYTES:
+        return [
+            f"the spec is {size / 2**20:.2f} MiB: the Argo Workflow the KFP backend makes from it "
+            "repeats each task's component spec and may exceed Kubernetes' ~1.5 MiB object limit"
+        ]
+    return []
 
 
 def platform_spec(pipe: Pipeline, spec: dict[str, Any]) -> dict[str, Any] | None:
@@ -103,16 +147,23 @@ def compile_kubeflow(
     *,
     image: str | None = None,
     pipeline_root: str | None = None,
+    target: str = "kubeflow",
 ) -> list[str]:
     """Write the PipelineSpec YAML (plus platform spec) to ``output``; returns notes."""
-    spec, notes = pipeline_spec(pipe, image=image, pipeline_root=pipeline_root)
+    spec, notes = pipeline_spec(pipe, image=image, pipeline_root=pipeline_root, target=target)
     documents = [spec]
     platform = platform_spec(pipe, spec)
-    if platform is not None:
+    if platform is not None and target == "vertex":
+        notes.append(
+            "Vertex AI ignores Kubernetes platform specs: the runners.kubeflow.secrets are not "
+            "written (give the job's service account access to Secret Manager instead)"
+        )
+    elif platform is not None:
         documents.append(platform)
     text = "# PipelineSpec for Kubeflow Pipelines v2, compiled by tfxd from "
     text += f"{pipe.loaded.path.name}\n"
     text += yaml.safe_dump_all(documents, sort_keys=True, width=100)
+    notes += check_size(text, target, str(pipe.loaded.path))
     out = Path(output)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
