@@ -88,24 +88,110 @@ def test_kubeflow_rebases_paths_into_image(penguin, tmp_path):
     assert str(REPO) not in out.read_text()
 
 
-def test_kubeflow_secrets_become_platform_spec(tmp_path, penguin_copy):
-    text = penguin_copy.read_text().replace(
-        "      pipeline_root: s3://tfxd-pipelines/penguin\n",
-        "      pipeline_root: s3://tfxd-pipelines/penguin\n"
-        "      secrets: {AWS_ACCESS_KEY_ID: {secret: s3-creds, key: access_key}}\n",
-    )
-    penguin_copy.write_text(text)
+POD_SETTINGS = """\
+      requests: {cpu: 500m, memory: 1Gi}
+      env: {LOG_LEVEL: info}
+      secrets: {AWS_ACCESS_KEY_ID: {secret: s3-creds, key: access_key}}
+      nodes:
+        train:
+          image: ghcr.io/tfxd/penguin-gpu:latest
+          requests: {memory: 4Gi}
+          limits: {cpu: 4, memory: 8G}
+          gpu: {count: 2}
+          env: {LOG_LEVEL: debug, TF_GPU_ALLOCATOR: cuda_malloc_async}
+          node_selector: {cloud.google.com/gke-accelerator: nvidia-l4}
+          tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+          secrets: {WANDB_API_KEY: {secret: wandb, key: api_key}}
+          secret_volumes: [{secret: gcp-sa, mount_path: /var/secrets/gcp}]
+"""
+
+
+def with_pod_settings(penguin_copy: Path, settings: str = POD_SETTINGS) -> Path:
+    anchor = "      pipeline_root: s3://tfxd-pipelines/penguin\n"
+    penguin_copy.write_text(penguin_copy.read_text().replace(anchor, anchor + settings))
+    return penguin_copy
+
+
+def test_kubeflow_pod_settings_and_platform_spec(tmp_path, penguin_copy):
+    from google.protobuf import json_format
+    from kfp.kubernetes import kubernetes_executor_config_pb2 as k8s
+
     out = tmp_path / "p.yaml"
-    compile_kubeflow(validate_file(penguin_copy), out)
+    compile_kubeflow(validate_file(with_pod_settings(penguin_copy)), out)
     spec, platform = list(yaml.safe_load_all(out.read_text()))
-    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    assert set(executors) == set(spec["deploymentSpec"]["executors"])
-    assert executors["train_executor"]["secretAsEnv"] == [
-        {
-            "secretName": "s3-creds",
-            "keyToEnv": [{"secretKey": "access_key", "envVar": "AWS_ACCESS_KEY_ID"}],
-        }
+    executors = spec["deploymentSpec"]["executors"]
+    train = executors["train_executor"]["container"]
+    stats = executors["stats_executor"]["container"]
+    assert train["image"] == "ghcr.io/tfxd/penguin-gpu:latest"
+    assert stats["image"] == "ghcr.io/tfxd/penguin:latest"
+    assert train["resources"] == {
+        "cpuRequest": 0.5,
+        "memoryRequest": pytest.approx(4 * 2**30 / 1e9),
+        "cpuLimit": 4.0,
+        "memoryLimit": 8.0,
+        "accelerator": {"type": "nvidia.com/gpu", "count": "2"},
+    }
+    assert stats["resources"] == {"cpuRequest": 0.5, "memoryRequest": pytest.approx(1.073741824)}
+    assert train["env"] == [
+        {"name": "LOG_LEVEL", "value": "debug"},
+        {"name": "TF_GPU_ALLOCATOR", "value": "cuda_malloc_async"},
     ]
+    assert stats["env"] == [{"name": "LOG_LEVEL", "value": "info"}]
+
+    config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(config) == set(executors)
+    # Every executor config parses strictly as kfp-kubernetes' KubernetesExecutorConfig.
+    for body in config.values():
+        json_format.ParseDict(body, k8s.KubernetesExecutorConfig())
+    assert config["stats_executor"] == {
+        "secretAsEnv": [
+            {
+                "secretName": "s3-creds",
+                "keyToEnv": [{"secretKey": "access_key", "envVar": "AWS_ACCESS_KEY_ID"}],
+            }
+        ]
+    }
+    assert config["train_executor"]["secretAsEnv"][1] == {
+        "secretName": "wandb",
+        "keyToEnv": [{"secretKey": "api_key", "envVar": "WANDB_API_KEY"}],
+    }
+    assert config["train_executor"]["secretAsVolume"] == [
+        {"secretName": "gcp-sa", "mountPath": "/var/secrets/gcp", "optional": False}
+    ]
+    assert config["train_executor"]["nodeSelector"] == {
+        "labels": {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    }
+    assert config["train_executor"]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
+    # The compiled spec, with its resources, still parses as a bare PipelineSpec.
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())
+
+
+def test_pod_settings_errors_name_the_field(penguin_copy):
+    from tfxd.errors import SpecError
+
+    bad = """\
+      requests: {cpu: lots}
+      nodes:
+        trian: {limits: {memory: 4GB}}
+"""
+    with pytest.raises(SpecError) as caught:
+        validate_file(with_pod_settings(penguin_copy, bad))
+    text = str(caught.value)
+    assert "runners.kubeflow.nodes: no node 'trian' in this pipeline" in text
+    assert "did you mean 'train'?" in text
+    assert "spec.runners.kubeflow.requests.cpu" in text
+    assert "spec.runners.kubeflow.nodes.trian.limits.memory" in text
+
+
+def test_vertex_drops_the_platform_spec_with_a_note(tmp_path, penguin_copy):
+    out = tmp_path / "p.yaml"
+    notes = compile_kubeflow(validate_file(with_pod_settings(penguin_copy)), out, target="vertex")
+    assert len(list(yaml.safe_load_all(out.read_text()))) == 1
+    assert any("Vertex AI ignores Kubernetes platform specs" in n for n in notes)
 
 
 def tfx_compiled(tmp_path, *, with_resolver: bool, spec_2_1: bool) -> dict:

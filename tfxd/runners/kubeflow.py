@@ -118,27 +118,106 @@ def check_size(text: str, target: str, where: str) -> list[str]:
     return []
 
 
-def platform_spec(pipe: Pipeline, spec: dict[str, Any]) -> dict[str, Any] | None:
-    """Kubernetes settings in the kfp-kubernetes platform-spec format (secrets as env vars)."""
-    settings = pipe.spec.spec.runners.kubeflow
-    if settings is None or not settings.secrets:
-        return None
-    by_secret: dict[str, list[dict[str, str]]] = {}
-    for env, ref in sorted(settings.secrets.items()):
-        by_secret.setdefault(ref.secret, []).append({"secretKey": ref.key, "envVar": env})
-    secret_as_env = [
-        {"secretName": name, "keyToEnv": keys} for name, keys in sorted(by_secret.items())
-    ]
-    executors = sorted(spec.get("deploymentSpec", {}).get("executors", {}))
+def executor_labels(spec: dict[str, Any]) -> dict[str, str]:
+    """Task (= node id) → the label of its executor in ``deploymentSpec.executors``."""
+    components = spec.get("components", {})
     return {
-        "platforms": {
-            "kubernetes": {
-                "deploymentSpec": {
-                    "executors": {e: {"secretAsEnv": secret_as_env} for e in executors}
-                }
-            }
-        }
+        task: components[body["componentRef"]["name"]]["executorLabel"]
+        for task, body in spec.get("root", {}).get("dag", {}).get("tasks", {}).items()
+        if "executorLabel" in components.get(body.get("componentRef", {}).get("name", ""), {})
     }
+
+
+def apply_pod_settings(pipe: Pipeline, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """Write each node's image, env and resources into its container, and return the Kubernetes
+    platform spec (the kfp-kubernetes format) for secrets, node selectors and tolerations."""
+    from tfxd.spec.models import cpu_cores, memory_gb
+
+    settings = pipe.spec.spec.runners.kubeflow
+    if settings is None:
+        return None
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    platform: dict[str, Any] = {}
+    for node, label in sorted(executor_labels(spec).items()):
+        pod = settings.pod(node)
+        container = executors[label].get("container")
+        if container is None:
+            continue
+        if pod.image:
+            container["image"] = pod.image
+        if pod.env:
+            container["env"] = [{"name": k, "value": v} for k, v in sorted(pod.env.items())]
+        resources: dict[str, Any] = {}
+        for kind, given in (("Request", pod.requests), ("Limit", pod.limits)):
+            if given and given.cpu:
+                resources[f"cpu{kind}"] = cpu_cores(given.cpu)
+            if given and given.memory:
+                resources[f"memory{kind}"] = memory_gb(given.memory)
+        if pod.gpu:
+            resources["accelerator"] = {"type": pod.gpu.type, "count": str(pod.gpu.count)}
+        if resources:
+            container["resources"] = resources
+        config: dict[str, Any] = {}
+        by_secret: dict[str, list[dict[str, str]]] = {}
+        for env, ref in sorted(pod.secrets.items()):
+            by_secret.setdefault(ref.secret, []).append({"secretKey": ref.key, "envVar": env})
+        if by_secret:
+            config["secretAsEnv"] = [
+                {"secretName": name, "keyToEnv": keys} for name, keys in sorted(by_secret.items())
+            ]
+        if pod.secret_volumes:
+            config["secretAsVolume"] = [
+                {"secretName": v.secret, "mountPath": v.mount_path, "optional": v.optional}
+                for v in pod.secret_volumes
+            ]
+        if pod.node_selector:
+            config["nodeSelector"] = {"labels": dict(sorted(pod.node_selector.items()))}
+        if pod.tolerations:
+            config["tolerations"] = [
+                {
+                    key: value
+                    for key, value in {
+                        "key": t.key,
+                        "operator": t.operator,
+                        "value": t.value,
+                        "effect": t.effect,
+                        "tolerationSeconds": t.toleration_seconds,
+                    }.items()
+                    if value is not None
+                }
+                for t in pod.tolerations
+            ]
+        if config:
+            platform[label] = config
+    if not platform:
+        return None
+    return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": platform}}}}
+
+
+def compile_text(
+    pipe: Pipeline,
+    *,
+    image: str | None = None,
+    pipeline_root: str | None = None,
+    target: str = "kubeflow",
+) -> tuple[str, list[str]]:
+    """The PipelineSpec YAML (plus the platform spec document), checked; and notes."""
+    spec, notes = pipeline_spec(pipe, image=image, pipeline_root=pipeline_root, target=target)
+    documents = [spec]
+    platform = apply_pod_settings(pipe, spec)
+    if platform is not None and target == "vertex":
+        notes.append(
+            "Vertex AI ignores Kubernetes platform specs: secrets, secret volumes, node selectors "
+            "and tolerations from runners.kubeflow are not written (use Secret Manager and "
+            "Vertex machine types instead)"
+        )
+    elif platform is not None:
+        documents.append(platform)
+    text = "# PipelineSpec for Kubeflow Pipelines v2, compiled by tfxd from "
+    text += f"{pipe.loaded.path.name}\n"
+    text += yaml.safe_dump_all(documents, sort_keys=True, width=100)
+    notes += check_size(text, target, str(pipe.loaded.path))
+    return text, notes
 
 
 def compile_kubeflow(
@@ -150,20 +229,7 @@ def compile_kubeflow(
     target: str = "kubeflow",
 ) -> list[str]:
     """Write the PipelineSpec YAML (plus platform spec) to ``output``; returns notes."""
-    spec, notes = pipeline_spec(pipe, image=image, pipeline_root=pipeline_root, target=target)
-    documents = [spec]
-    platform = platform_spec(pipe, spec)
-    if platform is not None and target == "vertex":
-        notes.append(
-            "Vertex AI ignores Kubernetes platform specs: the runners.kubeflow.secrets are not "
-            "written (give the job's service account access to Secret Manager instead)"
-        )
-    elif platform is not None:
-        documents.append(platform)
-    text = "# PipelineSpec for Kubeflow Pipelines v2, compiled by tfxd from "
-    text += f"{pipe.loaded.path.name}\n"
-    text += yaml.safe_dump_all(documents, sort_keys=True, width=100)
-    notes += check_size(text, target, str(pipe.loaded.path))
+    text, notes = compile_text(pipe, image=image, pipeline_root=pipeline_root, target=target)
     out = Path(output)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

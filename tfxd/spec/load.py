@@ -98,6 +98,14 @@ def load_partial(path: str | Path, text: str | None = None) -> LoadedSpec:
         raw = body.get("parameters")
         parameters = raw if isinstance(raw, dict) else {}
     problems += check_references(doc, components)
+    kubeflow = (
+        (body.get("runners") or {}).get("kubeflow")
+        if isinstance(body.get("runners"), dict)
+        else None
+    )
+    pods = kubeflow.get("nodes") if isinstance(kubeflow, dict) else None
+    if isinstance(pods, dict):
+        problems += check_pod_nodes(doc, pods, components)
     problems += check_parameters(doc, body.get("components"), parameters)
     return LoadedSpec(spec, doc, dict(components), dict(parameters), problems)
 
@@ -311,6 +319,20 @@ def check_references(doc: Document, nodes: dict[str, Component]) -> list[Problem
             )
         )
     return out
+
+
+def check_pod_nodes(doc: Document, pods: dict[str, Any], nodes: dict[str, Any]) -> list[Problem]:
+    """``runners.kubeflow.nodes`` may only name nodes of the pipeline."""
+    return [
+        doc.problem(
+            ("spec", "runners", "kubeflow", "nodes", name),
+            f"runners.kubeflow.nodes: no node '{name}' in this pipeline",
+            did_you_mean(name, nodes) or f"existing nodes: {', '.join(sorted(nodes))}",
+            key=True,
+        )
+        for name in pods
+        if name not in nodes
+    ]
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str]:

@@ -71,7 +71,118 @@ class SecretRef(Strict):
     key: str = Field(description="Key inside the Secret.")
 
 
-class Kubeflow(Strict):
+CPU_PATTERN = r"^([0-9]*[.])?[0-9]+m?$"
+MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$"
+_MEMORY_UNITS = {
+    "": 1,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def cpu_cores(value: str) -> float:
+    """A Kubernetes CPU quantity ('500m', '2') in cores, as KFP's ResourceSpec wants it."""
+    return float(value[:-1]) / 1000 if value.endswith("m") else float(value)
+
+
+def memory_gb(value: str) -> float:
+    """A Kubernetes memory quantity ('512Mi', '4G') in GB (10^9 bytes), as KFP's SDK converts it."""
+    match = re.match(r"^([0-9.]+)([A-Za-z]*)$", value)
+    assert match, value
+    return float(match.group(1)) * _MEMORY_UNITS[match.group(2)] / 10**9
+
+
+class Resources(Strict):
+    cpu: str | None = Field(None, description="CPU cores: '2', '0.5' or millicores '500m'.")
+    memory: str | None = Field(None, description="Memory: '512Mi', '4Gi', '2G'.")
+
+    @field_validator("cpu", mode="before")
+    @classmethod
+    def _cpu(cls, value: Any) -> Any:
+        value = _quantity(value)
+        if value is not None and not re.match(CPU_PATTERN, value):
+            raise ValueError(f"cpu '{value}': write cores ('2', '0.5') or millicores ('500m')")
+        return value
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> Any:
+        value = _quantity(value)
+        if value is not None and not re.match(MEMORY_PATTERN, value):
+            raise ValueError(
+                f"memory '{value}': write a Kubernetes quantity such as '512Mi', '4Gi' or '2G'"
+            )
+        return value
+
+
+def _quantity(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class Gpu(Strict):
+    count: int = Field(1, ge=1, description="GPUs per pod.")
+    type: str = Field("nvidia.com/gpu", description="Accelerator resource name or type.")
+
+
+class Toleration(Strict):
+    key: str | None = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: int | None = Field(None, ge=0)
+
+
+class SecretVolume(Strict):
+    secret: str = Field(description="Name of the Kubernetes Secret.")
+    mount_path: str = Field(pattern=r"^/", description="Absolute path it is mounted at.")
+    optional: bool = False
+
+
+class PodSettings(Strict):
+    """What a node's pod gets on Kubernetes; under runners.kubeflow for every node, under
+    runners.kubeflow.nodes.<id> for one (maps merge key by key, lists add up)."""
+
+    requests: Resources | None = None
+    limits: Resources | None = None
+    gpu: Gpu | None = None
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Plain env vars (never secrets: use 'secrets')."
+    )
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=list)
+    secrets: dict[str, SecretRef] = Field(
+        default_factory=dict, description="Env var name → Kubernetes Secret reference."
+    )
+    secret_volumes: list[SecretVolume] = Field(
+        default_factory=list, description="Kubernetes Secrets mounted as files."
+    )
+
+    @field_validator("secrets", "env")
+    @classmethod
+    def _env_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not re.match(ENV_PATTERN, name):
+                raise ValueError(f"'{name}' is not an environment variable name (A-Z, 0-9, _)")
+        return value
+
+
+class NodePod(PodSettings):
+    image: str | None = Field(
+        None, description="Image for this node (default: runners.kubeflow.image)."
+    )
+
+
+class Kubeflow(PodSettings):
     image: str = Field(description="Container image holding tfxd and the pipeline folder.")
     pipeline_root: str | None = Field(
         None, description="Pipeline root on the cluster (s3://, gs://, or a mounted path)."
@@ -86,17 +197,31 @@ class Kubeflow(Strict):
         description="A folder on the image's PYTHONPATH that holds pipeline_dir; module files are "
         "imported from the image by their module name under it.",
     )
-    secrets: dict[str, SecretRef] = Field(
-        default_factory=dict, description="Env var name → Kubernetes Secret reference."
+    nodes: dict[str, NodePod] = Field(
+        default_factory=dict, description="Per-node pod settings, merged over the ones above."
     )
 
-    @field_validator("secrets")
-    @classmethod
-    def _env_names(cls, value: dict[str, SecretRef]) -> dict[str, SecretRef]:
-        for name in value:
-            if not re.match(ENV_PATTERN, name):
-                raise ValueError(f"'{name}' is not an environment variable name (A-Z, 0-9, _)")
-        return value
+    def pod(self, node: str) -> NodePod:
+        """The settings of ``node``'s pod: pipeline-wide ones with the node's merged over them
+        (``image`` stays None unless the node has its own)."""
+        own = self.nodes.get(node) or NodePod()
+
+        def resources(a: Resources | None, b: Resources | None) -> Resources | None:
+            if a is None or b is None:
+                return b or a
+            return Resources(cpu=b.cpu or a.cpu, memory=b.memory or a.memory)
+
+        return NodePod(
+            image=own.image,
+            requests=resources(self.requests, own.requests),
+            limits=resources(self.limits, own.limits),
+            gpu=own.gpu or self.gpu,
+            env={**self.env, **own.env},
+            node_selector={**self.node_selector, **own.node_selector},
+            tolerations=[*self.tolerations, *own.tolerations],
+            secrets={**self.secrets, **own.secrets},
+            secret_volumes=[*self.secret_volumes, *own.secret_volumes],
+        )
 
 
 class Airflow(Strict):
