@@ -117,7 +117,57 @@ def cmd_run_spec(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    from tfxd.pipelines.validate import validate_file
+    from tfxd.runners import submit
+    from tfxd.runners.kubeflow import compile_text
+
+    recurring = None
+    if args.cron or args.every:
+        recurring = submit.schedule(args.cron, args.every)
+    conn = submit.connection(args.host, token_env=args.token_env, kubeconfig=args.kubeconfig)
+    pipe = validate_file(args.file)
+    text, notes = compile_text(pipe, image=args.image, pipeline_root=args.root)
+    for note in notes:
+        console.print(f"[yellow]note[/] {note}")
+    done = submit.submit(
+        conn,
+        text,
+        name=pipe.name,
+        description=pipe.spec.metadata.description,
+        experiment=args.experiment,
+        run_name=args.run_name,
+        params=_params(args.param),
+        create_run=not args.no_run,
+        recurring=recurring,
+        max_concurrency=args.max_concurrency,
+    )
+    what = (
+        "new pipeline" if done.new_pipeline else "new version" if done.new_version else "unchanged"
+    )
+    console.print(
+        f"pipeline [bold]{pipe.name}[/] ({done.pipeline_id}) version {done.version_name} "
+        f"({done.version_id}): {what}"
+    )
+    if done.run_id:
+        console.print(f"run {done.run_id}: {args.host.rstrip('/')}/#/runs/details/{done.run_id}")
+    if done.recurring_run_id:
+        console.print(f"recurring run {done.recurring_run_id} ({recurring})")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
+    if args.host:
+        from rich.table import Table
+
+        from tfxd.runners import submit
+
+        conn = submit.connection(args.host, token_env=args.token_env, kubeconfig=args.kubeconfig)
+        table = Table("run", "name", "state", "created", "finished", title=args.pipeline)
+        for run in submit.list_remote_runs(conn, args.pipeline, args.limit):
+            table.add_row(run.run_id, run.name, run.state, run.created, run.finished)
+        console.print(table)
+        return 0
     from tfxd.metadata.views import print_runs
 
     print_runs(args.pipeline, spec_file=args.file, limit=args.limit, console=console)
@@ -202,10 +252,32 @@ def parser() -> argparse.ArgumentParser:
     with_params(sp)
     sp.set_defaults(func=cmd_run_spec)
 
-    sp = sub.add_parser("runs", help="list runs of a pipeline from ML Metadata")
+    def with_server(sp: argparse.ArgumentParser, required: bool) -> None:
+        sp.add_argument(
+            "--host", required=required, help="KFP API server URL, e.g. http://localhost:8888"
+        )
+        sp.add_argument("--token-env", help="env var holding a bearer token (default KFP_TOKEN)")
+        sp.add_argument("--kubeconfig", help="take the bearer token of this kubeconfig's user")
+
+    sp = sub.add_parser("submit", help="upload to a Kubeflow Pipelines v2 server and start runs")
+    sp.add_argument("file")
+    with_server(sp, required=True)
+    sp.add_argument("--experiment", help="experiment name (default: the pipeline name)")
+    sp.add_argument("--run-name", help="run name (default: pipeline name and spec hash)")
+    sp.add_argument("--no-run", action="store_true", help="only upload the pipeline")
+    sp.add_argument("--cron", help="also create a recurring run on this cron schedule")
+    sp.add_argument("--every", help="also create a recurring run every 30m, 6h, 1d, …")
+    sp.add_argument("--max-concurrency", type=int, default=1, help="for recurring runs (1-10)")
+    sp.add_argument("--image", help="container image (default: runners.kubeflow.image)")
+    sp.add_argument("--root", help="pipeline root (default: runners.kubeflow.pipeline_root)")
+    with_params(sp)
+    sp.set_defaults(func=cmd_submit)
+
+    sp = sub.add_parser("runs", help="list runs of a pipeline from ML Metadata (or a KFP server)")
     sp.add_argument("pipeline", help="pipeline name (metadata.name)")
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.add_argument("--limit", type=int, default=20)
+    with_server(sp, required=False)
     sp.set_defaults(func=cmd_runs)
 
     sp = sub.add_parser("lineage", help="trace a model back to its input files")
