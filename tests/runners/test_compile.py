@@ -250,9 +250,7 @@ def test_airflow_golden_and_dagbag(penguin, tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     dags = tmp_path / "dags"
     notes = compile_airflow(penguin, dags / "penguin.py")
-    assert notes == [
-        "train.with.train_steps: fixed at compile time to 200 (not a run-time parameter on airflow)"
-    ]
+    assert notes == []  # every parameter is a DAG param: each task rebuilds with the run's values
     assert_golden("penguin_dag.py", (dags / "penguin.py").read_text())
     from airflow.models import DagBag
 
@@ -270,6 +268,8 @@ def test_airflow_golden_and_dagbag(penguin, tmp_path, monkeypatch):
         "evaluate": ["examples", "train"],
         "push": ["evaluate", "train"],
     }
+    assert {k: dag.params[k] for k in dag.params} == {"data_root": "data", "train_steps": 200}
+    assert {t.retries for t in dag.tasks} == {0}
     assert dag.schedule_interval == "@daily"
     assert dag.catchup is False
     assert dag.start_date.isoformat().startswith("2026-01-01")

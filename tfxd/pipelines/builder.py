@@ -85,10 +85,9 @@ def build(
     resolve = path_resolver(pipe, target)
 
     def takes_runtime(name: str) -> bool:
-        """Kubeflow takes any parameter at run time; TFX's Airflow runner only strings."""
-        return target == "kubeflow" or (
-            target == "airflow" and isinstance(pipe.parameters[name], str)
-        )
+        """On Kubeflow, TFX makes primitive exec properties pipeline parameters. Elsewhere the
+        pipeline is rebuilt with each run's parameter values (Airflow: in every task)."""
+        return target == "kubeflow"
 
     def runtime_parameter(name: str, is_path: bool) -> Any:
         if name not in runtime:
@@ -116,7 +115,7 @@ def build(
         for field_name, param in node.runtime_refs.items():
             if takes_runtime(param):
                 updates[field_name] = runtime_parameter(param, field_name in paths)
-        if target != "local":
+        if target == "kubeflow":
             for field_name, raw in pipe.spec.spec.components[node_id].with_.items():
                 if isinstance(raw, str) and "${{" in raw and field_name not in updates:
                     notes.append(

@@ -1,8 +1,13 @@
 """Compile for Airflow 2: a DAG file that builds the pipeline from its YAML when Airflow parses it.
 
 The DAG file holds no pipeline logic and no credentials: it names the pipeline file and the
-parameter values, and calls ``load_dag``, which validates the file and hands the TFX pipeline to
-TFX's ``AirflowDagRunner`` (one PythonOperator per node, MLMD as declared in the YAML).
+parameter values, and calls ``load_dag``. ``load_dag`` makes one Airflow 2 ``PythonOperator`` per
+node, wired like the pipeline. Each task rebuilds the TFX IR for its DAG run (the Airflow run id is
+the TFX pipeline run id; the DAG run's params override the YAML parameters) and runs its node with
+TFX's portable launcher, as ``tfxd run`` does: inputs resolved from MLMD, caching, lineage in the
+pipeline, run and node contexts. A retried attempt first marks what a killed earlier attempt of the
+same node and run left RUNNING as FAILED. (TFX's own AirflowDagRunner breaks on retries: its 1.x
+launcher re-registers the failed attempt's events and hits a UNIQUE constraint in MLMD.)
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from tfxd.errors import CompileError, MissingDependencyError
-from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import Pipeline, validate_file
 
 TEMPLATE = '''"""Airflow DAG of tfxd pipeline '{name}', compiled by `tfxd compile --target airflow`.
@@ -41,7 +45,10 @@ def dag_config(pipe: Pipeline) -> dict[str, Any]:
         "schedule": settings.schedule,
         "start_date": dt.datetime(start.year, start.month, start.day, tzinfo=dt.timezone.utc),
         "catchup": settings.catchup,
-        "default_args": {"retries": settings.retries},
+        "default_args": {
+            "retries": settings.retries,
+            "retry_delay": dt.timedelta(seconds=settings.retry_delay_seconds),
+        },
         "description": pipe.spec.metadata.description,
         "tags": ["tfxd"],
     }
@@ -50,20 +57,63 @@ def dag_config(pipe: Pipeline) -> dict[str, Any]:
 def load_dag(pipeline_file: str, parameters: dict[str, Any] | None = None) -> Any:
     """Validate ``pipeline_file`` and return its Airflow DAG (called from generated DAG files)."""
     try:
-        from tfx.orchestration.airflow.airflow_dag_runner import (
-            AirflowDagRunner,
-            AirflowPipelineConfig,
-        )
+        from airflow import DAG
+        from airflow.models.param import Param
+        from airflow.operators.python import PythonOperator
     except ImportError as err:
         raise MissingDependencyError("apache-airflow", "the Airflow runner", "airflow") from err
-    pipe = validate_file(pipeline_file, {k: str(v) for k, v in (parameters or {}).items()})
-    built = build(pipe, "airflow")
-    runner = AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config=dag_config(pipe)))
-    return runner.run(built.pipeline)
+    fixed = {k: str(v) for k, v in (parameters or {}).items()}
+    pipe = validate_file(pipeline_file, fixed)
+    params = {name: Param(value) for name, value in sorted(pipe.parameters.items())}
+    with DAG(dag_id=pipe.name, params=params, **dag_config(pipe)) as dag:
+        tasks = {
+            node_id: PythonOperator(
+                task_id=node_id,
+                python_callable=run_node,
+                op_kwargs={"pipeline_file": pipeline_file, "fixed": fixed, "node_id": node_id},
+            )
+            for node_id in pipe.order
+        }
+        for node_id, node in pipe.nodes.items():
+            for upstream in sorted({up for up, _ in node.inputs.values()}):
+                tasks[upstream] >> tasks[node_id]
+    return dag
+
+
+def run_node(pipeline_file: str, fixed: dict[str, str], node_id: str, **context: Any) -> None:
+    """One Airflow task: node ``node_id`` of this DAG run's pipeline, by TFX's portable launcher."""
+    from tfx.orchestration.local import runner_utils
+
+    from tfxd.runners.local import compile_ir, launch_node, repair_abandoned
+
+    run_id = context["run_id"]
+    given = {k: str(v) for k, v in (context.get("params") or {}).items()}
+    pipe = validate_file(pipeline_file, {**fixed, **given})
+    ir = compile_ir(pipe, "airflow", run_id)
+    deployment = runner_utils.extract_local_deployment_config(ir)
+    connection = getattr(
+        deployment.metadata_connection_config,
+        deployment.metadata_connection_config.WhichOneof("connection_config"),
+    )
+    repaired = repair_abandoned(connection, pipe.name, run_id, node_id=node_id, in_run=run_id)
+    if repaired:
+        print(f"marked {repaired} execution(s) of an interrupted attempt FAILED")
+    info = launch_node(ir, deployment, connection, node_id)
+    ti = context.get("ti")
+    if info is not None and info.execution_id is not None and ti is not None:
+        from ml_metadata import metadata_store
+
+        # TFX reuses a failed attempt's execution for the retry; say which attempt finished it.
+        store = metadata_store.MetadataStore(connection)
+        [execution] = store.get_executions_by_id([info.execution_id])
+        execution.custom_properties["airflow_try_number"].int_value = int(ti.try_number)
+        store.put_executions([execution])
 
 
 def compile_airflow(pipe: Pipeline, output: str | Path) -> list[str]:
     """Write the DAG file; returns notes (parameters fixed at compile time)."""
+    from tfxd.pipelines.builder import build
+
     notes = build(pipe, "airflow", with_metadata=False).notes
     declared = pipe.spec.spec.parameters
     changed = {k: v for k, v in pipe.parameters.items() if declared.get(k) != v}

@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tfxd.components.registry import Target
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import Pipeline, validate_file
@@ -85,19 +86,38 @@ def terminal_console(console: Console) -> Console:
     )
 
 
-def repair_abandoned(connection_config: Any, pipeline_name: str, run_id: str) -> int:
-    """Mark executions left RUNNING by a killed run of this pipeline as FAILED (we hold the lock,
-    so nothing else can be running). Returns how many were repaired."""
+def repair_abandoned(
+    connection_config: Any,
+    pipeline_name: str,
+    run_id: str,
+    *,
+    node_id: str | None = None,
+    in_run: str | None = None,
+) -> int:
+    """Mark executions left RUNNING by a killed process as FAILED; returns how many.
+
+    The caller must know nothing else runs them: the local runner holds the pipeline lock (all
+    of the pipeline's executions), an Airflow task attempt owns its node in its DAG run
+    (``node_id`` and ``in_run``)."""
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
     store = metadata_store.MetadataStore(connection_config)
-    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    if context is None:
-        return 0
+    scope = [("pipeline", pipeline_name)]
+    if node_id is not None:
+        scope.append(("node", f"{pipeline_name}.{node_id}"))
+    if in_run is not None:
+        scope.append(("pipeline_run", in_run))
+    ids: set[int] | None = None
+    for kind, name in scope:
+        context = store.get_context_by_type_and_name(kind, name)
+        if context is None:
+            return 0
+        found = {e.id for e in store.get_executions_by_context(context.id)}
+        ids = found if ids is None else ids & found
     stale = [
         e
-        for e in store.get_executions_by_context(context.id)
+        for e in store.get_executions_by_id(sorted(ids or []))
         if e.last_known_state in (mlmd.Execution.RUNNING, mlmd.Execution.NEW)
     ]
     for execution in stale:
@@ -108,6 +128,37 @@ def repair_abandoned(connection_config: Any, pipeline_name: str, run_id: str) ->
     if stale:
         store.put_executions(stale)
     return len(stale)
+
+
+def compile_ir(pipe: Pipeline, target: Target, run_id: str, *, enable_cache: bool = True) -> Any:
+    """The pipeline's TFX IR with ``run_id`` substituted, ready for the portable launcher."""
+    from tfx.dsl.compiler import compiler, constants
+    from tfx.orchestration.portable import runtime_parameter_utils
+
+    built = build(pipe, target, enable_cache=enable_cache)
+    ir = compiler.Compiler().compile(built.pipeline)
+    runtime_parameter_utils.substitute_runtime_parameter(
+        ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
+    )
+    return ir
+
+
+def launch_node(ir: Any, deployment: Any, connection: Any, node_id: str) -> Any:
+    """Run one node of ``ir`` with TFX's portable launcher (resolve inputs from MLMD, cache
+    check, executor, publish); returns the launcher's execution info."""
+    from tfx.orchestration import metadata
+    from tfx.orchestration.local import runner_utils
+    from tfx.orchestration.portable import launcher
+
+    [pnode] = [n.pipeline_node for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
+    return launcher.Launcher(
+        pipeline_node=pnode,
+        mlmd_connection=metadata.Metadata(connection),
+        pipeline_info=ir.pipeline_info,
+        pipeline_runtime_spec=ir.runtime_spec,
+        executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
+        custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
+    ).launch()
 
 
 def run_file(
@@ -143,10 +194,9 @@ def run_pipeline(
     With ``capture_logs`` each node's output (TF, Beam, the user's module) goes to
     ``<root>/.logs/<run id>/<node>.log`` and the terminal shows only progress."""
     from ml_metadata.proto import metadata_store_pb2 as mlmd
-    from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration import metadata
     from tfx.orchestration.local import runner_utils
-    from tfx.orchestration.portable import launcher, partial_run_utils, runtime_parameter_utils
+    from tfx.orchestration.portable import partial_run_utils
 
     console = console or Console()
     from_nodes, only_nodes = from_nodes or [], only_nodes or []
@@ -155,12 +205,8 @@ def run_pipeline(
     if from_nodes and only_nodes:
         raise TfxdError("use either --from or --only, not both")
 
-    built = build(pipe, "local", enable_cache=enable_cache)
-    ir = compiler.Compiler().compile(built.pipeline)
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
-    runtime_parameter_utils.substitute_runtime_parameter(
-        ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
-    )
+    ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache)
     if from_nodes or only_nodes:
         partial_run_utils.mark_pipeline(
             ir,
@@ -173,7 +219,7 @@ def run_pipeline(
         deployment.metadata_connection_config.WhichOneof("connection_config"),
     )
     result = RunResult(pipeline=pipe.name, run_id=run_id)
-    root = built.pipeline.pipeline_info.pipeline_root
+    root = ir.runtime_spec.pipeline_root.field_value.string_value
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
     if capture_logs:
         console = terminal_console(console)
@@ -197,14 +243,6 @@ def run_pipeline(
                 console.print(f"  [dim]-  {node_id:<12} skipped (reusing earlier outputs)[/]")
                 continue
             start = time.monotonic()
-            node_launcher = launcher.Launcher(
-                pipeline_node=pnode,
-                mlmd_connection=metadata.Metadata(connection),
-                pipeline_info=ir.pipeline_info,
-                pipeline_runtime_spec=ir.runtime_spec,
-                executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
-                custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
-            )
             log = log_dir / f"{node_id}.log"
             try:
                 with (
@@ -214,7 +252,7 @@ def run_pipeline(
                     if pnode.execution_options.run.perform_snapshot:
                         with metadata.Metadata(connection) as handle:
                             partial_run_utils.snapshot(handle, ir)
-                    info = node_launcher.launch()
+                    info = launch_node(ir, deployment, connection, node_id)
             except Exception as err:  # any executor error ends the run
                 seconds = time.monotonic() - start
                 text = "".join(traceback.format_exception_only(type(err), err)).strip()

@@ -228,7 +228,8 @@ class Airflow(Strict):
     schedule: str | None = Field(None, description="Cron expression or preset such as @daily.")
     start_date: dt.date = Field(dt.date(2026, 1, 1))
     catchup: bool = False
-    retries: int = Field(0, ge=0)
+    retries: int = Field(0, ge=0, description="Retries of a failed task.")
+    retry_delay_seconds: int = Field(300, ge=0, description="Wait before a retry (Airflow: 300).")
 
 
 class Local(Strict):
