@@ -72,7 +72,24 @@ def test_compiled_penguin_spec_runs_end_to_end_and_pushes(tmp_path: Path, pengui
     assert destination.parent == image / "pipelines" / "penguin" / "runs" / "serving"
     assert (destination / "saved_model.pb").exists()
 
+    # The report artifacts are the files the KFP UI shows (system.HTML / system.Markdown).
+    assert "<h2>train:" in (root / "r1" / "stats" / "report").read_text()
+    assert "Data validation: no anomalies" in (root / "r1" / "validate" / "report").read_text()
+    first_report = (root / "r1" / "evaluate" / "report").read_text()
+    assert "Model evaluation: BLESSED" in first_report and "Baseline: none yet" in first_report
+
     # Re-running the finished run resumes every task and executes nothing.
     again = tfxd(*args, "--run-id", "r1", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert again.stdout.count("resumed") == 9, again.stdout
+    assert again.stdout.count("resumed") == 10, again.stdout
+
+    # Forget the last three tasks: they run again, and the Evaluator now has a baseline, the
+    # model the first pass pushed, found by the BaselineModel task (no resolver on KFP).
+    for task in ("baseline", "evaluate", "push"):
+        (root / "r1" / task / ".done.json").unlink()
+    third = tfxd(*args, "--run-id", "r1", cwd=tmp_path)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert third.stdout.count("resumed") == 7, third.stdout
+    report = (root / "r1" / "evaluate" / "report").read_text()
+    assert f"Baseline: version {destination.name} from {destination}" in report
+    assert "| Overall | sparse_categorical_accuracy |" in report

@@ -127,8 +127,15 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     accuracy = float((probs.argmax(axis=1) == labels.reshape(-1)).mean())
     assert accuracy > 0.7, accuracy
 
-    # 6. A partial run: only the evaluator, forced, reusing everything upstream.
-    partial = tfxd("run", str(penguin_copy), "--only", "evaluate", "--no-cache", cwd=folder)
+    # 6. A partial run from the baseline: the Evaluator now compares with the serving model.
+    partial = tfxd("run", str(penguin_copy), "--from", "baseline", cwd=folder)
     assert partial.returncode == 0, partial.stdout + partial.stderr
     assert f"{'evaluate':<12} done" in partial.stdout
     assert f"{'train':<12} skipped" in partial.stdout
+    reports = sorted(
+        (runs / "evaluate" / "report").glob("*/value"), key=lambda p: int(p.parent.name)
+    )
+    first, latest = reports[0].read_text(), reports[-1].read_text()
+    assert "Baseline: none yet" in first
+    assert f"Baseline: version {version.name} from {version}" in latest
+    assert "| Overall | sparse_categorical_accuracy |" in latest and "| change |" in latest

@@ -11,13 +11,15 @@ def test_local_build_wires_every_node(penguin_data):
     pipe = validate_file(PENGUIN / "pipeline.yaml")
     built = build(pipe, "local", with_metadata=False)
     ids = [c.id for c in built.pipeline.components]
-    assert set(ids) == set(pipe.order) and len(ids) == 9
+    assert set(ids) == set(pipe.order) and len(ids) == 10
     by_id = {c.id: c for c in built.pipeline.components}
     assert {n.id for n in by_id["train"].upstream_nodes} == {"transform", "tune"}
     assert '"num_steps": 200' in str(by_id["train"].exec_properties["train_args"])
     assert by_id["examples"].exec_properties["input_base"] == str(PENGUIN / "data")
     assert built.pipeline.pipeline_info.pipeline_root == str(PENGUIN / "runs")
     assert built.runtime_parameters == {}
+    assert built.always_run == {"baseline"}
+    assert {n.id for n in by_id["evaluate"].upstream_nodes} == {"baseline", "examples", "train"}
 
 
 def test_param_override_reaches_the_component(penguin_data):

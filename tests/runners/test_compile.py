@@ -54,6 +54,7 @@ def test_kubeflow_golden_and_strict_parse(penguin, tmp_path):
     assert parsed.schema_version == "2.1.0"
     assert parsed.pipeline_info.name == "penguin"
     assert set(parsed.root.dag.tasks) == {
+        "baseline",
         "examples",
         "stats",
         "schema",
@@ -65,7 +66,28 @@ def test_kubeflow_golden_and_strict_parse(penguin, tmp_path):
         "push",
     }
     assert "data_root" in parsed.root.input_definitions.parameters
+    # The baseline is found by a component, never by a resolver, and never cached.
+    assert spec["root"]["dag"]["tasks"]["baseline"]["cachingOptions"] == {"enableCache": False}
+    assert spec["root"]["dag"]["tasks"]["train"]["cachingOptions"] == {"enableCache": True}
     executors = spec["deploymentSpec"]["executors"]
+    assert {tuple(e["container"]["command"]) for e in executors.values()} == {
+        ("python", "-m", "tfxd.runners.kfp_entrypoint")
+    }
+    # Report outputs carry the schema titles the KFP UI renders, as the kfp SDK names them.
+    from kfp import dsl
+
+    outputs = spec["components"]
+    titles = {
+        name: yaml.safe_load(out["artifactType"]["instanceSchema"])["title"]
+        for name in ("stats", "validate", "evaluate")
+        for key, out in outputs[name]["outputDefinitions"]["artifacts"].items()
+        if key == "report"
+    }
+    assert titles == {
+        "stats": dsl.HTML.schema_title,
+        "validate": dsl.Markdown.schema_title,
+        "evaluate": dsl.Markdown.schema_title,
+    }
     assert not any("resolver" in e for e in executors.values())
     train_args = executors["train_executor"]["container"]["args"]
     assert any(
@@ -265,7 +287,8 @@ def test_airflow_golden_and_dagbag(penguin, tmp_path, monkeypatch):
         "transform": ["examples", "schema"],
         "tune": ["transform"],
         "train": ["transform", "tune"],
-        "evaluate": ["examples", "train"],
+        "baseline": [],
+        "evaluate": ["baseline", "examples", "train"],
         "push": ["evaluate", "train"],
     }
     assert {k: dag.params[k] for k in dag.params} == {"data_root": "data", "train_steps": 200}

@@ -63,6 +63,7 @@ class ComponentType:
     params: type[Params]
     build: Callable[[BuildContext, dict[str, Any], Any], Any]
     summary: str = ""
+    always_run: bool = False  # never cached: its result depends on more than its inputs
 
     def inputs(self) -> dict[str, tuple[str, bool]]:
         """Input name → (artifact type name, optional)."""

@@ -9,6 +9,7 @@ from pydantic import Field
 from tfx import v1 as tfx
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
 
+from tfxd.components.baseline_model.component import BaselineModel
 from tfxd.components.registry import (
     RUNTIME,
     BuildContext,
@@ -17,6 +18,7 @@ from tfxd.components.registry import (
     path_field,
     register,
 )
+from tfxd.components.reports import component as reports
 
 # ---------------------------------------------------------------- example gens
 
@@ -78,7 +80,7 @@ class ExcludeSplits(Params):
 
 
 def _statistics_gen(ctx: BuildContext, inputs: dict, p: ExcludeSplits) -> Any:
-    return tfx.components.StatisticsGen(**inputs, exclude_splits=p.exclude_splits)
+    return reports.StatisticsGen(**inputs, exclude_splits=p.exclude_splits)
 
 
 class SchemaGenParams(ExcludeSplits):
@@ -107,7 +109,7 @@ def _import_schema_gen(ctx: BuildContext, inputs: dict, p: ImportSchemaGenParams
 
 
 def _example_validator(ctx: BuildContext, inputs: dict, p: ExcludeSplits) -> Any:
-    return tfx.components.ExampleValidator(**inputs, exclude_splits=p.exclude_splits)
+    return reports.ExampleValidator(**inputs, exclude_splits=p.exclude_splits)
 
 
 # ---------------------------------------------------------------- transform, tune, train
@@ -254,14 +256,22 @@ def eval_config(p: EvaluatorParams) -> Any:
 
 
 def _evaluator(ctx: BuildContext, inputs: dict, p: EvaluatorParams) -> Any:
-    return tfx.components.Evaluator(
-        **inputs,
-        eval_config=eval_config(p),
-        example_splits=p.example_splits,
+    return reports.Evaluator(**inputs, eval_config=eval_config(p), example_splits=p.example_splits)
+
+
+# ---------------------------------------------------------------- push, infer, baseline
+
+
+class BaselineModelParams(Params):
+    source: str = Field(
+        description="The serving folder a Pusher writes (relative to the pipeline file); the "
+        "newest version in it becomes the Evaluator's baseline.",
+        json_schema_extra=path_field("dir-create"),
     )
 
 
-# ---------------------------------------------------------------- push, infer
+def _baseline_model(ctx: BuildContext, inputs: dict, p: BaselineModelParams) -> Any:
+    return BaselineModel(source=ctx.path(p.source))
 
 
 class PusherParams(Params):
@@ -311,7 +321,7 @@ for _t in [
     ),
     ComponentType(
         "StatisticsGen",
-        _c.StatisticsGen,
+        reports.StatisticsGen,
         ExcludeSplits,
         _statistics_gen,
         "Examples → statistics (TFDV)",
@@ -328,7 +338,7 @@ for _t in [
     ),
     ComponentType(
         "ExampleValidator",
-        _c.ExampleValidator,
+        reports.ExampleValidator,
         ExcludeSplits,
         _example_validator,
         "statistics + schema → anomalies",
@@ -350,10 +360,18 @@ for _t in [
     ComponentType("Trainer", _c.Trainer, TrainParams, _trainer, "run_fn from the module file"),
     ComponentType(
         "Evaluator",
-        _c.Evaluator,
+        reports.Evaluator,
         EvaluatorParams,
         _evaluator,
         "TFMA metrics, slices and thresholds → blessing",
+    ),
+    ComponentType(
+        "BaselineModel",
+        BaselineModel,
+        BaselineModelParams,
+        _baseline_model,
+        "the newest pushed model → the Evaluator's baseline (never cached)",
+        always_run=True,
     ),
     ComponentType("Pusher", _c.Pusher, PusherParams, _pusher, "blessed model → serving folder"),
     ComponentType(

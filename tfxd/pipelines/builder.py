@@ -23,6 +23,7 @@ class Built:
     pipeline: Any
     notes: list[str] = field(default_factory=list)
     runtime_parameters: dict[str, Any] = field(default_factory=dict)
+    always_run: set[str] = field(default_factory=set)  # node ids never taken from the cache
 
 
 def default_pipeline_dir(pipe: Pipeline) -> str:
@@ -145,4 +146,5 @@ def build(
         beam_pipeline_args=ctx.beam_args,
         **kwargs,
     )
-    return Built(pipeline=pipeline, notes=notes, runtime_parameters=runtime)
+    always_run = {n for n in pipe.order if pipe.nodes[n].type.always_run}
+    return Built(pipeline=pipeline, notes=notes, runtime_parameters=runtime, always_run=always_run)

@@ -14,6 +14,8 @@ from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import Pipeline
 
 SCHEMA_VERSION = "2.1.0"
+TFX_ENTRYPOINT = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
+ENTRYPOINT = "tfxd.runners.kfp_entrypoint"
 VERTEX_SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
 TARGET_NAMES = {"kubeflow": "the KFP API server", "vertex": "Vertex AI Pipelines"}
 # The KFP API server refuses uploads over 32 MiB (a hard-coded ceiling in the backend).
@@ -59,6 +61,14 @@ def pipeline_spec(
         if name in declared:
             declared[name]["defaultValue"] = parameter.default
             declared[name]["isOptional"] = True
+    tasks = spec.get("root", {}).get("dag", {}).get("tasks", {})
+    for node in built.always_run:
+        tasks[node].setdefault("cachingOptions", {})["enableCache"] = False
+    # Every executor runs through our entrypoint: TFX's, plus the report artifact types.
+    for body in spec.get("deploymentSpec", {}).get("executors", {}).values():
+        container = body.get("container", {})
+        if container.get("command", [])[-1:] == [TFX_ENTRYPOINT]:
+            container["command"] = [*container["command"][:-1], ENTRYPOINT]
     check_pipeline_spec(spec, target)
     return spec, built.notes
 

@@ -137,6 +137,9 @@ def compile_ir(pipe: Pipeline, target: Target, run_id: str, *, enable_cache: boo
 
     built = build(pipe, target, enable_cache=enable_cache)
     ir = compiler.Compiler().compile(built.pipeline)
+    for node in ir.nodes:
+        if node.pipeline_node.node_info.id in built.always_run:
+            node.pipeline_node.execution_options.caching_options.enable_cache = False
     runtime_parameter_utils.substitute_runtime_parameter(
         ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
     )

@@ -1,0 +1,1 @@
+"""BaselineModel: the model now serving, as the Evaluator's baseline, without a TFX Resolver."""

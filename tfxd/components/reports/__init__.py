@@ -1,0 +1,1 @@
+"""StatisticsGen, ExampleValidator and Evaluator with a report the KFP UI renders."""
