@@ -58,3 +58,18 @@ def test_readme_opens_with_the_two_commands():
         "bash scripts/test.sh",
     ]
     assert "scripts/test.sh" in (REPO / ".ci" / "run").read_text()
+
+
+def test_every_tfxd_command_in_the_readme_parses():
+    import shlex
+
+    from tfxd.cli import parser
+
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    lines = [line for block in blocks for line in block.splitlines()]
+    commands = [line.split("#")[0].strip() for line in lines if line.startswith("tfxd ")]
+    assert len(commands) >= 10
+    for command in commands:
+        args = shlex.split(command.rstrip("\\").strip())[1:]
+        parsed = parser().parse_args(args)  # exits (fails the test) on an unknown command or flag
+        assert parsed.func is not None, command

@@ -303,3 +303,18 @@ def test_airflow_unwritable_folder(penguin, tmp_path):
     blocker.write_text("")
     with pytest.raises(CompileError, match="cannot write the DAG file"):
         compile_airflow(penguin, blocker / "dags" / "penguin.py")
+
+
+def test_missing_image_and_root_are_clear_errors(tmp_path, penguin_copy):
+    text = penguin_copy.read_text()
+    start = text.index("    kubeflow:")
+    end = text.index("    airflow:")
+    penguin_copy.write_text(text[:start] + text[end:])
+    pipe = validate_file(penguin_copy)
+    with pytest.raises(
+        CompileError, match="no image for Kubeflow: set spec.runners.kubeflow.image"
+    ):
+        compile_kubeflow(pipe, tmp_path / "p.yaml")
+    with pytest.raises(CompileError, match="no pipeline root for Kubeflow"):
+        compile_kubeflow(pipe, tmp_path / "p.yaml", image="reg/img:1")
+    assert not (tmp_path / "p.yaml").exists()
