@@ -24,6 +24,7 @@ setup(
         "PyYAML>=6",
         "rich>=13",
         "palmerpenguins==0.1.6",
+        "matplotlib==3.9.2",  # tfxd drift --png
     ],
     extras_require={
         "airflow": ["apache-airflow==2.10.3"],

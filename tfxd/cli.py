@@ -43,7 +43,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_example(args: argparse.Namespace) -> int:
     from tfxd.examples import write_example_data
 
-    folder = write_example_data(args.name, Path(args.pipelines))
+    spans = [int(s) for s in args.spans.split(",")] if args.spans else None
+    folder = write_example_data(args.name, Path(args.pipelines), spans)
     console.print(f"wrote example data to {folder}")
     return 0
 
@@ -174,6 +175,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    from tfxd.metadata.drift import print_drift
+
+    print_drift(
+        args.pipeline, spec_file=args.file, png=args.png, html_file=args.html, console=console
+    )
+    return 0
+
+
 def cmd_lineage(args: argparse.Namespace) -> int:
     from tfxd.metadata.views import print_lineage
 
@@ -286,9 +296,17 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.set_defaults(func=cmd_lineage)
 
+    sp = sub.add_parser("drift", help="drift scores per span and feature, from ML Metadata")
+    sp.add_argument("pipeline")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.add_argument("--png", help="also write a plot of scores over spans to this PNG file")
+    sp.add_argument("--html", help="also write a report page (table and plot) to this file")
+    sp.set_defaults(func=cmd_drift)
+
     sp = sub.add_parser("example", help="write an example pipeline's data")
     sp.add_argument("name", help="example name, e.g. penguin")
     sp.add_argument("--pipelines", default="pipelines", help="folder holding the examples")
+    sp.add_argument("--spans", help="taxi: which spans to write, e.g. 1,2 (default: all)")
     sp.set_defaults(func=cmd_example)
 
     sp = sub.add_parser("schema", help="print or write the pipeline file's JSON Schema")

@@ -40,6 +40,8 @@ class BuildContext:
     resolve_path: Callable[[str], str]
     module_import: Callable[[str], str] | None = None
     beam_args: list[str] = field(default_factory=list)
+    pipeline_root: str = ""
+    node_id: str = ""  # the node being built
 
     def path(self, value: Any) -> Any:
         """A path from the file, resolved for the target; runtime parameters pass through."""

@@ -10,6 +10,7 @@ from tfx import v1 as tfx
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
 
 from tfxd.components.baseline_model.component import BaselineModel
+from tfxd.components.drift_validator.component import DriftValidator
 from tfxd.components.registry import (
     RUNTIME,
     BuildContext,
@@ -259,6 +260,77 @@ def _evaluator(ctx: BuildContext, inputs: dict, p: EvaluatorParams) -> Any:
     return reports.Evaluator(**inputs, eval_config=eval_config(p), example_splits=p.example_splits)
 
 
+# ---------------------------------------------------------------- drift
+
+
+class LastSpans(Params):
+    last_spans: int = Field(
+        ge=1, description="Compare with the mean score over the N newest spans."
+    )
+
+
+class PinnedSpan(Params):
+    span: int = Field(ge=0, description="Always compare with this accepted span.")
+
+
+class DriftThreshold(Params):
+    l_infinity: float | None = Field(None, gt=0, description="Categorical: L-infinity distance.")
+    jensen_shannon: float | None = Field(None, gt=0, description="Numeric: Jensen-Shannon.")
+
+
+class DriftDefaults(Params):
+    categorical: float = Field(0.1, gt=0, description="Default L-infinity threshold.")
+    numeric: float = Field(0.1, gt=0, description="Default Jensen-Shannon threshold.")
+
+
+class DriftValidatorParams(Params):
+    baseline: Literal["previous_span"] | LastSpans | PinnedSpan = Field(
+        "previous_span",
+        description="previous_span (newest accepted span before this one), {last_spans: N} "
+        "or {span: N} (pinned).",
+    )
+    default: DriftDefaults = Field(default_factory=DriftDefaults)
+    features: dict[str, DriftThreshold] = Field(
+        default_factory=dict, description="Per-feature thresholds over the defaults."
+    )
+    skip: list[str] = Field(
+        default_factory=list, description="Features not scored (e.g. timestamps, ids)."
+    )
+    on_drift: Literal["fail", "warn"] = Field(
+        "fail",
+        description="fail: the run ends failed and nothing downstream runs; warn: recorded, "
+        "the run goes on.",
+    )
+    split: str = Field("train", description="Which split's statistics are compared.")
+    history: str | None = Field(
+        None,
+        description="Folder of accepted spans' statistics (default <pipeline root>/drift/<node>).",
+        json_schema_extra=path_field("dir-create"),
+    )
+
+
+def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
+    baseline: Any = p.baseline
+    config: dict[str, Any] = {"baseline": "previous_span", "last_spans": 1}
+    if isinstance(baseline, LastSpans):
+        config.update(baseline="last_spans", last_spans=baseline.last_spans)
+    elif isinstance(baseline, PinnedSpan):
+        config["baseline"] = baseline.span
+    config.update(
+        on_drift=p.on_drift,
+        categorical=p.default.categorical,
+        numeric=p.default.numeric,
+        features={k: v.model_dump(exclude_none=True) for k, v in sorted(p.features.items())},
+        skip=sorted(p.skip),
+    )
+    return config
+
+
+def _drift_validator(ctx: BuildContext, inputs: dict, p: DriftValidatorParams) -> Any:
+    history = ctx.path(p.history) if p.history else f"{ctx.pipeline_root}/drift/{ctx.node_id}"
+    return DriftValidator(**inputs, config=drift_config(p), history=history, split=p.split)
+
+
 # ---------------------------------------------------------------- push, infer, baseline
 
 
@@ -364,6 +436,13 @@ for _t in [
         EvaluatorParams,
         _evaluator,
         "TFMA metrics, slices and thresholds → blessing",
+    ),
+    ComponentType(
+        "DriftValidator",
+        DriftValidator,
+        DriftValidatorParams,
+        _drift_validator,
+        "span statistics vs earlier spans → drift scores; fails the run on drift",
     ),
     ComponentType(
         "BaselineModel",

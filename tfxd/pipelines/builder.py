@@ -100,11 +100,17 @@ def build(
             )
         return runtime[name]
 
+    pipeline_root = root or (
+        spec.runners.kubeflow.pipeline_root
+        if target == "kubeflow" and spec.runners.kubeflow and spec.runners.kubeflow.pipeline_root
+        else local_root(pipe)
+    )
     ctx = BuildContext(
         target=target,
         resolve_path=resolve,
         module_import=module_importer(pipe) if target == "kubeflow" else None,
         beam_args=[*spec.beam_args, *(spec.runners.local.beam_args if target == "local" else [])],
+        pipeline_root=pipeline_root,
     )
     channels: dict[str, Any] = {}
     components = []
@@ -126,15 +132,13 @@ def build(
         if updates:
             params = params.model_copy(update=updates)
         inputs = {key: channels[up].outputs[out] for key, (up, out) in node.inputs.items()}
+        ctx.node_id = node_id
         component = node.type.build(ctx, inputs, params).with_id(node_id)
+        for upstream in node.after:
+            component.add_upstream_node(channels[upstream])
         channels[node_id] = component
         components.append(component)
 
-    pipeline_root = root or (
-        spec.runners.kubeflow.pipeline_root
-        if target == "kubeflow" and spec.runners.kubeflow and spec.runners.kubeflow.pipeline_root
-        else local_root(pipe)
-    )
     kwargs: dict[str, Any] = {}
     if with_metadata and target != "kubeflow":
         kwargs["metadata_connection_config"] = connection_config(pipe.loaded, readonly=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,11 @@ class Node:
     params: Params
     inputs: dict[str, tuple[str, str]]  # input name → (upstream node, output name)
     runtime_refs: dict[str, str]  # field name → pipeline parameter it takes at run time
+    after: list[str] = field(default_factory=list)  # ordering-only upstream nodes
+
+    @property
+    def upstream(self) -> set[str]:
+        return {u for u, _ in self.inputs.values()} | set(self.after)
 
 
 @dataclass
@@ -149,14 +154,62 @@ def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
             inputs[key] = parsed
         if params is not None:
             problems += _check_paths(loaded, ctype, params, base)
-            nodes[name] = Node(name, ctype, params, inputs, runtime_refs)
+            after = [a for a in comp.after if a in comps and a != name]
+            nodes[name] = Node(name, ctype, params, inputs, runtime_refs, after)
     problems += _check_edges(loaded, comps, types)
+    problems += _check_feature_names(loaded, nodes)
     if problems or loaded.spec is None:
         raise SpecError(problems)
-    order = topological_order(
-        {n: {u for u, _ in node.inputs.values()} for n, node in nodes.items()}
-    )
+    order = topological_order({n: node.upstream for n, node in nodes.items()})
     return Pipeline(loaded, loaded.spec, nodes=nodes, order=order, parameters=parameters)
+
+
+def _csv_columns(folder: Path) -> list[str] | None:
+    """The header of the newest CSV file under ``folder`` (recursively), if there is one."""
+    import csv
+
+    files = (
+        sorted(folder.rglob("*.csv"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    )
+    if not files:
+        return None
+    with files[-1].open(newline="", encoding="utf-8", errors="replace") as handle:
+        return next(csv.reader(handle), None)
+
+
+def _check_feature_names(loaded: LoadedSpec, nodes: dict[str, Node]) -> list:
+    """Feature names in a DriftValidator's thresholds and skip list must be columns of the CSV
+    files its statistics come from (when the source is a local CsvExampleGen)."""
+    out = []
+    for name, node in nodes.items():
+        if node.type.name != "DriftValidator" or "statistics" not in node.inputs:
+            continue
+        stats = nodes.get(node.inputs["statistics"][0])
+        source = nodes.get(stats.inputs.get("examples", ("",))[0]) if stats else None
+        if source is None or source.type.name != "CsvExampleGen":
+            continue
+        base = source.params.input_base
+        if not isinstance(base, str) or is_uri(base):
+            continue
+        columns = _csv_columns(loaded.resolve(base))
+        if not columns:
+            continue
+        named = [("features", f) for f in node.params.features]
+        named += [("skip", i) for i in range(len(node.params.skip))]
+        for field_name, key in named:
+            feature = key if field_name == "features" else node.params.skip[key]
+            if feature in columns:
+                continue
+            out.append(
+                loaded.doc.problem(
+                    ("spec", "components", name, "with", field_name, key),
+                    f"DriftValidator '{name}': no feature '{feature}' in the data of "
+                    f"'{source.id}' ({base})",
+                    did_you_mean(feature, columns) or f"features: {', '.join(columns)}",
+                    key=field_name == "features",
+                )
+            )
+    return out
 
 
 def _check_paths(loaded: LoadedSpec, ctype: ComponentType, params: Params, base: tuple) -> list:

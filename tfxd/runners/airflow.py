@@ -75,7 +75,7 @@ def load_dag(pipeline_file: str, parameters: dict[str, Any] | None = None) -> An
             for node_id in pipe.order
         }
         for node_id, node in pipe.nodes.items():
-            for upstream in sorted({up for up, _ in node.inputs.values()}):
+            for upstream in sorted(node.upstream):
                 tasks[upstream] >> tasks[node_id]
     return dag
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 import traceback
 from collections.abc import Iterator
@@ -259,6 +260,8 @@ def run_pipeline(
             except Exception as err:  # any executor error ends the run
                 seconds = time.monotonic() - start
                 text = "".join(traceback.format_exception_only(type(err), err)).strip()
+                # An executor that failed its execution on purpose: show its own message.
+                text = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
                 result.nodes.append(NodeResult(node_id, "failed", seconds, text))
                 console.print(f"  [red]✗  {node_id:<12} failed[/] {seconds:6.1f}s  {text}")
                 if capture_logs:

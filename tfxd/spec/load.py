@@ -307,6 +307,20 @@ def check_references(doc: Document, nodes: dict[str, Component]) -> list[Problem
                 )
                 continue
             edges[name].add(upstream)
+        for i, upstream in enumerate(comp.after):
+            loc = ("spec", "components", name, "after", i)
+            if upstream not in nodes or upstream == name:
+                hint = did_you_mean(upstream, set(nodes) - {name})
+                what = "itself" if upstream == name else f"unknown node '{upstream}'"
+                out.append(
+                    doc.problem(
+                        loc,
+                        f"'after' of '{name}' names {what}",
+                        hint or f"existing nodes: {', '.join(sorted(set(nodes) - {name}))}",
+                    )
+                )
+                continue
+            edges[name].add(upstream)
     cycle = find_cycle(edges)
     if cycle:
         first = cycle[0]

@@ -62,6 +62,10 @@ class Component(Strict):
     with_: dict[str, Any] = Field(
         default_factory=dict, alias="with", description="Parameters of the component type."
     )
+    after: list[str] = Field(
+        default_factory=list,
+        description="Nodes that must succeed first, without passing data (e.g. a gate).",
+    )
 
 
 class SecretRef(Strict):

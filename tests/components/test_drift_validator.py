@@ -1,0 +1,231 @@
+"""DriftValidator: scores, baselines, history and the executor, on statistics of real data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tfxd.components.drift_validator.drift import (
+    DriftError,
+    History,
+    Verdict,
+    compare,
+    pick_baseline,
+    quantile_js,
+)
+
+RNG = np.random.default_rng(7)
+
+
+def frame(n: int = 600, fare_scale: float = 1.0, cash: float = 0.5, tips: bool = True):
+    data = {
+        "fare": RNG.lognormal(2.3, 0.5, n) * fare_scale,
+        "payment_type": RNG.choice(["Cash", "Card"], n, p=[cash, 1 - cash]),
+        "zeros": np.where(RNG.random(n) < 0.6, 0.0, RNG.exponential(3, n)),  # heavy ties at 0
+    }
+    if tips:
+        data["tips"] = RNG.exponential(2, n)
+    return pd.DataFrame(data)
+
+
+def stats(df):
+    import tensorflow_data_validation as tfdv
+
+    return tfdv.generate_statistics_from_dataframe(df)
+
+
+def schema_of(stats_list):
+    import tensorflow_data_validation as tfdv
+
+    return tfdv.infer_schema(stats_list)
+
+
+def feature(stats_list, name):
+    return next(f for f in stats_list.datasets[0].features if f.path.step[0] == name)
+
+
+def run_compare(current, baselines, **kwargs):
+    options = dict(
+        span=2,
+        policy="fail",
+        categorical=0.1,
+        numeric=0.1,
+        overrides={},
+        skip=[],
+    )
+    options.update(kwargs)
+    return compare(current, baselines, schema_of(current), **options)
+
+
+def test_quantile_js_is_small_for_the_same_distribution_and_large_for_a_shift():
+    a, b = stats(frame()), stats(frame())
+    shifted = stats(frame(fare_scale=3.0))
+    same = quantile_js(feature(b, "fare").num_stats, feature(a, "fare").num_stats)
+    moved = quantile_js(feature(shifted, "fare").num_stats, feature(a, "fare").num_stats)
+    assert same < 0.05 < 0.3 < moved <= 1.0
+    # Heavy ties (60% zeros) do not read as drift between two samples of one distribution.
+    ties = quantile_js(feature(b, "zeros").num_stats, feature(a, "zeros").num_stats)
+    assert ties < 0.05
+
+
+def test_compare_flags_exactly_the_shifted_features():
+    base = stats(frame())
+    current = stats(frame(fare_scale=3.0, cash=0.95))
+    verdict = run_compare(current, [(1, base)])
+    assert verdict.status == "drift"
+    assert {s.feature for s in verdict.breaches} == {"fare", "payment_type"}
+    by = {s.feature: s for s in verdict.scores}
+    assert by["fare"].metric == "jensen_shannon" and by["payment_type"].metric == "l_infinity"
+    assert by["payment_type"].score == pytest.approx(0.45, abs=0.08)
+    assert "fare jensen_shannon" in verdict.message() and "> 0.1" in verdict.message()
+    # Per-feature thresholds and skip lists apply.
+    relaxed = run_compare(
+        current,
+        [(1, base)],
+        overrides={"fare": {"jensen_shannon": 0.99}},
+        skip=["payment_type"],
+    )
+    assert relaxed.status == "pass"
+    assert "payment_type" not in {s.feature for s in relaxed.scores}
+
+
+def test_cold_start_missing_and_added_features_and_empty_span():
+    base = stats(frame())
+    cold = run_compare(base, [])
+    assert cold.status == "no baseline" and cold.scores == []
+    without_tips = stats(frame(tips=False))
+    verdict = run_compare(without_tips, [(1, base)])
+    assert verdict.missing == ["tips"] and verdict.status == "drift"
+    assert "tips missing (in baseline span 1)" in verdict.message()
+    back = run_compare(base, [(1, without_tips)])
+    assert back.added == ["tips"]
+    empty = stats(frame().iloc[:0])
+    with pytest.raises(DriftError, match="span 2 has no examples"):
+        run_compare(empty, [(1, base)])
+
+
+def test_baseline_modes():
+    assert pick_baseline("previous_span", 5, [1, 2, 4]) == [4]
+    assert pick_baseline("previous_span", 5, [5]) == []  # re-run of the only accepted span
+    assert pick_baseline("last_spans", 5, [1, 2, 3, 4], last=3) == [2, 3, 4]
+    assert pick_baseline(2, 5, [1, 2, 4]) == [2]
+    with pytest.raises(DriftError, match="baseline span 3 is not in the drift history"):
+        pick_baseline(3, 5, [1, 2, 4])
+
+
+def test_verdict_json_round_trip():
+    verdict = run_compare(stats(frame(fare_scale=3)), [(1, stats(frame()))])
+    again = Verdict.from_json(verdict.to_json())
+    assert again == verdict and json.loads(verdict.to_json())["status"] == "drift"
+
+
+def test_history_lists_only_complete_span_files(tmp_path):
+    history = History(str(tmp_path / "h"))
+    assert history.spans() == []
+    history.add(3, stats(frame()))
+    history.add(1, stats(frame()))
+    (tmp_path / "h" / "span-9.pb.tmp").write_bytes(b"half")  # an interrupted write
+    assert history.spans() == [1, 3]
+    assert history.load(3).datasets[0].num_examples == 600
+    (tmp_path / "h" / "span-7.pb").write_bytes(b"\xff\xfe not a proto")
+    with pytest.raises(DriftError, match="cannot read statistics .*span-7.pb"):
+        history.load(7)
+
+
+# ------------------------------------------------------------------ executor
+
+
+def artifacts(tmp_path: Path, df, span: int):
+    from tfx.types import standard_artifacts
+    from tfx.utils import io_utils
+
+    examples = standard_artifacts.Examples()
+    examples.set_int_custom_property("span", span)
+    stats_artifact = standard_artifacts.ExampleStatistics()
+    stats_artifact.uri = str(tmp_path / f"stats{span}")
+    stats_artifact.split_names = '["train", "eval"]'
+    data = stats(df)
+    for split in ("train", "eval"):
+        os.makedirs(tmp_path / f"stats{span}" / f"Split-{split}", exist_ok=True)
+        (tmp_path / f"stats{span}" / f"Split-{split}" / "FeatureStats.pb").write_bytes(
+            data.SerializeToString()
+        )
+    schema = standard_artifacts.Schema()
+    schema.uri = str(tmp_path / f"schema{span}")
+    os.makedirs(schema.uri, exist_ok=True)
+    io_utils.write_pbtxt_file(os.path.join(schema.uri, "schema.pbtxt"), schema_of(data))
+    return examples, stats_artifact, schema
+
+
+def run_executor(tmp_path: Path, df, span: int, *, policy: str = "fail", with_uri: bool = True):
+    from tfx.dsl.components.base import base_executor
+    from tfx.proto.orchestration import execution_result_pb2
+
+    from tfxd.components.drift_validator.executor import Executor
+    from tfxd.components.reports.artifacts import MarkdownReport
+
+    examples, statistics, schema = artifacts(tmp_path, df, span)
+    report = MarkdownReport()
+    report.uri = str(tmp_path / f"report{span}" / "value")
+    uri = str(tmp_path / f"out{span}.pb") if with_uri else None
+    executor = Executor(base_executor.BaseExecutor.Context(executor_output_uri=uri))
+    config = {
+        "baseline": "previous_span",
+        "last_spans": 1,
+        "on_drift": policy,
+        "categorical": 0.1,
+        "numeric": 0.1,
+        "features": {},
+        "skip": [],
+    }
+    executor.Do(
+        {"examples": [examples], "statistics": [statistics], "schema": [schema]},
+        {"report": [report]},
+        {"config": json.dumps(config), "history": str(tmp_path / "history"), "split": "train"},
+    )
+    output = execution_result_pb2.ExecutorOutput()
+    if with_uri:
+        output.ParseFromString(Path(uri).read_bytes())
+    return output, Path(report.uri).read_text()
+
+
+def test_executor_records_passes_and_fails_the_execution_on_drift(tmp_path):
+    from google.protobuf import wrappers_pb2
+
+    first, text = run_executor(tmp_path, frame(), 1)
+    assert "no baseline" in text and first.execution_result.code == 0
+    assert json.loads(first.execution_properties["tfxd_drift"].string_value)["status"] == (
+        "no baseline"
+    )
+    second, text = run_executor(tmp_path, frame(), 2)
+    assert second.execution_result.code == 0 and "Baseline: span(s) 1" in text
+    assert History(str(tmp_path / "history")).spans() == [1, 2]
+
+    third, text = run_executor(tmp_path, frame(fare_scale=3, cash=0.95), 3)
+    assert third.execution_result.code == 9
+    assert third.execution_result.result_message.startswith("span 3 drifted from span(s) 2: ")
+    detail = wrappers_pb2.StringValue()
+    third.execution_result.metadata_details[0].Unpack(detail)
+    assert {s.feature for s in Verdict.from_json(detail.value).breaches} == {
+        "fare",
+        "payment_type",
+    }
+    assert "**breach**" in text
+    assert History(str(tmp_path / "history")).spans() == [1, 2]  # a rejected span is no baseline
+
+    fourth, _ = run_executor(tmp_path, frame(), 4)
+    assert fourth.execution_result.code == 0
+    assert json.loads(fourth.execution_properties["tfxd_drift"].string_value)["baseline"] == [2]
+
+
+def test_warn_policy_passes_and_no_output_uri_raises(tmp_path):
+    run_executor(tmp_path, frame(), 1)
+    warned, text = run_executor(tmp_path, frame(fare_scale=3), 2, policy="warn")
+    assert warned.execution_result.code == 0 and "DRIFT" in text
+    with pytest.raises(DriftError, match="span 3 drifted"):
+        run_executor(tmp_path, frame(fare_scale=9), 3, with_uri=False)

@@ -1,0 +1,264 @@
+"""Drift scores with TFDV, and the store of accepted spans' statistics. No TFX here."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tfxd.errors import TfxdError
+
+_SPAN_FILE = re.compile(r"^span-(\d+)\.pb$")
+
+
+class DriftError(TfxdError):
+    """Statistics cannot be compared (empty span, unreadable file, unknown baseline span)."""
+
+
+@dataclass
+class Score:
+    feature: str
+    metric: str  # l_infinity | jensen_shannon
+    score: float
+    threshold: float
+
+    @property
+    def drifted(self) -> bool:
+        return self.score > self.threshold
+
+
+@dataclass
+class Verdict:
+    """What one validation found; stored as JSON in MLMD and shown by ``tfxd drift``."""
+
+    span: int
+    baseline: list[int]  # spans compared with; [] = no baseline (cold start)
+    policy: str
+    scores: list[Score] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # in the baseline, not in this span
+    added: list[str] = field(default_factory=list)  # in this span, not in the baseline
+    anomalies: dict[str, str] = field(default_factory=dict)  # schema anomalies (non-drift)
+
+    @property
+    def breaches(self) -> list[Score]:
+        return sorted((s for s in self.scores if s.drifted), key=lambda s: -s.score)
+
+    @property
+    def status(self) -> str:
+        if not self.baseline:
+            return "no baseline"
+        return "drift" if self.breaches or self.missing or self.anomalies else "pass"
+
+    def message(self) -> str:
+        parts = [f"{s.feature} {s.metric} {s.score:.3f} > {s.threshold:g}" for s in self.breaches]
+        parts += [f"{f} missing (in baseline span {self.baseline[-1]})" for f in self.missing]
+        parts += [f"{f}: {text}" for f, text in sorted(self.anomalies.items())]
+        spans = ", ".join(map(str, self.baseline))
+        return f"span {self.span} drifted from span(s) {spans}: " + "; ".join(parts)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["status"] = self.status
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Verdict:
+        data = json.loads(text)
+        data.pop("status", None)
+        data["scores"] = [Score(**s) for s in data["scores"]]
+        return cls(**data)
+
+
+class History:
+    """Statistics of accepted spans under one folder (local path or a TFX filesystem URI), so
+    every target finds its baseline without MLMD: ``span-<N>.pb`` (DatasetFeatureStatisticsList)."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def spans(self) -> list[int]:
+        from tfx.dsl.io import fileio
+
+        if not fileio.exists(self.folder):
+            return []
+        found = (_SPAN_FILE.match(n.rstrip("/")) for n in fileio.listdir(self.folder))
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def load(self, span: int) -> Any:
+        return load_statistics(os.path.join(self.folder, f"span-{span}.pb"))
+
+    def add(self, span: int, stats_list: Any) -> None:
+        """Write atomically: a reader never sees half a file."""
+        from tfx.dsl.io import fileio
+
+        fileio.makedirs(self.folder)
+        final = os.path.join(self.folder, f"span-{span}.pb")
+        tmp = final + ".tmp"
+        with fileio.open(tmp, "wb") as handle:
+            handle.write(stats_list.SerializeToString())
+        fileio.rename(tmp, final, overwrite=True)
+
+
+def load_statistics(path: str) -> Any:
+    from google.protobuf.message import DecodeError
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    from tfx.dsl.io import fileio
+
+    try:
+        with fileio.open(path, "rb") as handle:
+            data = handle.read()
+        stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(data)
+    except (OSError, DecodeError) as err:
+        raise DriftError(f"cannot read statistics {path}: {err}") from err
+    except Exception as err:  # tf.errors.NotFoundError and kin
+        raise DriftError(f"cannot read statistics {path}: {err}") from err
+    if len(stats.datasets) != 1:
+        raise DriftError(f"statistics {path}: expected one dataset, found {len(stats.datasets)}")
+    return stats
+
+
+def pick_baseline(mode: str | int, current: int, accepted: list[int], last: int = 1) -> list[int]:
+    """Spans to compare ``current`` with: ``previous_span`` (the newest accepted one before it),
+    ``last_spans`` (the ``last`` newest before it), or a pinned span number."""
+    before = [s for s in accepted if s < current] or [s for s in accepted if s != current]
+    if isinstance(mode, int):
+        if mode not in accepted:
+            raise DriftError(
+                f"baseline span {mode} is not in the drift history (accepted spans: "
+                f"{', '.join(map(str, accepted)) or 'none'}): run the pipeline on that span first"
+            )
+        return [mode]
+    if mode == "previous_span":
+        return before[-1:]
+    return before[-last:]
+
+
+def _quantile_buckets(num_stats: Any) -> list[tuple[float, float]] | None:
+    for histogram in num_stats.histograms:
+        if histogram.type == histogram.QUANTILES and histogram.buckets:
+            return [(b.low_value, b.high_value) for b in histogram.buckets]
+    return None
+
+
+def _cdf(buckets: list[tuple[float, float]], x: float) -> float:
+    """P(X <= x) implied by a quantiles histogram: equal mass per bucket, spread evenly inside
+    a bucket, all of it at one point for a bucket of zero width (ties, e.g. many zeros)."""
+    total = 0.0
+    for low, high in buckets:
+        if x >= high:
+            total += 1.0
+        elif x > low:
+            total += (x - low) / (high - low)
+    return total / len(buckets)
+
+
+def quantile_js(current: Any, baseline: Any) -> float | None:
+    """Jensen-Shannon divergence (base 2, in [0, 1]) of a numeric feature, over bins cut at the
+    baseline's quantiles (plus both tails). Unlike TFDV's equal-width histograms, whose bins move
+    with the min and max, this is stable under outliers and handles heavy ties."""
+    import math
+
+    base, cur = _quantile_buckets(baseline), _quantile_buckets(current)
+    if base is None or cur is None:
+        return None
+    cuts = sorted({v for bucket in base for v in bucket})
+    points = [-math.inf, *cuts, math.inf]
+
+    def masses(buckets: list[tuple[float, float]]) -> list[float]:
+        cdf = [
+            0.0 if x == -math.inf else 1.0 if x == math.inf else _cdf(buckets, x) for x in points
+        ]
+        return [max(b - a, 0.0) for a, b in zip(cdf, cdf[1:], strict=False)]
+
+    eps = 1e-6
+    p = [(v + eps) / (1 + eps * (len(points) - 1)) for v in masses(base)]
+    q = [(v + eps) / (1 + eps * (len(points) - 1)) for v in masses(cur)]
+    m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
+
+    def kl(a: list[float], b: list[float]) -> float:
+        return sum(x * math.log2(x / y) for x, y in zip(a, b, strict=True) if x > 0)
+
+    return max(0.0, min(1.0, (kl(p, m) + kl(q, m)) / 2))
+
+
+def _feature_name(feature: Any) -> str:
+    return ".".join(feature.path.step) or feature.name
+
+
+def compare(
+    current: Any,
+    baselines: list[tuple[int, Any]],
+    schema: Any,
+    *,
+    span: int,
+    policy: str,
+    categorical: float,
+    numeric: float,
+    overrides: dict[str, dict[str, float]],
+    skip: list[str],
+) -> Verdict:
+    """Scores of every feature of ``current`` against each baseline (mean over baselines):
+    L-infinity for categorical features (TFDV's drift comparator), Jensen-Shannon on the
+    baseline's decile bins for numeric ones (``quantile_js``)."""
+    import tensorflow_data_validation as tfdv
+    from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+    dataset = current.datasets[0]
+    if dataset.num_examples == 0:
+        raise DriftError(f"span {span} has no examples: nothing to validate")
+    verdict = Verdict(span=span, baseline=[s for s, _ in baselines], policy=policy)
+    if not baselines:
+        return verdict
+    schema = schema_pb2.Schema.FromString(schema.SerializeToString())
+    numeric_types = {
+        statistics_pb2.FeatureNameStatistics.INT,
+        statistics_pb2.FeatureNameStatistics.FLOAT,
+    }
+    features = {_feature_name(f): f for f in dataset.features}
+    kinds = {
+        name: "numeric" if f.type in numeric_types else "categorical"
+        for name, f in features.items()
+    }
+    for feature in schema.feature:
+        name = feature.name
+        if name in skip or kinds.get(name) != "categorical":
+            continue
+        threshold = overrides.get(name, {}).get("l_infinity", categorical)
+        feature.drift_comparator.infinity_norm.threshold = threshold
+    totals: dict[str, list[float]] = {}
+    thresholds: dict[str, tuple[str, float]] = {}
+    for base_span, base in baselines:
+        base_set = base.datasets[0]
+        if base_set.num_examples == 0:
+            raise DriftError(f"baseline span {base_span} has no examples")
+        base_features = {_feature_name(f): f for f in base_set.features}
+        verdict.missing = sorted(
+            set(verdict.missing) | (set(base_features) - set(features) - set(skip))
+        )
+        verdict.added = sorted(
+            set(verdict.added) | (set(features) - set(base_features) - set(skip))
+        )
+        anomalies = tfdv.validate_statistics(current, schema, previous_statistics=base)
+        for info in anomalies.drift_skew_info:
+            name = ".".join(info.path.step)
+            for m in info.drift_measurements:
+                totals.setdefault(name, []).append(m.value)
+                thresholds[name] = ("l_infinity", m.threshold)
+        for name, info in anomalies.anomaly_info.items():
+            if "between current and previous" not in info.short_description and name not in skip:
+                verdict.anomalies[name] = info.short_description
+        for name, feature in sorted(features.items()):
+            if name in skip or kinds[name] != "numeric" or name not in base_features:
+                continue
+            score = quantile_js(feature.num_stats, base_features[name].num_stats)
+            if score is None:
+                continue
+            totals.setdefault(name, []).append(score)
+            threshold = overrides.get(name, {}).get("jensen_shannon", numeric)
+            thresholds[name] = ("jensen_shannon", threshold)
+    for name, values in sorted(totals.items()):
+        metric, threshold = thresholds[name]
+        verdict.scores.append(Score(name, metric, sum(values) / len(values), threshold))
+    return verdict

@@ -1,0 +1,126 @@
+"""DriftValidator executor: score, record, report, then pass or fail the execution."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+from tfx.utils import io_utils
+
+from tfxd.components.drift_validator.drift import (
+    DriftError,
+    History,
+    Verdict,
+    compare,
+    load_statistics,
+    pick_baseline,
+)
+
+PROPERTY = "tfxd_drift"  # the verdict as JSON: on the execution and on the report artifact
+
+
+def report_markdown(verdict: Verdict) -> str:
+    head = {
+        "pass": "no drift",
+        "drift": "DRIFT",
+        "no baseline": "no baseline (first span: recorded, not compared)",
+    }[verdict.status]
+    lines = [f"# Drift check of span {verdict.span}: {head}", ""]
+    if verdict.baseline:
+        lines.append(
+            f"Baseline: span(s) {', '.join(map(str, verdict.baseline))}; "
+            f"policy on drift: {verdict.policy}"
+        )
+        lines += ["", "| feature | metric | score | threshold | |", "|---|---|---|---|---|"]
+        for s in sorted(verdict.scores, key=lambda s: -s.score):
+            mark = "**breach**" if s.drifted else ""
+            lines.append(f"| {s.feature} | {s.metric} | {s.score:.4f} | {s.threshold:g} | {mark} |")
+    for name in verdict.missing:
+        lines.append(f"\n- `{name}` is missing from this span (present in the baseline)")
+    for name in verdict.added:
+        lines.append(f"\n- `{name}` is new in this span (no baseline to compare with)")
+    for name, text in sorted(verdict.anomalies.items()):
+        lines.append(f"\n- schema anomaly in `{name}`: {text}")
+    return "\n".join(lines) + "\n"
+
+
+def span_of(examples: Any) -> int:
+    """The span ExampleGen's driver recorded (a custom property in TFX 1.16, else the property)."""
+    if examples.has_custom_property("span"):
+        return int(examples.get_custom_property("span"))
+    return int(examples.span or 0)
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(
+        self,
+        input_dict: dict[str, list[Any]],
+        output_dict: dict[str, list[Any]],
+        exec_properties: dict[str, Any],
+    ) -> Any:
+        from tfx.orchestration.portable import outputs_utils
+        from tfx.proto.orchestration import execution_result_pb2
+
+        [examples] = input_dict["examples"]
+        [statistics] = input_dict["statistics"]
+        [schema_artifact] = input_dict["schema"]
+        [report] = output_dict["report"]
+        split = exec_properties["split"]
+        if split not in artifact_utils.decode_split_names(statistics.split_names):
+            raise DriftError(
+                f"DriftValidator: the statistics have no split '{split}' "
+                f"(they have {statistics.split_names}): set with.split"
+            )
+        span = span_of(examples)  # StatisticsGen does not carry the span over
+        current = load_statistics(
+            os.path.join(artifact_utils.get_split_uri([statistics], split), "FeatureStats.pb")
+        )
+        schema = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema_artifact.uri))
+        history = History(exec_properties["history"])
+        config = json.loads(exec_properties["config"])
+        mode = config["baseline"]
+        spans = pick_baseline(mode, span, history.spans(), config.get("last_spans", 1))
+        verdict = compare(
+            current,
+            [(s, history.load(s)) for s in spans],
+            schema,
+            span=span,
+            policy=config["on_drift"],
+            categorical=config["categorical"],
+            numeric=config["numeric"],
+            overrides=config["features"],
+            skip=config["skip"],
+        )
+        text = verdict.to_json()
+        fileio.makedirs(os.path.dirname(report.uri))
+        report.write(report_markdown(verdict))
+        report.set_string_custom_property(PROPERTY, text)
+        failed = verdict.status == "drift" and verdict.policy == "fail"
+        if not failed:
+            # An accepted span becomes a baseline for later ones; a rejected one never does.
+            history.add(span, current)
+        output = execution_result_pb2.ExecutorOutput()
+        output.execution_properties[PROPERTY].string_value = text
+        if failed:
+            from google.protobuf import wrappers_pb2
+
+            output.execution_result.code = 9  # FAILED_PRECONDITION
+            output.execution_result.result_message = verdict.message()
+            # A failed execution keeps only its result: the verdict rides along for `tfxd drift`.
+            output.execution_result.metadata_details.add().Pack(
+                wrappers_pb2.StringValue(value=text)
+            )
+        else:
+            outputs_utils.populate_output_artifact(output, output_dict)
+        uri = getattr(self._context, "executor_output_uri", None)
+        if uri is None:  # runners that ignore ExecutorOutput (TFX's KFP entrypoint): fail loudly
+            if failed:
+                raise DriftError(verdict.message())
+            return None
+        with fileio.open(uri, "wb") as handle:
+            handle.write(output.SerializeToString())
+        return None

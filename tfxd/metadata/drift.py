@@ -1,0 +1,202 @@
+"""Drift history from ML Metadata: every DriftValidator verdict per span, passed or failed.
+
+A passed execution carries the verdict in its ``tfxd_drift`` property; a failed one (the gate
+closed) in its ``__execution_result__`` (TFX keeps only the result of a failed execution).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tfxd.components.drift_validator.drift import Verdict
+from tfxd.errors import MetadataError
+
+EXECUTION_TYPE = "tfxd.components.drift_validator.component.DriftValidator"
+
+
+@dataclass
+class SpanRecord:
+    span: int
+    node: str
+    verdict: Verdict
+    gate: str  # passed | failed
+    execution_id: int
+
+
+def _verdict(execution: Any) -> Verdict | None:
+    if "tfxd_drift" in execution.custom_properties:
+        return Verdict.from_json(execution.custom_properties["tfxd_drift"].string_value)
+    result = execution.custom_properties.get("__execution_result__")
+    if result is None:
+        return None
+    for detail in json.loads(result.string_value).get("metadataDetails", []):
+        if detail.get("@type", "").endswith("google.protobuf.StringValue"):
+            return Verdict.from_json(detail["value"])
+    return None
+
+
+def drift_history(store: Any, pipeline: str) -> list[SpanRecord]:
+    """The newest verdict per (node, span), oldest span first."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    context = store.get_context_by_type_and_name("pipeline", pipeline)
+    if context is None:
+        raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
+    node_of = {}
+    for ctx in store.get_contexts_by_type("node"):
+        if ctx.name.startswith(f"{pipeline}."):
+            for e in store.get_executions_by_context(ctx.id):
+                node_of[e.id] = ctx.name[len(pipeline) + 1 :]
+    latest: dict[tuple[str, int], SpanRecord] = {}
+    executions = [
+        e for e in store.get_executions_by_context(context.id) if e.type == EXECUTION_TYPE
+    ]
+    for execution in sorted(executions, key=lambda e: e.id):
+        if execution.last_known_state not in (mlmd.Execution.COMPLETE, mlmd.Execution.FAILED):
+            continue
+        verdict = _verdict(execution)
+        if verdict is None:
+            continue
+        gate = "failed" if execution.last_known_state == mlmd.Execution.FAILED else "passed"
+        node = node_of.get(execution.id, "drift")
+        latest[(node, verdict.span)] = SpanRecord(verdict.span, node, verdict, gate, execution.id)
+    return sorted(latest.values(), key=lambda r: (r.node, r.span))
+
+
+def feature_order(records: list[SpanRecord]) -> list[str]:
+    """Features, worst first (highest score relative to its threshold in any span)."""
+    worst: dict[str, float] = {}
+    for record in records:
+        for s in record.verdict.scores:
+            worst[s.feature] = max(worst.get(s.feature, 0.0), s.score / s.threshold)
+    return sorted(worst, key=lambda f: (-worst[f], f))
+
+
+def table(records: list[SpanRecord], pipeline: str, limit: int | None = None) -> Table:
+    features = feature_order(records)[:limit] if limit else feature_order(records)
+    out = Table(title=f"drift of {pipeline}: score (threshold), breaches marked !")
+    for column in ("span", "status", "baseline", *features):
+        out.add_column(column, justify="right" if column in features else "left")
+    for record in records:
+        v = record.verdict
+        by_feature = {s.feature: s for s in v.scores}
+        status = {"drift": "[red]DRIFT[/]", "pass": "[green]pass[/]"}.get(v.status, v.status)
+        if v.status == "drift" and record.gate == "passed":
+            status += " (warned)"
+        cells = []
+        for feature in features:
+            s = by_feature.get(feature)
+            if s is None:
+                cells.append("missing" if feature in v.missing else "")
+            elif s.drifted:
+                cells.append(f"[red]{s.score:.3f}![/]")
+            else:
+                cells.append(f"{s.score:.3f}")
+        base = ",".join(map(str, v.baseline)) or "-"
+        out.add_row(str(record.span), status, base, *cells)
+    return out
+
+
+def plot_png(records: list[SpanRecord], pipeline: str, limit: int = 8) -> bytes:
+    """Scores over spans, a line per feature (the worst ``limit``), thresholds dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    features = feature_order(records)[:limit]
+    figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, feature in enumerate(features):
+        points = [(r.span, s) for r in records for s in r.verdict.scores if s.feature == feature]
+        if not points:
+            continue
+        color = colors[i % len(colors)]
+        spans = [p for p, _ in points]
+        axes.plot(spans, [s.score for _, s in points], marker="o", color=color, label=feature)
+        axes.hlines(points[-1][1].threshold, min(spans), max(spans), colors=color, linestyles="--")
+        breaches = [(p, s.score) for p, s in points if s.drifted]
+        if breaches:
+            axes.scatter(*zip(*breaches, strict=True), marker="x", s=90, color="red", zorder=3)
+    axes.set_xlabel("span")
+    axes.set_ylabel("drift score (dashed: threshold)")
+    axes.set_title(f"{pipeline}: drift per span (x: breach)")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    if features:
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def html_page(records: list[SpanRecord], pipeline: str, png: bytes) -> str:
+    import html
+
+    features = feature_order(records)
+    head = "".join(f"<th>{html.escape(f)}</th>" for f in features)
+    rows = []
+    for r in records:
+        by_feature = {s.feature: s for s in r.verdict.scores}
+        cells = []
+        for f in features:
+            s = by_feature.get(f)
+            if s is None:
+                cells.append("<td></td>")
+            else:
+                style = " style='color:#b00;font-weight:bold'" if s.drifted else ""
+                cells.append(f"<td{style} title='threshold {s.threshold:g}'>{s.score:.3f}</td>")
+        rows.append(
+            f"<tr><td>{r.span}</td><td>{html.escape(r.verdict.status)}</td>"
+            f"<td>{html.escape(','.join(map(str, r.verdict.baseline)) or '-')}</td>"
+            + "".join(cells)
+            + "</tr>"
+        )
+    image = base64.b64encode(png).decode()
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>Drift of {html.escape(pipeline)}</title><style>"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+        "</style></head><body>"
+        f"<h1>Drift of {html.escape(pipeline)}</h1><img src='data:image/png;base64,{image}'>"
+        f"<table><tr><th>span</th><th>status</th><th>baseline</th>{head}</tr>"
+        + "".join(rows)
+        + "</table></body></html>\n"
+    )
+
+
+def print_drift(
+    pipeline: str,
+    *,
+    spec_file: str | None,
+    png: str | None,
+    html_file: str | None,
+    console: Console,
+) -> list[SpanRecord]:
+    from tfxd.metadata.store import open_store
+    from tfxd.metadata.views import find_pipeline_file
+
+    loaded = find_pipeline_file(pipeline, spec_file)
+    store = open_store(loaded)
+    records = drift_history(store, pipeline)
+    if not records:
+        raise MetadataError(f"pipeline '{pipeline}' has no DriftValidator results in ML Metadata")
+    console.print(table(records, pipeline, limit=12))
+    if png or html_file:
+        image = plot_png(records, pipeline)
+        if png:
+            Path(png).write_bytes(image)
+            console.print(f"wrote {png}")
+        if html_file:
+            Path(html_file).write_text(html_page(records, pipeline, image), encoding="utf-8")
+            console.print(f"wrote {html_file}")
+    return records
