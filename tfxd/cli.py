@@ -72,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from_nodes=args.from_node,
         only_nodes=args.only,
         console=console,
+        span=args.span,
     )
     return 0 if result.ok else 1
 
@@ -175,6 +176,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from tfxd.runners.watch import watch
+
+    try:
+        started = watch(args.file, once=args.once, interval=args.interval, console=console)
+    except KeyboardInterrupt:
+        return 0
+    return 0 if all(ok for _, ok in started) else 1
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     from tfxd.metadata.drift import print_drift
 
@@ -214,6 +225,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("file")
     with_params(sp)
     sp.add_argument("--no-cache", action="store_true", help="re-run every node")
+    sp.add_argument(
+        "--span", type=int, help="read this span ({SPAN} patterns) instead of the newest"
+    )
     sp.add_argument(
         "--from",
         dest="from_node",
@@ -295,6 +309,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default="latest", help="'latest' or an artifact id")
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.set_defaults(func=cmd_lineage)
+
+    sp = sub.add_parser("watch", help="run the pipeline for every new span of its data")
+    sp.add_argument("file")
+    sp.add_argument("--once", action="store_true", help="check once and exit (for cron/Airflow)")
+    sp.add_argument("--interval", type=float, default=300, help="seconds between checks")
+    sp.set_defaults(func=cmd_watch)
 
     sp = sub.add_parser("drift", help="drift scores per span and feature, from ML Metadata")
     sp.add_argument("pipeline")

@@ -229,3 +229,54 @@ def test_warn_policy_passes_and_no_output_uri_raises(tmp_path):
     assert warned.execution_result.code == 0 and "DRIFT" in text
     with pytest.raises(DriftError, match="span 3 drifted"):
         run_executor(tmp_path, frame(fare_scale=9), 3, with_uri=False)
+
+
+# ------------------------------------------------------------------ pipeline level (no run)
+
+
+@pytest.fixture
+def taxi_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    from tests.conftest import REPO
+    from tfxd.examples import write_example_data
+
+    folder = tmp_path / "taxi"
+    shutil.copytree(
+        REPO / "pipelines" / "taxi", folder, ignore=shutil.ignore_patterns("runs", "data")
+    )
+    write_example_data("taxi", tmp_path, spans=[1])
+    return folder / "pipeline.yaml"
+
+
+def test_unknown_feature_names_are_spec_errors(taxi_copy):
+    from tfxd.errors import SpecError
+    from tfxd.pipelines.validate import validate_file
+
+    text = taxi_copy.read_text()
+    text = text.replace("fare: {jensen_shannon: 0.2}", "fair: {jensen_shannon: 0.2}")
+    text = text.replace("skip: [trip_start_timestamp,", "skip: [trip_start_timestmp,")
+    taxi_copy.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        validate_file(taxi_copy)
+    message = str(caught.value)
+    assert "no feature 'fair' in the data of 'examples'" in message
+    assert "did you mean 'fare'?" in message
+    assert "did you mean 'trip_start_timestamp'?" in message
+
+
+def test_after_orders_without_data_on_every_target(taxi_copy, tmp_path):
+    import yaml
+
+    from tfxd.errors import SpecError
+    from tfxd.pipelines.validate import validate_file
+    from tfxd.runners.kubeflow import compile_text
+
+    pipe = validate_file(taxi_copy)
+    assert pipe.nodes["train"].after == ["drift"]
+    assert pipe.order.index("drift") < pipe.order.index("train")
+    spec = next(iter(yaml.safe_load_all(compile_text(pipe)[0])))
+    assert "drift" in spec["root"]["dag"]["tasks"]["train"]["dependentTasks"]
+    taxi_copy.write_text(taxi_copy.read_text().replace("after: [drift]", "after: [drfit]"))
+    with pytest.raises(SpecError, match="'after' of 'train' names unknown node 'drfit'"):
+        validate_file(taxi_copy)

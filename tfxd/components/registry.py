@@ -42,6 +42,7 @@ class BuildContext:
     beam_args: list[str] = field(default_factory=list)
     pipeline_root: str = ""
     node_id: str = ""  # the node being built
+    span: int | None = None  # the span file-based ExampleGens read (None: the newest)
 
     def path(self, value: Any) -> Any:
         """A path from the file, resolved for the target; runtime parameters pass through."""

@@ -61,15 +61,26 @@ def _example_gen_configs(p: FileExampleGenParams) -> dict[str, Any]:
     }
 
 
+def _span_range(ctx: BuildContext, p: FileExampleGenParams) -> dict[str, Any]:
+    """With a span chosen for the run (``tfxd run --span``, ``tfxd watch``), read exactly that
+    span instead of the newest one."""
+    from tfx.proto import range_config_pb2
+
+    if ctx.span is None or not any("{SPAN}" in pattern for pattern in p.input_splits.values()):
+        return {}
+    static = range_config_pb2.StaticRange(start_span_number=ctx.span, end_span_number=ctx.span)
+    return {"range_config": range_config_pb2.RangeConfig(static_range=static)}
+
+
 def _csv_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
     return tfx.components.CsvExampleGen(
-        input_base=ctx.path(p.input_base), **_example_gen_configs(p)
+        input_base=ctx.path(p.input_base), **_example_gen_configs(p), **_span_range(ctx, p)
     )
 
 
 def _import_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
     return tfx.components.ImportExampleGen(
-        input_base=ctx.path(p.input_base), **_example_gen_configs(p)
+        input_base=ctx.path(p.input_base), **_example_gen_configs(p), **_span_range(ctx, p)
     )
 
 

@@ -78,6 +78,7 @@ def build(
     root: str | None = None,
     enable_cache: bool = True,
     with_metadata: bool = True,
+    span: int | None = None,
 ) -> Built:
     """Build the TFX pipeline of ``pipe`` for ``target``."""
     spec = pipe.spec.spec
@@ -111,6 +112,7 @@ def build(
         module_import=module_importer(pipe) if target == "kubeflow" else None,
         beam_args=[*spec.beam_args, *(spec.runners.local.beam_args if target == "local" else [])],
         pipeline_root=pipeline_root,
+        span=span,
     )
     channels: dict[str, Any] = {}
     components = []

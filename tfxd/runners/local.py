@@ -131,12 +131,19 @@ def repair_abandoned(
     return len(stale)
 
 
-def compile_ir(pipe: Pipeline, target: Target, run_id: str, *, enable_cache: bool = True) -> Any:
+def compile_ir(
+    pipe: Pipeline,
+    target: Target,
+    run_id: str,
+    *,
+    enable_cache: bool = True,
+    span: int | None = None,
+) -> Any:
     """The pipeline's TFX IR with ``run_id`` substituted, ready for the portable launcher."""
     from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration.portable import runtime_parameter_utils
 
-    built = build(pipe, target, enable_cache=enable_cache)
+    built = build(pipe, target, enable_cache=enable_cache, span=span)
     ir = compiler.Compiler().compile(built.pipeline)
     for node in ir.nodes:
         if node.pipeline_node.node_info.id in built.always_run:
@@ -192,6 +199,7 @@ def run_pipeline(
     only_nodes: list[str] | None = None,
     console: Console | None = None,
     capture_logs: bool = True,
+    span: int | None = None,
 ) -> RunResult:
     """Run ``pipe`` locally; returns per-node results (a failed node ends the run).
 
@@ -210,7 +218,7 @@ def run_pipeline(
         raise TfxdError("use either --from or --only, not both")
 
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
-    ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache)
+    ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
     if from_nodes or only_nodes:
         partial_run_utils.mark_pipeline(
             ir,

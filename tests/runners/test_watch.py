@@ -1,0 +1,108 @@
+"""``tfxd watch``: new spans run once each, oldest first; one watcher per root, crash or not."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tests.conftest import PENGUIN
+from tfxd.errors import TfxdError
+from tfxd.pipelines.validate import validate_file
+from tfxd.runners.watch import WatcherBusy, available_spans, span_outcomes, watch
+
+pytestmark = pytest.mark.slow
+
+SPANNED = """\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {name: spanned}
+spec:
+  root: runs
+  components:
+    examples:
+      type: CsvExampleGen
+      with: {input_base: data, input_splits: {single_split: "span-{SPAN}/*"}}
+    stats: {type: StatisticsGen, inputs: {examples: examples.examples}}
+"""
+
+
+def add_span(folder: Path, span: int) -> None:
+    target = folder / "data" / f"span-{span}"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PENGUIN / "data" / "penguins.csv", target / "penguins.csv")
+
+
+def test_each_new_span_runs_once_in_order(tmp_path, penguin_data):
+    folder = tmp_path / "spanned"
+    folder.mkdir()
+    spec = folder / "pipeline.yaml"
+    spec.write_text(SPANNED)
+    add_span(folder, 2)
+    add_span(folder, 1)
+    console = Console(width=200, record=True)
+    assert available_spans(validate_file(spec)) == [1, 2]
+    assert watch(spec, once=True, interval=0, console=console) == [(1, True), (2, True)]
+    assert span_outcomes(validate_file(spec)) == {1: "done", 2: "done"}
+    # Nothing new: nothing runs.
+    assert watch(spec, once=True, interval=0, console=console) == []
+    assert "no new span (newest: 2)" in console.export_text()
+    add_span(folder, 3)
+    assert watch(spec, once=True, interval=0, console=console) == [(3, True)]
+
+    # Each run read its own span (pinned), not the newest one.
+    from tfxd.metadata.store import open_store
+
+    store = open_store(validate_file(spec).loaded)
+    spans = sorted(
+        e.custom_properties["span"].int_value
+        for e in store.get_executions()
+        if e.type.endswith("CsvExampleGen") and "span" in e.custom_properties
+    )
+    assert spans == [1, 2, 3]
+
+
+def test_one_watcher_per_root_and_a_crashed_one_leaves_no_lock(tmp_path, penguin_data):
+    folder = tmp_path / "spanned"
+    folder.mkdir()
+    spec = folder / "pipeline.yaml"
+    spec.write_text(SPANNED)
+    (folder / "runs").mkdir()
+    (folder / "data").mkdir()
+    lock = folder / "runs" / ".tfxd-watch.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"h = open({str(lock)!r}, 'a+'); fcntl.flock(h, fcntl.LOCK_EX)\n"
+            "h.write(str(os.getpid())); h.flush(); print('locked', flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    console = Console(width=200, record=True)
+    with pytest.raises(WatcherBusy, match=rf"another tfxd watch \(pid {holder.pid}\)"):
+        watch(spec, once=True, interval=0, console=console)
+    os.kill(holder.pid, signal.SIGKILL)  # a watcher that crashed
+    holder.wait()
+    add_span(folder, 1)
+    assert watch(spec, once=True, interval=0, console=console) == [(1, True)]
+
+
+def test_nothing_to_watch_is_a_clear_error(tmp_path, penguin_data):
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(
+        SPANNED.replace(
+            'input_splits: {single_split: "span-{SPAN}/*"}', "input_splits: {}"
+        ).replace("input_base: data", f"input_base: {PENGUIN / 'data'}")
+    )
+    with pytest.raises(TfxdError, match=r"tfxd watch needs a CsvExampleGen .* has \{SPAN\}"):
+        watch(spec, once=True, interval=0, console=Console())

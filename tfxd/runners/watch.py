@@ -1,0 +1,170 @@
+"""``tfxd watch``: run the pipeline once for every new span of its file-based ExampleGens.
+
+A span is new until a run that read it ended: succeeded, or stopped by a DriftValidator gate
+(rejected data is not retried). A run that failed for any other reason (or was killed) leaves its
+span pending, so the next check runs it again, reusing what finished. Spans run oldest first, each
+pinned with ``--span`` semantics. One watcher per pipeline root: an OS lock
+(``<root>/.tfxd-watch.lock``) that a crashed watcher cannot leave behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tfxd.errors import TfxdError
+from tfxd.pipelines.builder import local_root
+from tfxd.pipelines.validate import Pipeline, validate_file
+
+FILE_GENS = ("CsvExampleGen", "ImportExampleGen")
+GATES = ("DriftValidator",)
+
+
+class WatcherBusy(TfxdError):
+    """Another watcher of the same pipeline root is running."""
+
+
+def span_sources(pipe: Pipeline) -> list[tuple[str, Path, str]]:
+    """(node id, input folder, split pattern) of every file-based ExampleGen with ``{SPAN}``."""
+    out = []
+    for node_id in pipe.order:
+        node = pipe.nodes[node_id]
+        if node.type.name not in FILE_GENS:
+            continue
+        for pattern in node.params.input_splits.values():
+            if "{SPAN}" in pattern:
+                out.append((node_id, pipe.loaded.resolve(node.params.input_base), pattern))
+    if not out:
+        raise TfxdError(
+            f"{pipe.loaded.path}: tfxd watch needs a CsvExampleGen or ImportExampleGen whose "
+            "input_splits pattern has {SPAN}, e.g. input_splits: {single_split: 'span-{SPAN}/*'}"
+        )
+    return out
+
+
+def available_spans(pipe: Pipeline) -> list[int]:
+    """Spans with files under every span source."""
+    found: set[int] | None = None
+    for _, base, pattern in span_sources(pipe):
+        regex = re.compile(
+            "^"
+            + re.escape(pattern).replace(re.escape("{SPAN}"), r"(\d+)").replace(r"\*", "[^/]*")
+            + "$"
+        )
+        spans = set()
+        if base.is_dir():
+            for path in base.rglob("*"):
+                match = regex.match(path.relative_to(base).as_posix())
+                if match and path.is_file():
+                    spans.add(int(match.group(1)))
+        found = spans if found is None else found & spans
+    return sorted(found or set())
+
+
+def span_outcomes(pipe: Pipeline) -> dict[int, str]:
+    """Span → ``done`` | ``rejected`` (a gate failed) | ``pending``, from the runs in MLMD."""
+    from tfxd.metadata.store import open_store
+    from tfxd.metadata.views import list_runs
+
+    db = pipe.spec.spec.metadata
+    if db is None or db.mysql is None:
+        path = Path(local_root(pipe)) / "metadata.db" if db is None or not db.sqlite else None
+        if path is not None and not path.exists():
+            return {}
+    store = open_store(pipe.loaded)
+    gens = {n for n in pipe.order if pipe.nodes[n].type.name in FILE_GENS}
+    gates = {n for n in pipe.order if pipe.nodes[n].type.name in GATES}
+    outcomes: dict[int, str] = {}
+    for run in sorted(list_runs(store, pipe.name), key=lambda r: r.started):
+        spans = set()
+        for node in run.nodes:
+            if node.node in gens:
+                [execution] = store.get_executions_by_id([node.execution_id])
+                if "span" in execution.custom_properties:
+                    spans.add(int(execution.custom_properties["span"].int_value))
+        failed = {n.node for n in run.nodes if n.state == "failed"}
+        if run.status == "succeeded":
+            outcome = "done"
+        elif failed and failed <= gates:
+            outcome = "rejected"
+        else:
+            outcome = "pending"
+        for span in spans:
+            if outcomes.get(span) not in ("done", "rejected"):
+                outcomes[span] = outcome
+    return outcomes
+
+
+@contextmanager
+def watcher_lock(root: str) -> Iterator[None]:
+    os.makedirs(root, exist_ok=True)
+    path = os.path.join(root, ".tfxd-watch.lock")
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise WatcherBusy(
+                f"another tfxd watch (pid {holder}) holds {path}: one watcher per pipeline"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_once(path: str | Path, console: Console, **run_options: Any) -> list[tuple[int, bool]]:
+    """Run every pending span, oldest first; returns (span, succeeded) for each run started.
+    Stops at a run that failed for a reason other than a gate (retried on the next check)."""
+    from tfxd.runners.local import run_pipeline
+
+    pipe = validate_file(path)
+    available = available_spans(pipe)
+    outcomes = span_outcomes(pipe)
+    todo = [s for s in available if outcomes.get(s) not in ("done", "rejected")]
+    if not todo:
+        latest = available[-1] if available else "none"
+        console.print(f"[dim]{pipe.name}: no new span (newest: {latest})[/]")
+        return []
+    started = []
+    for span in todo:
+        console.print(f"[bold]{pipe.name}[/]: span {span} is new")
+        result = run_pipeline(validate_file(path), span=span, console=console, **run_options)
+        started.append((span, result.ok))
+        if not result.ok and span_outcomes(pipe).get(span) != "rejected":
+            console.print(f"[red]span {span} failed[/]; it is retried at the next check")
+            break
+    return started
+
+
+def watch(
+    path: str | Path,
+    *,
+    once: bool,
+    interval: float,
+    console: Console,
+    **run_options: Any,
+) -> list[tuple[int, bool]]:
+    """Check for new spans (once, or every ``interval`` seconds until interrupted)."""
+    pipe = validate_file(path)
+    span_sources(pipe)  # fail early when there is nothing to watch
+    started: list[tuple[int, bool]] = []
+    with watcher_lock(local_root(pipe)):
+        while True:
+            started += check_once(path, console, **run_options)
+            if once:
+                return started
+            time.sleep(interval)
