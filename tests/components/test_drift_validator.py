@@ -280,3 +280,97 @@ def test_after_orders_without_data_on_every_target(taxi_copy, tmp_path):
     taxi_copy.write_text(taxi_copy.read_text().replace("after: [drift]", "after: [drfit]"))
     with pytest.raises(SpecError, match="'after' of 'train' names unknown node 'drfit'"):
         validate_file(taxi_copy)
+
+
+# ------------------------------------------------------------------ serving baseline and skew
+
+
+def lineage_store(tmp_path: Path, spans_pushed: list[tuple[int, bool]]):
+    """A real SQLite MLMD holding, per (span, pushed): Examples → Trainer → Model → Pusher →
+    PushedModel, as TFX records them."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    config = mlmd.ConnectionConfig()
+    config.sqlite.filename_uri = str(tmp_path / "metadata.db")
+    store = metadata_store.MetadataStore(config)
+    types = {
+        n: store.put_artifact_type(mlmd.ArtifactType(name=n))
+        for n in ("Examples", "Model", "PushedModel")
+    }
+    trainer = store.put_execution_type(mlmd.ExecutionType(name="Trainer"))
+    pusher = store.put_execution_type(mlmd.ExecutionType(name="Pusher"))
+    ctx_type = store.put_context_type(mlmd.ContextType(name="pipeline"))
+    [ctx_id] = store.put_contexts([mlmd.Context(type_id=ctx_type, name="taxi")])
+    [context] = store.get_contexts_by_id([ctx_id])
+
+    def artifact(kind: str, **custom: int):
+        a = mlmd.Artifact(type_id=types[kind], uri=f"/{kind}")
+        for key, value in custom.items():
+            a.custom_properties[key].int_value = value
+        return a
+
+    def step(kind: int, inputs: list, outputs: list) -> None:
+        pairs = [(a, mlmd.Event(type=mlmd.Event.INPUT)) for a in inputs]
+        pairs += [(a, mlmd.Event(type=mlmd.Event.OUTPUT)) for a in outputs]
+        _, ids, _ = store.put_execution(mlmd.Execution(type_id=kind), pairs, [context])
+        for a, new_id in zip([a for a, _ in pairs], ids, strict=True):
+            a.id = new_id
+
+    for span, pushed in spans_pushed:
+        examples, model = artifact("Examples", span=span), artifact("Model")
+        step(trainer, [], [examples])  # (its producer does not matter here)
+        step(trainer, [examples], [model])
+        step(pusher, [model], [artifact("PushedModel", pushed=int(pushed))])
+    return store, {"sqlite": str(tmp_path / "metadata.db")}
+
+
+def test_serving_span_traces_the_newest_pushed_model(tmp_path):
+    from tfxd.components.drift_validator.drift import serving_span
+
+    store, _ = lineage_store(tmp_path, [(1, True), (2, True), (3, False)])
+    assert serving_span(store, "taxi") == 2  # span 3's model was not pushed (not blessed)
+    assert serving_span(store, "other") is None
+
+
+def test_serving_baseline_and_skew_in_the_executor(tmp_path):
+    from tfx.dsl.components.base import base_executor
+    from tfx.types import standard_artifacts
+
+    from tfxd.components.drift_validator.executor import Executor
+    from tfxd.components.reports.artifacts import MarkdownReport
+
+    _, reference = lineage_store(tmp_path, [(1, True)])
+    history = History(str(tmp_path / "history"))
+    history.add(1, stats(frame()))
+    examples, statistics, schema = artifacts(tmp_path, frame(), 2)
+    _, served, _ = artifacts(tmp_path, frame(fare_scale=3), 9)  # serving logs, shifted
+    report = MarkdownReport()
+    report.uri = str(tmp_path / "report" / "value")
+    config = {
+        "baseline": "serving",
+        "metadata": reference,
+        "pipeline": "taxi",
+        "last_spans": 1,
+        "on_drift": "fail",
+        "categorical": 0.1,
+        "numeric": 0.1,
+        "features": {},
+        "skip": [],
+    }
+    executor = Executor(base_executor.BaseExecutor.Context(executor_output_uri=None))
+    with pytest.raises(DriftError) as caught:
+        executor.Do(
+            {
+                "examples": [examples],
+                "statistics": [statistics],
+                "schema": [schema],
+                "serving_statistics": [served],
+            },
+            {"report": [report]},
+            {"config": json.dumps(config), "history": str(tmp_path / "history"), "split": "train"},
+        )
+    message = str(caught.value)
+    assert message.startswith("span 2 drifted from span(s) 1: serving skew fare")
+    assert "Train/serving skew" in Path(report.uri).read_text()
+    assert isinstance(served, standard_artifacts.ExampleStatistics)

@@ -43,6 +43,8 @@ class BuildContext:
     pipeline_root: str = ""
     node_id: str = ""  # the node being built
     span: int | None = None  # the span file-based ExampleGens read (None: the newest)
+    pipeline_name: str = ""
+    metadata: dict[str, Any] | None = None  # MLMD by reference, where executors can reach it
 
     def path(self, value: Any) -> Any:
         """A path from the file, resolved for the target; runtime parameters pass through."""

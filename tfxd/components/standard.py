@@ -20,6 +20,7 @@ from tfxd.components.registry import (
     register,
 )
 from tfxd.components.reports import component as reports
+from tfxd.errors import TfxdError
 
 # ---------------------------------------------------------------- example gens
 
@@ -295,10 +296,11 @@ class DriftDefaults(Params):
 
 
 class DriftValidatorParams(Params):
-    baseline: Literal["previous_span"] | LastSpans | PinnedSpan = Field(
+    baseline: Literal["previous_span", "serving"] | LastSpans | PinnedSpan = Field(
         "previous_span",
-        description="previous_span (newest accepted span before this one), {last_spans: N} "
-        "or {span: N} (pinned).",
+        description="previous_span (newest accepted span before this one), serving (the span "
+        "the newest pushed model was trained on; local and Airflow), {last_spans: N} or "
+        "{span: N} (pinned).",
     )
     default: DriftDefaults = Field(default_factory=DriftDefaults)
     features: dict[str, DriftThreshold] = Field(
@@ -323,7 +325,9 @@ class DriftValidatorParams(Params):
 def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
     baseline: Any = p.baseline
     config: dict[str, Any] = {"baseline": "previous_span", "last_spans": 1}
-    if isinstance(baseline, LastSpans):
+    if baseline == "serving":
+        config["baseline"] = "serving"
+    elif isinstance(baseline, LastSpans):
         config.update(baseline="last_spans", last_spans=baseline.last_spans)
     elif isinstance(baseline, PinnedSpan):
         config["baseline"] = baseline.span
@@ -339,7 +343,15 @@ def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
 
 def _drift_validator(ctx: BuildContext, inputs: dict, p: DriftValidatorParams) -> Any:
     history = ctx.path(p.history) if p.history else f"{ctx.pipeline_root}/drift/{ctx.node_id}"
-    return DriftValidator(**inputs, config=drift_config(p), history=history, split=p.split)
+    config = drift_config(p)
+    if config["baseline"] == "serving":
+        if ctx.metadata is None:
+            raise TfxdError(
+                f"{ctx.node_id}: baseline: serving traces the serving model in ML Metadata, "
+                f"which executors cannot reach on {ctx.target}: use previous_span there"
+            )
+        config.update(metadata=ctx.metadata, pipeline=ctx.pipeline_name)
+    return DriftValidator(**inputs, config=config, history=history, split=p.split)
 
 
 # ---------------------------------------------------------------- push, infer, baseline

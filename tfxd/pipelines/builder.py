@@ -11,7 +11,7 @@ from tfx.orchestration import data_types
 
 from tfxd.components.registry import BuildContext, Target
 from tfxd.errors import TfxdError
-from tfxd.metadata.store import connection_config
+from tfxd.metadata.store import connection_config, reference
 from tfxd.pipelines.validate import Pipeline
 from tfxd.spec import is_uri
 
@@ -113,6 +113,8 @@ def build(
         beam_args=[*spec.beam_args, *(spec.runners.local.beam_args if target == "local" else [])],
         pipeline_root=pipeline_root,
         span=span,
+        pipeline_name=pipe.name,
+        metadata=reference(pipe.loaded) if target != "kubeflow" else None,
     )
     channels: dict[str, Any] = {}
     components = []

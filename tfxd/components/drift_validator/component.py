@@ -22,6 +22,9 @@ class DriftValidatorSpec(component_spec.ComponentSpec):
         "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
         "statistics": component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics),
         "schema": component_spec.ChannelParameter(type=standard_artifacts.Schema),
+        "serving_statistics": component_spec.ChannelParameter(
+            type=standard_artifacts.ExampleStatistics, optional=True
+        ),
     }
     OUTPUTS = {"report": component_spec.ChannelParameter(type=MarkdownReport)}
 
@@ -35,11 +38,19 @@ class DriftValidator(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(
-        self, examples: Any, statistics: Any, schema: Any, config: dict, history: str, split: str
+        self,
+        examples: Any,
+        statistics: Any,
+        schema: Any,
+        config: dict,
+        history: str,
+        split: str,
+        serving_statistics: Any = None,
     ):
         super().__init__(
             spec=DriftValidatorSpec(
                 examples=examples,
+                serving_statistics=serving_statistics,
                 statistics=statistics,
                 schema=schema,
                 config=json.dumps(config, sort_keys=True),

@@ -40,13 +40,20 @@ class Verdict:
     missing: list[str] = field(default_factory=list)  # in the baseline, not in this span
     added: list[str] = field(default_factory=list)  # in this span, not in the baseline
     anomalies: dict[str, str] = field(default_factory=dict)  # schema anomalies (non-drift)
+    skew: list[Score] = field(default_factory=list)  # serving data vs this span's training data
 
     @property
     def breaches(self) -> list[Score]:
         return sorted((s for s in self.scores if s.drifted), key=lambda s: -s.score)
 
     @property
+    def skew_breaches(self) -> list[Score]:
+        return sorted((s for s in self.skew if s.drifted), key=lambda s: -s.score)
+
+    @property
     def status(self) -> str:
+        if self.skew_breaches:
+            return "drift"
         if not self.baseline:
             return "no baseline"
         return "drift" if self.breaches or self.missing or self.anomalies else "pass"
@@ -55,7 +62,11 @@ class Verdict:
         parts = [f"{s.feature} {s.metric} {s.score:.3f} > {s.threshold:g}" for s in self.breaches]
         parts += [f"{f} missing (in baseline span {self.baseline[-1]})" for f in self.missing]
         parts += [f"{f}: {text}" for f, text in sorted(self.anomalies.items())]
-        spans = ", ".join(map(str, self.baseline))
+        parts += [
+            f"serving skew {s.feature} {s.metric} {s.score:.3f} > {s.threshold:g}"
+            for s in self.skew_breaches
+        ]
+        spans = ", ".join(map(str, self.baseline)) or "none"
         return f"span {self.span} drifted from span(s) {spans}: " + "; ".join(parts)
 
     def to_json(self) -> str:
@@ -68,6 +79,7 @@ class Verdict:
         data = json.loads(text)
         data.pop("status", None)
         data["scores"] = [Score(**s) for s in data["scores"]]
+        data["skew"] = [Score(**s) for s in data.get("skew", [])]
         return cls(**data)
 
 
@@ -181,6 +193,50 @@ def quantile_js(current: Any, baseline: Any) -> float | None:
         return sum(x * math.log2(x / y) for x, y in zip(a, b, strict=True) if x > 0)
 
     return max(0.0, min(1.0, (kl(p, m) + kl(q, m)) / 2))
+
+
+def serving_span(store: Any, pipeline: str) -> int | None:
+    """The span the serving model was trained on: the newest pushed model of ``pipeline`` in
+    MLMD, traced Pusher ← Model ← Trainer ← Examples. None when nothing was pushed yet."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    context = store.get_context_by_type_and_name("pipeline", pipeline)
+    if context is None:
+        return None
+    pushed = [
+        a
+        for a in store.get_artifacts_by_context(context.id)
+        if a.type == "PushedModel"
+        and a.custom_properties.get("pushed", mlmd.Value(int_value=0)).int_value == 1
+    ]
+    if not pushed:
+        return None
+    newest = max(pushed, key=lambda a: a.id)
+
+    def producer(artifact_id: int) -> int | None:
+        for event in store.get_events_by_artifact_ids([artifact_id]):
+            if event.type == mlmd.Event.OUTPUT:
+                return event.execution_id
+        return None
+
+    def inputs(execution_id: int, type_name: str) -> list[Any]:
+        ids = [
+            e.artifact_id
+            for e in store.get_events_by_execution_ids([execution_id])
+            if e.type == mlmd.Event.INPUT
+        ]
+        return [a for a in store.get_artifacts_by_id(ids) if a.type == type_name]
+
+    pusher = producer(newest.id)
+    models = inputs(pusher, "Model") if pusher is not None else []
+    trainer = producer(models[0].id) if models else None
+    examples = inputs(trainer, "Examples") if trainer is not None else []
+    for artifact in examples:
+        if "span" in artifact.custom_properties:
+            return int(artifact.custom_properties["span"].int_value)
+        if "span" in artifact.properties:
+            return int(artifact.properties["span"].int_value)
+    return None
 
 
 def _feature_name(feature: Any) -> str:

@@ -18,6 +18,7 @@ from tfxd.components.drift_validator.drift import (
     compare,
     load_statistics,
     pick_baseline,
+    serving_span,
 )
 
 PROPERTY = "tfxd_drift"  # the verdict as JSON: on the execution and on the report artifact
@@ -45,6 +46,12 @@ def report_markdown(verdict: Verdict) -> str:
         lines.append(f"\n- `{name}` is new in this span (no baseline to compare with)")
     for name, text in sorted(verdict.anomalies.items()):
         lines.append(f"\n- schema anomaly in `{name}`: {text}")
+    if verdict.skew:
+        lines += ["", "Train/serving skew (serving data vs this span):", ""]
+        lines += ["| feature | metric | score | threshold | |", "|---|---|---|---|---|"]
+        for s in sorted(verdict.skew, key=lambda s: -s.score):
+            mark = "**breach**" if s.drifted else ""
+            lines.append(f"| {s.feature} | {s.metric} | {s.score:.4f} | {s.threshold:g} | {mark} |")
     return "\n".join(lines) + "\n"
 
 
@@ -56,6 +63,24 @@ def span_of(examples: Any) -> int:
 
 
 class Executor(base_executor.BaseExecutor):
+    @staticmethod
+    def _serving_baseline(config: dict, accepted: list[int]) -> list[int]:
+        """The span the serving model was trained on (MLMD lineage); none before a first push."""
+        from ml_metadata import metadata_store
+
+        from tfxd.components.mlmd_reference import connection_from_reference
+
+        store = metadata_store.MetadataStore(connection_from_reference(config["metadata"]))
+        span = serving_span(store, config["pipeline"])
+        if span is None:
+            return []
+        if span not in accepted:
+            raise DriftError(
+                f"the serving model was trained on span {span}, which is not in the drift "
+                f"history (accepted spans: {', '.join(map(str, accepted)) or 'none'})"
+            )
+        return [span]
+
     def Do(
         self,
         input_dict: dict[str, list[Any]],
@@ -83,18 +108,31 @@ class Executor(base_executor.BaseExecutor):
         history = History(exec_properties["history"])
         config = json.loads(exec_properties["config"])
         mode = config["baseline"]
-        spans = pick_baseline(mode, span, history.spans(), config.get("last_spans", 1))
-        verdict = compare(
-            current,
-            [(s, history.load(s)) for s in spans],
-            schema,
-            span=span,
+        if mode == "serving":
+            spans = self._serving_baseline(config, history.spans())
+        else:
+            spans = pick_baseline(mode, span, history.spans(), config.get("last_spans", 1))
+        options = dict(
             policy=config["on_drift"],
             categorical=config["categorical"],
             numeric=config["numeric"],
             overrides=config["features"],
             skip=config["skip"],
         )
+        verdict = compare(
+            current, [(s, history.load(s)) for s in spans], schema, span=span, **options
+        )
+        serving = input_dict.get("serving_statistics") or []
+        if serving:
+            # Train/serving skew: serving data scored against this span's training data.
+            [serving_stats] = serving
+            first = artifact_utils.decode_split_names(serving_stats.split_names)[0]
+            served = load_statistics(
+                os.path.join(
+                    artifact_utils.get_split_uri([serving_stats], first), "FeatureStats.pb"
+                )
+            )
+            verdict.skew = compare(served, [(span, current)], schema, span=span, **options).scores
         text = verdict.to_json()
         fileio.makedirs(os.path.dirname(report.uri))
         report.write(report_markdown(verdict))
