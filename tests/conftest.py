@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,15 @@ def penguin_copy(tmp_path: Path, penguin_data: Path) -> Path:
     dest = tmp_path / "penguin"
     shutil.copytree(PENGUIN, dest, ignore=shutil.ignore_patterns("runs", "__pycache__"))
     return dest / "pipeline.yaml"
+
+
+def tfxd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The ``tfxd`` command in a subprocess, wide enough that tables do not wrap."""
+    return subprocess.run(
+        [sys.executable, "-m", "tfxd.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "COLUMNS": "250"},
+    )

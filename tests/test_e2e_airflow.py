@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PENGUIN
+from tests.conftest import PENGUIN, tfxd
 
 pytestmark = pytest.mark.slow
 FLAKY = Path(__file__).parent / "runners" / "flaky"
@@ -62,16 +62,6 @@ def compile_and_test(spec: Path, dag_id: str, env: dict[str, str]) -> subprocess
         capture_output=True,
         text=True,
         timeout=900,
-    )
-
-
-def tfxd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tfxd.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
     )
 
 

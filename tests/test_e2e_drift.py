@@ -4,29 +4,15 @@ and 4, stops 3 on exactly those features (no model from it), and the history has
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, tfxd
 
 pytestmark = pytest.mark.slow
 SHIFTED = {"fare", "payment_type"}
-
-
-def tfxd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tfxd.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "COLUMNS": "250"},
-    )
 
 
 def shift(path: Path) -> None:

@@ -4,28 +4,14 @@ the same spec file a cluster would get, with a folder standing in for the image.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PENGUIN
+from tests.conftest import PENGUIN, tfxd
 
 pytestmark = pytest.mark.slow
-
-
-def tfxd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tfxd.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 def test_compiled_penguin_spec_runs_end_to_end_and_pushes(tmp_path: Path, penguin_data: Path):

@@ -12,18 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import tfxd
+
 pytestmark = pytest.mark.slow
-
-
-def tfxd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tfxd.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 def open_store(db: Path):

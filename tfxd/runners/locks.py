@@ -11,20 +11,17 @@ from tfxd.errors import TfxdError
 
 
 @contextmanager
-def pipeline_lock(root: str, name: str) -> Iterator[None]:
-    """One run at a time per pipeline root. The OS drops the lock when the process dies."""
-    os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, ".tfxd-run.lock")
+def process_lock(path: str, busy: type[TfxdError], what: str, fix: str) -> Iterator[None]:
+    """An exclusive OS lock on ``path`` holding our pid; ``busy(message)`` if another process has
+    it. The OS drops the lock when the process dies, so a crash leaves no stale lock."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise TfxdError(
-                f"another run of pipeline '{name}' holds {path} (pid {holder}): wait for it to "
-                "finish, or stop it"
-            ) from None
+            raise busy(f"{what} (pid {holder}) holds {path}: {fix}") from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -33,3 +30,13 @@ def pipeline_lock(root: str, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def pipeline_lock(root: str, name: str) -> Iterator[None]:
+    """One run at a time per pipeline root."""
+    path = os.path.join(root, ".tfxd-run.lock")
+    with process_lock(
+        path, TfxdError, f"another run of pipeline '{name}'", "wait for it to finish, or stop it"
+    ):
+        yield

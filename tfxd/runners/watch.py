@@ -9,12 +9,9 @@ pinned with ``--span`` semantics. One watcher per pipeline root: an OS lock
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from rich.console import Console
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import local_root
 from tfxd.pipelines.validate import Pipeline, validate_file
+from tfxd.runners.locks import process_lock
 
 FILE_GENS = ("CsvExampleGen", "ImportExampleGen")
 GATES = ("DriftValidator",)
@@ -103,27 +101,13 @@ def span_outcomes(pipe: Pipeline) -> dict[int, str]:
     return outcomes
 
 
-@contextmanager
-def watcher_lock(root: str) -> Iterator[None]:
-    os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, ".tfxd-watch.lock")
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise WatcherBusy(
-                f"another tfxd watch (pid {holder}) holds {path}: one watcher per pipeline"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def watcher_lock(root: str) -> Any:
+    return process_lock(
+        os.path.join(root, ".tfxd-watch.lock"),
+        WatcherBusy,
+        "another tfxd watch",
+        "one watcher per pipeline root",
+    )
 
 
 def check_once(path: str | Path, console: Console, **run_options: Any) -> list[tuple[int, bool]]:
