@@ -69,14 +69,12 @@ def available_spans(pipe: Pipeline) -> list[int]:
 
 def span_outcomes(pipe: Pipeline) -> dict[int, str]:
     """Span → ``done`` | ``rejected`` (a gate failed) | ``pending``, from the runs in MLMD."""
-    from tfxd.metadata.store import open_store
+    from tfxd.metadata.store import open_store, reference
     from tfxd.metadata.views import list_runs
 
-    db = pipe.spec.spec.metadata
-    if db is None or db.mysql is None:
-        path = Path(local_root(pipe)) / "metadata.db" if db is None or not db.sqlite else None
-        if path is not None and not path.exists():
-            return {}
+    ref = reference(pipe.loaded)
+    if "sqlite" in ref and not Path(ref["sqlite"]).exists():
+        return {}  # never ran
     store = open_store(pipe.loaded)
     gens = {n for n in pipe.order if pipe.nodes[n].type.name in FILE_GENS}
     gates = {n for n in pipe.order if pipe.nodes[n].type.name in GATES}
