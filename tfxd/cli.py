@@ -186,6 +186,33 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0 if all(ok for _, ok in started) else 1
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from tfxd.metadata.models import print_models
+    from tfxd.metadata.views import find_pipeline_file
+    from tfxd.pipelines.validate import check
+
+    print_models(check(find_pipeline_file(args.pipeline, args.file), {}), console)
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from tfxd.metadata.models import rollback
+    from tfxd.metadata.store import connection_config
+    from tfxd.metadata.views import find_pipeline_file
+    from tfxd.pipelines.validate import check
+
+    loaded = find_pipeline_file(args.pipeline, args.file)
+    before, after = rollback(
+        check(loaded, {}),
+        to=args.to,
+        reason=args.reason,
+        force=args.force,
+        connection=connection_config(loaded, readonly=False),
+    )
+    console.print(f"serving version {after} (was {before}); recorded in ML Metadata")
+    return 0
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     from tfxd.metadata.drift import print_drift
 
@@ -309,6 +336,19 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default="latest", help="'latest' or an artifact id")
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.set_defaults(func=cmd_lineage)
+
+    sp = sub.add_parser("models", help="model versions, their metrics and TFLite sizes")
+    sp.add_argument("pipeline")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.set_defaults(func=cmd_models)
+
+    sp = sub.add_parser("rollback", help="serve an earlier model version (recorded in MLMD)")
+    sp.add_argument("pipeline")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.add_argument("--to", type=int, help="version to serve (default: the one before)")
+    sp.add_argument("--reason", default="", help="why, recorded with who and when")
+    sp.add_argument("--force", action="store_true", help="serve even an unblessed version")
+    sp.set_defaults(func=cmd_rollback)
 
     sp = sub.add_parser("watch", help="run the pipeline for every new span of its data")
     sp.add_argument("file")

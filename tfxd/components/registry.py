@@ -20,7 +20,7 @@ Target = Literal["local", "kubeflow", "airflow"]
 class Params(BaseModel):
     """Base of every component type's ``with:`` model: strict, documented fields."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
 
 def path_field(kind: Literal["file", "dir"]) -> dict[str, Any]:

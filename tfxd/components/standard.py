@@ -20,6 +20,7 @@ from tfxd.components.registry import (
     register,
 )
 from tfxd.components.reports import component as reports
+from tfxd.components.tflite_pusher.component import TFLitePusher
 from tfxd.errors import TfxdError
 
 # ---------------------------------------------------------------- example gens
@@ -385,6 +386,35 @@ def _pusher(ctx: BuildContext, inputs: dict, p: PusherParams) -> Any:
     )
 
 
+class TFLitePusherParams(Params):
+    destination: str = Field(
+        description="Serving folder: versions go to <destination>/<model_name>/<version>/, the "
+        "serving pointer to <destination>/models.config.",
+        json_schema_extra=path_field("dir-create"),
+    )
+    model_name: str | None = Field(None, description="Default: the pipeline name.")
+    label: str = Field(description="Label feature in the examples (e.g. species_xf).")
+    variants: list[Literal["float32", "dynamic_range", "float16", "int8"]] = Field(
+        default_factory=lambda: ["float32", "dynamic_range", "float16", "int8"],
+        description="TFLite variants to build, measure and push.",
+    )
+    max_drop: float = Field(
+        0.01, ge=0, description="A variant whose accuracy drops more than this is not pushed."
+    )
+    eval_split: str = "eval"
+    eval_examples: int = Field(500, ge=1, description="Examples measured per variant.")
+    representative_examples: int = Field(
+        200, ge=1, description="Training examples calibrating full int8."
+    )
+
+
+def _tflite_pusher(ctx: BuildContext, inputs: dict, p: TFLitePusherParams) -> Any:
+    config = p.model_dump(exclude={"destination"})
+    config["model_name"] = p.model_name or ctx.pipeline_name
+    config["span"] = ctx.span
+    return TFLitePusher(destination=ctx.path(p.destination), config=config, **inputs)
+
+
 class BulkInferrerParams(Params):
     example_splits: list[str] = Field(default_factory=lambda: ["eval"])
     signature: str = "serving_default"
@@ -476,6 +506,13 @@ for _t in [
         always_run=True,
     ),
     ComponentType("Pusher", _c.Pusher, PusherParams, _pusher, "blessed model → serving folder"),
+    ComponentType(
+        "TFLitePusher",
+        TFLitePusher,
+        TFLitePusherParams,
+        _tflite_pusher,
+        "blessed model → SavedModel + measured TFLite variants, one atomic version, served",
+    ),
     ComponentType(
         "BulkInferrer",
         _c.BulkInferrer,

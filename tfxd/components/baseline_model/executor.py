@@ -16,6 +16,21 @@ SOURCE = "tfxd_baseline_source"
 VERSION = "tfxd_baseline_version"
 
 
+def serving_pointer(serving_dir: str) -> str | None:
+    """The version a TFLitePusher's serving pointer (``models.config``) pins, as a folder."""
+    import re
+
+    pointer = os.path.join(serving_dir, "models.config")
+    if not fileio.exists(pointer):
+        return None
+    with fileio.open(pointer, "r") as handle:
+        pinned = re.findall(r'name: "([^"]+)"[\s\S]*?versions: (\d+)', handle.read())
+    if len(pinned) != 1:
+        raise TfxdError(f"BaselineModel: {pointer} should serve exactly one model")
+    name, version = pinned[0]
+    return os.path.join(serving_dir, name, version)
+
+
 def latest_version(serving_dir: str) -> str | None:
     """The newest version folder under ``serving_dir`` holding a SavedModel: the largest
     numeric name (the Pusher's versions are timestamps). Half-written folders lack
@@ -41,12 +56,16 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         [model] = output_dict["model"]
         source = exec_properties["source"]
-        version = latest_version(source)
-        if version is None:
+        found = serving_pointer(source)
+        if found is not None:
+            version = os.path.basename(found)
+        else:
+            version = latest_version(source)
+            found = os.path.join(source, version) if version is not None else None
+        if found is None or version is None:
             model.set_string_custom_property(FOUND, "none")
             model.set_string_custom_property(SOURCE, source)
             return
-        found = os.path.join(source, version)
         # The Evaluator reads <model uri>/Format-Serving, as for a Trainer's model.
         io_utils.copy_dir(found, path_utils.serving_model_dir(model.uri))
         model.set_string_custom_property(FOUND, "found")

@@ -1,0 +1,1 @@
+"""TFLitePusher: SavedModel plus validated TFLite variants, pushed as one atomic version."""

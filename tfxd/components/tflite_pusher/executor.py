@@ -1,0 +1,125 @@
+"""TFLitePusher executor: check blessing, build and measure variants, push one atomic version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+from tfx.utils import path_utils
+
+from tfxd.components.tflite_pusher import convert as tfl
+from tfxd.components.tflite_pusher.versions import MANIFEST, push_version, set_serving
+
+PROPERTY = "tfxd_manifest"
+
+
+def blessed(input_dict: dict[str, list[Any]]) -> tuple[bool, str]:
+    for key in ("model_blessing", "infra_blessing"):
+        for artifact in input_dict.get(key) or []:
+            if not fileio.exists(os.path.join(artifact.uri, "BLESSED")):
+                return False, f"{key} says NOT blessed"
+    return True, ""
+
+
+def _dir_bytes(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(
+        self,
+        input_dict: dict[str, list[Any]],
+        output_dict: dict[str, list[Any]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        [model_artifact] = input_dict["model"]
+        [pushed] = output_dict["pushed_model"]
+        ok, why = blessed(input_dict)
+        if not ok:
+            pushed.set_int_custom_property("pushed", 0)
+            pushed.set_string_custom_property("tfxd_not_pushed", why)
+            return
+        saved_model = path_utils.serving_model_path(model_artifact.uri)
+        config = json.loads(exec_properties["config"])
+        model = tfl.load_keras(saved_model)
+        names = tfl.input_names(model)
+        [examples] = input_dict["examples"]
+        splits = artifact_utils.decode_split_names(examples.split_names)
+
+        def files(split: str) -> list[str]:
+            uri = artifact_utils.get_split_uri([examples], split)
+            return sorted(glob.glob(os.path.join(uri, "*.gz")))
+
+        eval_split = config["eval_split"] if config["eval_split"] in splits else splits[-1]
+        inputs, labels = tfl.read_examples(
+            files(eval_split), model, config["label"], config["eval_examples"]
+        )
+        train_split = "train" if "train" in splits else splits[0]
+        representative, _ = tfl.read_examples(
+            files(train_split), model, config["label"], config["representative_examples"]
+        )
+        reference = tfl.accuracy(model.predict(inputs, verbose=0), labels) if inputs else None
+        results = []
+        contents: dict[str, bytes] = {}
+        work = tempfile.mkdtemp(prefix="tflite-")
+        for variant in config["variants"]:
+            result = tfl.VariantResult(variant)
+            try:
+                content = tfl.convert_isolated(saved_model, variant, representative, work)
+                result.bytes = len(content)
+                result.metric, result.latency_ms = tfl.evaluate(content, names, inputs, labels)
+                result.drop = (reference - result.metric) if reference is not None else None
+                if result.drop is not None and result.drop > config["max_drop"]:
+                    result.reason = (
+                        f"accuracy {result.metric:.4f} is {result.drop:.4f} below the SavedModel's "
+                        f"{reference:.4f} (max_drop {config['max_drop']})"
+                    )
+                else:
+                    result.pushed = True
+                    contents[variant] = content
+            except Exception as err:  # a variant that cannot convert must not stop the others
+                result.reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300]}"
+            results.append(result)
+        shutil.rmtree(work, ignore_errors=True)
+
+        record: dict[str, Any] = {
+            "model": config["model_name"],
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "source_model": model_artifact.uri,
+            "span": config.get("span"),
+            "saved_model": {"bytes": _dir_bytes(saved_model), "accuracy": reference},
+            "eval": {"split": eval_split, "examples": int(len(labels))},
+            "blessed": True,
+            "variants": [r.to_dict() for r in results],
+        }
+
+        def fill(folder: Path, version: int) -> None:
+            shutil.copytree(saved_model, folder, dirs_exist_ok=True)
+            (folder / "tflite").mkdir()
+            for variant, content in contents.items():
+                (folder / "tflite" / f"{variant}.tflite").write_bytes(content)
+            record["version"] = version
+            (folder / MANIFEST).write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+        destination = Path(exec_properties["destination"])
+        version = push_version(destination / config["model_name"], fill)
+        set_serving(destination, config["model_name"], version)
+        record["version"] = version
+        pushed.set_int_custom_property("pushed", 1)
+        pushed.set_string_custom_property("pushed_version", str(version))
+        pushed.set_string_custom_property(
+            "pushed_destination", str(destination / config["model_name"] / str(version))
+        )
+        pushed.set_string_custom_property(PROPERTY, json.dumps(record, sort_keys=True))
+        fileio.makedirs(pushed.uri)
+        with fileio.open(os.path.join(pushed.uri, MANIFEST), "w") as handle:
+            handle.write(json.dumps(record, indent=2))

@@ -1,0 +1,122 @@
+"""Model history and rollback over a TFLitePusher's destination: versions, their manifests, the
+serving pointer, and rollbacks recorded in ML Metadata (who, when, why)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tfxd.components.tflite_pusher.versions import (
+    PushError,
+    manifest,
+    serving_version,
+    set_serving,
+    versions,
+)
+from tfxd.errors import TfxdError
+
+ROLLBACK_TYPE = "tfxd.Rollback"
+
+
+@dataclass
+class Destination:
+    node: str
+    folder: Path  # the pusher's destination (holds models.config)
+    model: str
+
+    @property
+    def model_dir(self) -> Path:
+        return self.folder / self.model
+
+
+def destinations(pipe: Any) -> list[Destination]:
+    out = []
+    for node_id in pipe.order:
+        node = pipe.nodes[node_id]
+        if node.type.name == "TFLitePusher":
+            folder = pipe.loaded.resolve(node.params.destination)
+            out.append(Destination(node_id, Path(folder), node.params.model_name or pipe.name))
+    if not out:
+        raise TfxdError(f"{pipe.loaded.path}: no TFLitePusher node: nothing keeps model versions")
+    return out
+
+
+def print_models(pipe: Any, console: Console) -> None:
+    for dest in destinations(pipe):
+        serving = serving_version(dest.folder, dest.model)
+        table = Table(title=f"{dest.model} ({dest.model_dir}); * = serving")
+        for column in ("version", "created", "span", "accuracy", "blessed", "tflite (KB)"):
+            table.add_column(column)
+        for version in reversed(versions(dest.model_dir)):
+            m = manifest(dest.model_dir, version)
+            sizes = ", ".join(
+                f"{v['variant']} {v['bytes'] / 1024:.1f}" for v in m["variants"] if v["pushed"]
+            )
+            accuracy = m.get("saved_model", {}).get("accuracy")
+            table.add_row(
+                f"{version}{' *' if version == serving else ''}",
+                m.get("created", ""),
+                str(m.get("span", "") if m.get("span") is not None else "-"),
+                f"{accuracy:.4f}" if isinstance(accuracy, float) else "-",
+                "yes" if m.get("blessed") else "no",
+                sizes or "-",
+            )
+        console.print(table)
+
+
+def rollback(
+    pipe: Any,
+    *,
+    to: int | None,
+    reason: str,
+    force: bool,
+    connection: Any,
+) -> tuple[int | None, int]:
+    """Point serving at ``to`` (default: the version before the serving one); returns
+    (from, to). Refuses unknown or unblessed versions unless ``force``."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    [dest, *more] = destinations(pipe)
+    if more:
+        raise TfxdError("several TFLitePushers: rollback supports one per pipeline")
+    known = versions(dest.model_dir)
+    current = serving_version(dest.folder, dest.model)
+    if to is None:
+        older = [v for v in known if current is None or v < current]
+        if not older:
+            raise PushError(
+                f"no version older than the serving one ({current}) under {dest.model_dir}: "
+                "pass --to VERSION"
+            )
+        to = older[-1]
+    if to not in known:
+        raise PushError(
+            f"no complete version {to} under {dest.model_dir} (versions: "
+            f"{', '.join(map(str, known)) or 'none'})"
+        )
+    if not manifest(dest.model_dir, to).get("blessed") and not force:
+        raise PushError(f"version {to} was not blessed: pass --force to serve it anyway")
+    set_serving(dest.folder, dest.model, to)
+    store = metadata_store.MetadataStore(connection)
+    type_id = store.put_execution_type(mlmd.ExecutionType(name=ROLLBACK_TYPE), can_add_fields=True)
+    execution = mlmd.Execution(type_id=type_id, last_known_state=mlmd.Execution.COMPLETE)
+    for key, value in {
+        "model": dest.model,
+        "from_version": str(current) if current is not None else "",
+        "to_version": str(to),
+        "user": getpass.getuser(),
+        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "reason": reason,
+        "forced": str(force).lower(),
+    }.items():
+        execution.custom_properties[key].string_value = value
+    context = store.get_context_by_type_and_name("pipeline", pipe.name)
+    store.put_execution(execution, [], [context] if context is not None else [])
+    return current, to
