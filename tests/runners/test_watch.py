@@ -104,5 +104,15 @@ def test_nothing_to_watch_is_a_clear_error(tmp_path, penguin_data):
             'input_splits: {single_split: "span-{SPAN}/*"}', "input_splits: {}"
         ).replace("input_base: data", f"input_base: {PENGUIN / 'data'}")
     )
-    with pytest.raises(TfxdError, match=r"tfxd watch needs a CsvExampleGen .* has \{SPAN\}"):
+    with pytest.raises(
+        TfxdError,
+        match=r"spans \(tfxd watch, tfxd run --span\) need a CsvExampleGen .* has \{SPAN\}",
+    ):
         watch(spec, once=True, interval=0, console=Console())
+
+
+def test_span_flag_needs_a_span_pattern(penguin_copy):
+    from tfxd.runners.local import run_file
+
+    with pytest.raises(TfxdError, match=r"need a CsvExampleGen or ImportExampleGen"):
+        run_file(penguin_copy, span=3, console=Console())

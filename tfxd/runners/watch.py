@@ -42,8 +42,9 @@ def span_sources(pipe: Pipeline) -> list[tuple[str, Path, str]]:
                 out.append((node_id, pipe.loaded.resolve(node.params.input_base), pattern))
     if not out:
         raise TfxdError(
-            f"{pipe.loaded.path}: tfxd watch needs a CsvExampleGen or ImportExampleGen whose "
-            "input_splits pattern has {SPAN}, e.g. input_splits: {single_split: 'span-{SPAN}/*'}"
+            f"{pipe.loaded.path}: spans (tfxd watch, tfxd run --span) need a CsvExampleGen or "
+            "ImportExampleGen whose input_splits pattern has {SPAN}, e.g. "
+            "input_splits: {single_split: 'span-{SPAN}/*'}"
         )
     return out
 
