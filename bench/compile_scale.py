@@ -4,7 +4,7 @@ Generated pipelines of N nodes: one CsvExampleGen, then blocks of StatisticsGen 
 ExampleValidator reading it (a wide, shallow DAG, like many per-segment checks). For each N:
 validation, Kubeflow compile (PipelineSpec YAML text, checks included) and its size, Airflow compile
 (the DAG file) and Airflow's parse of it (``load_dag``: what the scheduler pays on every parse).
-Goal from the issue: Kubeflow compile at 50 nodes ≤ 1 s, size linear in nodes (bytes per node flat).
+Goal: Kubeflow compile at 50 nodes ≤ 1 s, size linear in nodes (bytes per node flat).
 
     .venv/bin/python bench/compile_scale.py [--sizes 10 50 200] [--repeats 3]
 """

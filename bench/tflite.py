@@ -1,6 +1,6 @@
 """TFLite variants against the SavedModel: bytes, accuracy and CPU latency per example, through the
 TFLitePusher executor on a trained Keras classifier (20 features, two hidden layers of 256).
-Goal from the issue: int8 at most 30% of the SavedModel's bytes with at most 1 point of accuracy
+Goal: int8 at most 30% of the SavedModel's bytes with at most 1 point of accuracy
 lost. Prints, asserts nothing.
 
     .venv/bin/python bench/tflite.py
