@@ -18,6 +18,7 @@ from rich.table import Table
 
 from tfxd.components.drift_validator.drift import Verdict
 from tfxd.errors import MetadataError
+from tfxd.metadata.views import node_of_executions
 
 EXECUTION_TYPE = "tfxd.components.drift_validator.component.DriftValidator"
 
@@ -50,11 +51,7 @@ def drift_history(store: Any, pipeline: str) -> list[SpanRecord]:
     context = store.get_context_by_type_and_name("pipeline", pipeline)
     if context is None:
         raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
-    node_of = {}
-    for ctx in store.get_contexts_by_type("node"):
-        if ctx.name.startswith(f"{pipeline}."):
-            for e in store.get_executions_by_context(ctx.id):
-                node_of[e.id] = ctx.name[len(pipeline) + 1 :]
+    node_of = node_of_executions(store, pipeline)
     latest: dict[tuple[str, int], SpanRecord] = {}
     executions = [
         e for e in store.get_executions_by_context(context.id) if e.type == EXECUTION_TYPE

@@ -75,7 +75,7 @@ class Run:
         return [n.node for n in self.nodes if n.state == "cached"]
 
 
-def _node_of(store: Any, pipeline: str) -> dict[int, str]:
+def node_of_executions(store: Any, pipeline: str) -> dict[int, str]:
     """Execution id → node id, from the node contexts."""
     out = {}
     prefix = f"{pipeline}."
@@ -91,7 +91,7 @@ def list_runs(store: Any, pipeline: str) -> list[Run]:
     context = store.get_context_by_type_and_name("pipeline", pipeline)
     if context is None:
         return []
-    node_of = _node_of(store, pipeline)
+    node_of = node_of_executions(store, pipeline)
     runs = []
     for run_ctx in store.get_contexts_by_type("pipeline_run"):
         executions = [e for e in store.get_executions_by_context(run_ctx.id) if e.id in node_of]
@@ -187,7 +187,7 @@ def trace(store: Any, pipeline: str, artifact: Any) -> LineageNode:
     """Walk from ``artifact`` back to the pipeline's inputs through OUTPUT and INPUT events."""
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
-    node_of = _node_of(store, pipeline)
+    node_of = node_of_executions(store, pipeline)
     types = {t.id: t.name for t in store.get_artifact_types()}
 
     def visit(a: Any, seen: set[int]) -> LineageNode:

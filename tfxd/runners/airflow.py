@@ -82,19 +82,13 @@ def load_dag(pipeline_file: str, parameters: dict[str, Any] | None = None) -> An
 
 def run_node(pipeline_file: str, fixed: dict[str, str], node_id: str, **context: Any) -> None:
     """One Airflow task: node ``node_id`` of this DAG run's pipeline, by TFX's portable launcher."""
-    from tfx.orchestration.local import runner_utils
-
-    from tfxd.runners.local import compile_ir, launch_node, repair_abandoned
+    from tfxd.runners.local import compile_ir, launch_node, mlmd_connection, repair_abandoned
 
     run_id = context["run_id"]
     given = {k: str(v) for k, v in (context.get("params") or {}).items()}
     pipe = validate_file(pipeline_file, {**fixed, **given})
     ir = compile_ir(pipe, "airflow", run_id)
-    deployment = runner_utils.extract_local_deployment_config(ir)
-    connection = getattr(
-        deployment.metadata_connection_config,
-        deployment.metadata_connection_config.WhichOneof("connection_config"),
-    )
+    deployment, connection = mlmd_connection(ir)
     repaired = repair_abandoned(connection, pipe.name, run_id, node_id=node_id, in_run=run_id)
     if repaired:
         print(f"marked {repaired} execution(s) of an interrupted attempt FAILED")

@@ -154,6 +154,15 @@ def compile_ir(
     return ir
 
 
+def mlmd_connection(ir: Any) -> tuple[Any, Any]:
+    """The IR's local deployment config and the MLMD connection config it declares."""
+    from tfx.orchestration.local import runner_utils
+
+    deployment = runner_utils.extract_local_deployment_config(ir)
+    config = deployment.metadata_connection_config
+    return deployment, getattr(config, config.WhichOneof("connection_config"))
+
+
 def launch_node(ir: Any, deployment: Any, connection: Any, node_id: str) -> Any:
     """Run one node of ``ir`` with TFX's portable launcher (resolve inputs from MLMD, cache
     check, executor, publish); returns the launcher's execution info."""
@@ -207,7 +216,6 @@ def run_pipeline(
     ``<root>/.logs/<run id>/<node>.log`` and the terminal shows only progress."""
     from ml_metadata.proto import metadata_store_pb2 as mlmd
     from tfx.orchestration import metadata
-    from tfx.orchestration.local import runner_utils
     from tfx.orchestration.portable import partial_run_utils
 
     console = console or Console()
@@ -229,11 +237,7 @@ def run_pipeline(
             from_nodes=from_nodes or only_nodes,
             to_nodes=only_nodes or None,
         )
-    deployment = runner_utils.extract_local_deployment_config(ir)
-    connection = getattr(
-        deployment.metadata_connection_config,
-        deployment.metadata_connection_config.WhichOneof("connection_config"),
-    )
+    deployment, connection = mlmd_connection(ir)
     result = RunResult(pipeline=pipe.name, run_id=run_id)
     root = ir.runtime_spec.pipeline_root.field_value.string_value
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")

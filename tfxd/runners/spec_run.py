@@ -159,7 +159,8 @@ def plan(spec: dict[str, Any], path: Path) -> list[Task]:
     return [tasks[n] for n in order]
 
 
-def _coerce(name: str, value: str, kind: str) -> Any:
+def coerce_parameter(name: str, value: str, kind: str, error: type[TfxdError] = TfxdError) -> Any:
+    """A ``--param`` string as the KFP parameter type the spec declares for it."""
     try:
         if kind == "NUMBER_INTEGER":
             return int(value)
@@ -172,7 +173,7 @@ def _coerce(name: str, value: str, kind: str) -> Any:
         if kind in ("STRUCT", "LIST"):
             return json.loads(value)
     except ValueError:
-        raise TfxdError(f"--param {name}={value}: not a {kind} value") from None
+        raise error(f"--param {name}={value}: not a {kind} value") from None
     return value
 
 
@@ -187,7 +188,8 @@ def pipeline_parameters(spec: dict[str, Any], given: dict[str, str], path: Path)
     values = {}
     for name, definition in declared.items():
         if name in given:
-            values[name] = _coerce(name, given[name], definition.get("parameterType", "STRING"))
+            kind = definition.get("parameterType", "STRING")
+            values[name] = coerce_parameter(name, given[name], kind)
         elif "defaultValue" in definition:
             values[name] = definition["defaultValue"]
         elif not definition.get("isOptional"):

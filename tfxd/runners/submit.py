@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from tfxd.errors import TfxdError
+from tfxd.runners.spec_run import coerce_parameter
 
 HEALTHZ = "/apis/v2beta1/healthz"
 _INTERVAL = re.compile(r"^(\d+)([smhd])$")
@@ -199,17 +200,7 @@ def check_parameters(spec: dict[str, Any], params: dict[str, str]) -> dict[str, 
                 "compile time"
             )
         kind = declared[name].get("parameterType", "STRING")
-        try:
-            if kind == "NUMBER_INTEGER":
-                out[name] = int(value)
-            elif kind == "NUMBER_DOUBLE":
-                out[name] = float(value)
-            elif kind == "BOOLEAN":
-                out[name] = {"true": True, "false": False}[value.lower()]
-            else:
-                out[name] = value
-        except (ValueError, KeyError):
-            raise SubmitError(f"--param {name}={value}: not a {kind} value") from None
+        out[name] = coerce_parameter(name, value, kind, SubmitError)
     return out
 
 

@@ -125,7 +125,7 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> list[t
     started = []
     for span in todo:
         console.print(f"[bold]{pipe.name}[/]: span {span} is new")
-        result = run_pipeline(validate_file(path), span=span, console=console, **run_options)
+        result = run_pipeline(pipe, span=span, console=console, **run_options)
         started.append((span, result.ok))
         if not result.ok and span_outcomes(pipe).get(span) != "rejected":
             console.print(f"[red]span {span} failed[/]; it is retried at the next check")
