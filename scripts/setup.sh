@@ -23,12 +23,13 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=.venv/.tfxd-installed
-want=$(cat setup.py constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat setup.py constraints.txt scripts/setup.sh scripts/horovod.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install --quiet -c constraints.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
   # Test-only: the kfp-kubernetes platform-spec proto, to parse compiled platform specs strictly.
   # Its pins ask for kfp>=2.6 (protobuf 4); the proto module itself loads with kfp 2.5/protobuf 3.
   .venv/bin/pip install --quiet --no-deps kfp-kubernetes==1.2.0 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c 'import tfx, tfxd, airflow' >/dev/null 2>&1 || { echo "install failed" >&2; exit 1; }
+  bash scripts/horovod.sh
+  .venv/bin/python -c 'import tfx, tfxd, airflow, horovod.tensorflow' >/dev/null 2>&1 || { echo "install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

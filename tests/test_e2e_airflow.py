@@ -91,7 +91,7 @@ def test_penguin_dag_runs_and_records_lineage(tmp_path, airflow_env, penguin_dat
     lineage = tfxd("lineage", "penguin", "-f", "pipeline.yaml", cwd=folder)
     assert lineage.returncode == 0, lineage.stderr
     assert "penguins.csv" in lineage.stdout and "train" in lineage.stdout
-    serving = folder / "runs" / "serving"
+    serving = folder / "runs" / "serving" / "penguin"
     assert [p.name for p in serving.iterdir() if (p / "saved_model.pb").exists()]
 
 

@@ -52,11 +52,13 @@ def test_compiled_penguin_spec_runs_end_to_end_and_pushes(tmp_path: Path, pengui
     assert (blessing / "BLESSED").exists()
     pushed = json.loads((root / "r1" / "push" / ".done.json").read_text())
     [model] = pushed["artifacts"]["pushed_model"]
-    assert model["metadata"]["pushed"] == 1.0
+    assert model["metadata"]["pushed"] == 1
     destination = Path(model["metadata"]["pushed_destination"])
     # The image path /tfxd/pipelines/penguin/runs/serving landed in the mounted folder.
-    assert destination.parent == image / "pipelines" / "penguin" / "runs" / "serving"
+    serving = image / "pipelines" / "penguin" / "runs" / "serving"
+    assert destination.parent == serving / "penguin"
     assert (destination / "saved_model.pb").exists()
+    assert len(list((destination / "tflite").glob("*.tflite"))) == 4
 
     # The report artifacts are the files the KFP UI shows (system.HTML / system.Markdown).
     assert "<h2>train:" in (root / "r1" / "stats" / "report").read_text()

@@ -1,8 +1,9 @@
-"""The penguin pipeline end to end through the CLI: killed mid-node, re-run, lineage, push,
-predict."""
+"""The penguin pipeline end to end through the CLI: killed mid-training, re-run, lineage, a push
+of the SavedModel and four TFLite variants, predict, 2 Horovod ranks vs 1, rollback."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -48,12 +49,13 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (runs / "serving").exists() or not any((runs / "serving").iterdir())
+    assert no_ranks_left(), "Horovod ranks must die with the killed run"
 
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
     store = open_store(runs / "metadata.db")
     running = [e for e in store.get_executions() if e.last_known_state == mlmd.Execution.RUNNING]
-    assert len(running) == 1 and running[0].type.endswith("Trainer")
+    assert len(running) == 1 and running[0].type.endswith("HorovodTrainer")
 
     # 2. Run again: finished nodes come from the cache, the trainer's leftover is repaired.
     again = tfxd("run", str(penguin_copy), "--param", "train_steps=150", cwd=folder)
@@ -90,9 +92,21 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     shown = tfxd("lineage", "penguin", "--model", "latest", "-f", str(penguin_copy), cwd=folder)
     assert shown.returncode == 0 and "input files" in shown.stdout
 
-    # 5. The pushed model loads and predicts on raw CSV rows.
-    [version] = list((runs / "serving").iterdir())
+    # 5. The pushed model and its four TFLite variants; the SavedModel predicts on raw CSV rows.
+    [version] = [p for p in (runs / "serving" / "penguin").iterdir() if p.name.isdigit()]
     assert (version / "saved_model.pb").is_file()
+    manifest = json.loads((version / "manifest.json").read_text())
+    assert manifest["saved_model"]["accuracy"] > 0.9
+    for variant in manifest["variants"]:
+        assert variant["pushed"], variant
+        assert variant["drop"] <= 0.03 and variant["bytes"] > 0, variant
+        assert (version / "tflite" / f"{variant['variant']}.tflite").is_file()
+    assert {v["variant"] for v in manifest["variants"]} == {
+        "float32",
+        "dynamic_range",
+        "float16",
+        "int8",
+    }
     import csv
 
     import tensorflow as tf
@@ -130,3 +144,88 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     assert "Baseline: none yet" in first
     assert f"Baseline: version {version.name} from {version}" in latest
     assert "| Overall | sparse_categorical_accuracy |" in latest and "| change |" in latest
+
+    # 7. The 2-rank model against a 1-rank one trained on the same transformed data.
+    two_ranks, one_rank, transformed = train_one_rank(store, folder)
+    accuracies = [eval_accuracy(m, transformed) for m in (two_ranks, one_rank)]
+    assert accuracies[0] > 0.9
+    assert abs(accuracies[0] - accuracies[1]) <= TOLERANCE, accuracies
+
+    # 8. Roll back: the pointer moves to the first version, recorded in MLMD.
+    versions = sorted(p.name for p in (runs / "serving" / "penguin").iterdir() if p.name.isdigit())
+    assert len(versions) == 2  # the partial run pushed the same model again
+    rolled = tfxd("rollback", "penguin", "-f", str(penguin_copy), "--reason", "e2e", cwd=folder)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert f"serving version {versions[0]} (was {versions[1]})" in rolled.stdout
+    assert f"versions: {versions[0]} }}" in (runs / "serving" / "models.config").read_text()
+    listed = tfxd("models", "penguin", "-f", str(penguin_copy), cwd=folder)
+    assert f"{versions[0]} *" in listed.stdout
+
+
+TOLERANCE = 0.05  # eval accuracy, 2 ranks vs 1 rank (about 120 eval examples)
+
+
+def no_ranks_left(timeout: float = 15) -> bool:
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ranks = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if "tfxd.components.horovod_trainer.worker" in " ".join(p.info["cmdline"] or [])
+        ]
+        if not ranks:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def train_one_rank(store, folder: Path) -> tuple[Path, Path, str]:
+    """HorovodTrainer's executor with workers: 1 on the last training's own inputs and settings.
+    Returns the 2-rank model, the 1-rank model and the transformed examples' URI."""
+    from tfx.types import artifact_utils, standard_artifacts
+
+    from tfxd.components.horovod_trainer.executor import Executor
+
+    execution = [
+        e
+        for e in store.get_executions()
+        if e.type.endswith("HorovodTrainer") and e.last_known_state == e.COMPLETE
+    ][-1]
+    inputs: dict[str, list] = {}
+    outputs: dict[str, str] = {}
+    for event in store.get_events_by_execution_ids([execution.id]):
+        [artifact] = store.get_artifacts_by_id([event.artifact_id])
+        key = event.path.steps[0].key
+        if event.type == event.OUTPUT:
+            outputs[key] = artifact.uri
+            continue
+        [kind] = store.get_artifact_types_by_id([artifact.type_id])
+        inputs.setdefault(key, []).append(artifact_utils.deserialize_artifact(kind, artifact))
+    properties = {k: v.string_value or v.int_value for k, v in execution.custom_properties.items()}
+    wanted = ("train_args", "eval_args", "module_path", "module_file", "run_fn", "custom_config")
+    model = standard_artifacts.Model()
+    model.uri = str(folder / "one-rank" / "train" / "model" / "1")
+    run = standard_artifacts.ModelRun()
+    run.uri = str(folder / "one-rank" / "train" / "model_run" / "1")
+    Executor().Do(
+        inputs,
+        {"model": [model], "model_run": [run]},
+        {**{k: properties[k] for k in wanted if properties.get(k)}, "workers": 1},
+    )
+    two_ranks = Path(outputs["model"]) / "Format-Serving"
+    return two_ranks, Path(model.uri) / "Format-Serving", inputs["examples"][0].uri
+
+
+def eval_accuracy(model_dir: Path, examples_uri: str) -> float:
+    """Keras accuracy on the whole transformed eval split."""
+    import numpy as np
+    import tf_keras
+
+    from tfxd.components.tflite_pusher.convert import accuracy, read_examples
+
+    model = tf_keras.models.load_model(str(model_dir), compile=False)
+    files = [str(f) for f in Path(examples_uri, "Split-eval").glob("*.gz")]
+    inputs, labels = read_examples(files, model, "species_xf", 10_000)
+    return accuracy(np.asarray(model.predict(inputs, verbose=0)), labels)

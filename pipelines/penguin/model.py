@@ -1,7 +1,9 @@
-"""Palmer penguins: one module file for Transform, Tuner and Trainer (tf_keras models).
+"""Palmer penguins: one module file for Transform, Tuner and (Horovod)Trainer (tf_keras models).
 
 The raw CSV has "NA" for missing numbers and strings for island/sex/species; Transform turns
-them into dense, imputed, scaled features and an integer label.
+them into dense, imputed, scaled features and an integer label. The model uses only ops TFLite
+converts (categories through embeddings, not one-hot bincounts), and ``run_fn`` trains data-parallel
+when HorovodTrainer runs it on several ranks.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import tf_keras
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from tfxd.components.horovod_trainer import HorovodContext, horovod_context
+
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 CATEGORICAL = ["island", "sex"]
 LABEL = "species"
 LABEL_XF = "species_xf"
 VOCAB_SIZE = 8  # islands and sexes are few; OOV bucket catches the rest
+EPOCHS = 4  # training is split into epochs so a killed HorovodTrainer resumes from the last one
 MISSING = {"", "NA", "nan"}
 
 
@@ -79,21 +84,25 @@ def _input_fn(files, data_accessor, tf_transform_output, batch_size: int) -> tf.
     ).repeat()
 
 
-def build_model(hparams: keras_tuner.HyperParameters) -> tf_keras.Model:
-    """A small MLP over the transformed features."""
+def build_model(
+    hparams: keras_tuner.HyperParameters, ctx: HorovodContext | None = None
+) -> tf_keras.Model:
+    """A small MLP over the transformed features; with ``ctx``, its optimizer averages gradients
+    over the Horovod ranks (learning rate scaled by their number)."""
     inputs = [tf_keras.layers.Input(shape=(1,), name=_xf(n)) for n in NUMERIC]
     cats = [tf_keras.layers.Input(shape=(1,), name=_xf(n), dtype=tf.int64) for n in CATEGORICAL]
     encoded = [
-        tf_keras.layers.CategoryEncoding(num_tokens=VOCAB_SIZE + 1, output_mode="one_hot")(c)
-        for c in cats
+        tf_keras.layers.Flatten()(tf_keras.layers.Embedding(VOCAB_SIZE + 1, 3)(c)) for c in cats
     ]
     x = tf_keras.layers.concatenate([*inputs, *encoded])
     for _ in range(int(hparams.get("layers"))):
         x = tf_keras.layers.Dense(int(hparams.get("units")), activation="relu")(x)
     out = tf_keras.layers.Dense(3, activation="softmax")(x)
     model = tf_keras.Model(inputs=[*inputs, *cats], outputs=out)
+    ctx = ctx or HorovodContext()
+    optimizer = tf_keras.optimizers.Adam(float(hparams.get("learning_rate")) * ctx.size)
     model.compile(
-        optimizer=tf_keras.optimizers.Adam(float(hparams.get("learning_rate"))),
+        optimizer=ctx.optimizer(optimizer),
         loss="sparse_categorical_crossentropy",
         metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
@@ -161,8 +170,10 @@ def _transform_features_fn(model: tf_keras.Model, transform: tft.TFTransformOutp
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """Train with the tuned (or default) hyperparameters and save a serving model."""
+    """Train with the tuned (or default) hyperparameters and save a serving model. Under
+    HorovodTrainer each rank takes train_steps / ranks steps on its own shard."""
     config = fn_args.custom_config or {}
+    ctx = horovod_context()
     tf_keras.utils.set_random_seed(int(config.get("seed", 1)))
     hparams = search_space()
     if fn_args.hyperparameters:
@@ -170,16 +181,26 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     transform = tft.TFTransformOutput(fn_args.transform_output)
     train = _input_fn(fn_args.train_files, fn_args.data_accessor, transform, 16)
     evaluation = _input_fn(fn_args.eval_files, fn_args.data_accessor, transform, 16)
-    model = build_model(hparams)
+    model = build_model(hparams, ctx)
+    steps = max(1, fn_args.train_steps // (ctx.size * EPOCHS))
     model.fit(
         train,
-        steps_per_epoch=fn_args.train_steps,
+        epochs=EPOCHS,
+        steps_per_epoch=steps,
         validation_data=evaluation,
-        validation_steps=fn_args.eval_steps,
+        validation_steps=max(1, fn_args.eval_steps // ctx.size),
+        callbacks=ctx.callbacks(),
         verbose=0,
     )
+    model = ctx.exportable(model)  # a copy without Horovod's optimizer graph
     signatures = {
         "serving_default": _serving_fn(model, transform),
         "transform_features": _transform_features_fn(model, transform),
     }
-    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    # serving needs no optimizer state
+    model.save(
+        fn_args.serving_model_dir,
+        save_format="tf",
+        signatures=signatures,
+        include_optimizer=False,
+    )

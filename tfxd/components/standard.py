@@ -11,6 +11,8 @@ from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb
 
 from tfxd.components.baseline_model.component import BaselineModel
 from tfxd.components.drift_validator.component import DriftValidator
+from tfxd.components.horovod_trainer import executor as horovod_executor
+from tfxd.components.horovod_trainer.component import HorovodTrainer
 from tfxd.components.registry import (
     RUNTIME,
     BuildContext,
@@ -168,6 +170,26 @@ def _trainer(ctx: BuildContext, inputs: dict, p: TrainParams) -> Any:
     return tfx.components.Trainer(
         **inputs,
         **ctx.user_function(p.module_file, "run_fn"),
+        custom_config=p.custom_config or None,
+        **_train_eval_args(p),
+    )
+
+
+class HorovodTrainerParams(TrainParams):
+    workers: int = Field(2, ge=1, le=64, description="Data-parallel Horovod ranks (processes).")
+    checkpoint_every: int = Field(
+        0, ge=0, description="Steps between checkpoints a re-run resumes from (0: every epoch)."
+    )
+
+
+def _horovod_trainer(ctx: BuildContext, inputs: dict, p: HorovodTrainerParams) -> Any:
+    if ctx.target == "local":
+        horovod_executor.check_workers(p.workers, f"{ctx.node_id}: with.workers")
+    return HorovodTrainer(
+        **inputs,
+        **ctx.user_function(p.module_file, "run_fn"),
+        workers=p.workers,
+        checkpoint_every=p.checkpoint_every,
         custom_config=p.custom_config or None,
         **_train_eval_args(p),
     )
@@ -483,6 +505,13 @@ for _t in [
         "Keras Tuner search through tuner_fn in the module file",
     ),
     ComponentType("Trainer", _c.Trainer, TrainParams, _trainer, "run_fn from the module file"),
+    ComponentType(
+        "HorovodTrainer",
+        HorovodTrainer,
+        HorovodTrainerParams,
+        _horovod_trainer,
+        "run_fn from the module file on N data-parallel Horovod ranks",
+    ),
     ComponentType(
         "Evaluator",
         reports.Evaluator,
