@@ -56,7 +56,6 @@ class HorovodContext:
             )
         return result
 
-
     def exportable(self, model: Any) -> Any:
         """A copy of a trained Keras model (same layers, names and weights) that was never
         compiled with Horovod's optimizer, so its SavedModel has no Horovod ops; save this one."""
