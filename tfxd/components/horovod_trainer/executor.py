@@ -29,15 +29,17 @@ INSTALL_HINT = (
 
 
 class HorovodMissingError(MissingDependencyError):
-    def __init__(self) -> None:
-        TfxdError.__init__(self, f"HorovodTrainer needs Horovod with TensorFlow: {INSTALL_HINT}")
+    def __init__(self, reason: str) -> None:
+        TfxdError.__init__(
+            self, f"HorovodTrainer needs Horovod with TensorFlow ({reason}): {INSTALL_HINT}"
+        )
 
 
 def require_horovod() -> None:
     try:
         import horovod.tensorflow  # noqa: F401  (built with TensorFlow support)
     except ImportError as err:
-        raise HorovodMissingError() from err
+        raise HorovodMissingError(str(err)) from err
 
 
 def usable_cpus() -> int:

@@ -60,6 +60,12 @@ def main(job_path: str) -> int:
 
     hvd.init()
     rank, size = hvd.rank(), hvd.size()
+    import tensorflow as tf
+
+    # ranks share the machine's cores: without this each one sizes its pools to all of them
+    local = max(1, len(os.sched_getaffinity(0)) // hvd.local_size())
+    tf.config.threading.set_intra_op_parallelism_threads(local)
+    tf.config.threading.set_inter_op_parallelism_threads(local)
     checkpoint = os.path.join(job["checkpoint_dir"], f"rank-{rank}")
     context = HorovodContext(rank, size, hvd.local_rank(), checkpoint, job["checkpoint_every"])
     os.environ[ENV] = json.dumps(asdict(context))

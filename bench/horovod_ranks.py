@@ -1,9 +1,9 @@
 """Horovod data parallelism: training examples per second with 2 ranks against 1 rank, through the
 HorovodTrainer executor (Gloo) on the same TFRecords and the same Keras model (20 features, two
-hidden layers of 256, batch 64). Each rank takes the same number of steps; the clock starts
-after a few warm-up steps and stops at the slowest rank. Prints, asserts nothing.
+hidden layers of 256, batch 64 per rank by default). Each rank takes the same number of steps; the
+clock starts after a few warm-up steps and stops at the slowest rank. Prints, asserts nothing.
 
-    .venv/bin/python bench/horovod.py [--steps 300] [--workers 1 2]
+    .venv/bin/python bench/horovod_ranks.py [--steps 300] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tfxd.components.horovod_trainer import horovod_context
 
 FEATURES = {features}
 WARMUP = {warmup}
+BATCH = {batch}
 
 
 class Clock(tf_keras.callbacks.Callback):
@@ -49,7 +50,7 @@ def run_fn(fn_args):
         feature = schema.feature.add(name=name, type=kind)
         feature.shape.dim.add(size=1)
         feature.presence.min_fraction = 1.0
-    options = tfxio.TensorFlowDatasetOptions(batch_size=64, label_key="y")
+    options = tfxio.TensorFlowDatasetOptions(batch_size=BATCH, label_key="y")
     data = fn_args.data_accessor.tf_dataset_factory(fn_args.train_files, options, schema)
     data = data.map(lambda f, y: (tf_keras.layers.concatenate(
         [f[f"x{{i}}"] for i in range(FEATURES)]), y))
@@ -62,7 +63,7 @@ def run_fn(fn_args):
     clock = Clock()
     model.fit(data, steps_per_epoch=fn_args.train_steps, callbacks=[*ctx.callbacks(), clock],
               verbose=0)
-    examples = (fn_args.train_steps - WARMUP) * 64
+    examples = (fn_args.train_steps - WARMUP) * BATCH
     report = {{"rank": ctx.rank, "seconds": clock.seconds, "examples": examples}}
     path = os.path.join(fn_args.custom_config["report_dir"], f"rank-{{ctx.rank}}.json")
     with open(path, "w") as handle:
@@ -71,7 +72,7 @@ def run_fn(fn_args):
 """
 
 
-def write_examples(folder: Path, n: int) -> None:
+def write_examples(folder: Path, n: int, files: int) -> None:
     import numpy as np
     import tensorflow as tf
 
@@ -80,16 +81,22 @@ def write_examples(folder: Path, n: int) -> None:
     y = (x @ np.linspace(-1, 1, FEATURES) > 0).astype("int64")
     for split in ("train", "eval"):
         (folder / f"Split-{split}").mkdir(parents=True)
-        path = folder / f"Split-{split}" / "data.gz"
-        with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-            for row, label in zip(x, y, strict=True):
-                feature = {
-                    f"x{i}": tf.train.Feature(float_list=tf.train.FloatList(value=[v]))
-                    for i, v in enumerate(row)
-                }
-                feature["y"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
-                example = tf.train.Example(features=tf.train.Features(feature=feature))
-                writer.write(example.SerializeToString())
+        writers = [
+            tf.io.TFRecordWriter(
+                str(folder / f"Split-{split}" / f"data-{i:05d}-of-{files:05d}.gz"), options="GZIP"
+            )
+            for i in range(files)
+        ]
+        for i, (row, label) in enumerate(zip(x, y, strict=True)):
+            feature = {
+                f"x{j}": tf.train.Feature(float_list=tf.train.FloatList(value=[v]))
+                for j, v in enumerate(row)
+            }
+            feature["y"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writers[i % files].write(example.SerializeToString())
+        for writer in writers:
+            writer.close()
 
 
 def train(root: Path, examples: Path, module: Path, workers: int, steps: int) -> float:
@@ -125,15 +132,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per rank")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--examples", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=64, help="examples per step per rank")
+    parser.add_argument(
+        "--files", type=int, default=2, help="TFRecord files (ranks shard by file when >= ranks)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write_examples(root / "examples", args.examples)
+        write_examples(root / "examples", args.examples, args.files)
         module = root / "bench_module.py"
-        module.write_text(MODULE.format(features=FEATURES, warmup=WARMUP))
+        module.write_text(MODULE.format(features=FEATURES, warmup=WARMUP, batch=args.batch))
         rates = {w: train(root, root / "examples", module, w, args.steps) for w in args.workers}
     base = rates[args.workers[0]]
-    print(f"cores available: {len(os.sched_getaffinity(0))}; {args.steps} steps of 64 per rank")
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"cores available: {cores}; {args.steps} steps of {args.batch} per rank; "
+        f"{args.files} training files"
+    )
     print(f"{'workers':>8} {'examples/s':>12} {'vs ' + str(args.workers[0]) + ' rank':>12}")
     for workers, rate in rates.items():
         print(f"{workers:>8} {rate:>12.0f} {rate / base:>12.2f}")
