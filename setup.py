@@ -25,6 +25,7 @@ setup(
         "rich>=13",
         "palmerpenguins==0.1.6",
         "matplotlib==3.9.2",  # tfxd drift --png
+        "boto3==1.44.8",  # S3ExampleGen: listing and ETags; Beam's S3 filesystem reads with it
     ],
     extras_require={
         "airflow": ["apache-airflow==2.10.3"],
@@ -34,6 +35,8 @@ setup(
             "jsonschema==4.23.0",
             "ruff==0.17.6",
             "import-linter==2.1",
+            "moto[s3]==5.2.5",  # an S3 API server on 127.0.0.1 (ThreadedMotoServer)
+            "flask-cors==6.0.5",  # moto's server needs it
         ],
     },
     entry_points={"console_scripts": ["tfxd=tfxd.cli:main"]},

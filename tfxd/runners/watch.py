@@ -22,7 +22,7 @@ from tfxd.pipelines.builder import local_root
 from tfxd.pipelines.validate import Pipeline, validate_file
 from tfxd.runners.locks import process_lock
 
-FILE_GENS = ("CsvExampleGen", "ImportExampleGen")
+FILE_GENS = ("CsvExampleGen", "ImportExampleGen", "S3ExampleGen")
 GATES = ("DriftValidator",)
 
 
@@ -30,8 +30,9 @@ class WatcherBusy(TfxdError):
     """Another watcher of the same pipeline root is running."""
 
 
-def span_sources(pipe: Pipeline) -> list[tuple[str, Path, str]]:
-    """(node id, input folder, split pattern) of every file-based ExampleGen with ``{SPAN}``."""
+def span_sources(pipe: Pipeline) -> list[tuple[str, Path | str, str]]:
+    """(node id, input folder or s3:// prefix, split pattern) of every file-based ExampleGen with
+    ``{SPAN}``."""
     out = []
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
@@ -39,11 +40,14 @@ def span_sources(pipe: Pipeline) -> list[tuple[str, Path, str]]:
             continue
         for pattern in node.params.input_splits.values():
             if "{SPAN}" in pattern:
-                out.append((node_id, pipe.loaded.resolve(node.params.input_base), pattern))
+                base = node.params.input_base
+                if not base.startswith("s3://"):
+                    base = pipe.loaded.resolve(base)
+                out.append((node_id, base, pattern))
     if not out:
         raise TfxdError(
-            f"{pipe.loaded.path}: spans (tfxd watch, tfxd run --span) need a CsvExampleGen or "
-            "ImportExampleGen whose input_splits pattern has {SPAN}, e.g. "
+            f"{pipe.loaded.path}: spans (tfxd watch, tfxd run --span) need a CsvExampleGen, "
+            "ImportExampleGen or S3ExampleGen whose input_splits pattern has {SPAN}, e.g. "
             "input_splits: {single_split: 'span-{SPAN}/*'}"
         )
     return out
@@ -59,13 +63,24 @@ def available_spans(pipe: Pipeline) -> list[int]:
             + "$"
         )
         spans = set()
-        if base.is_dir():
-            for path in base.rglob("*"):
-                match = regex.match(path.relative_to(base).as_posix())
-                if match and path.is_file():
-                    spans.add(int(match.group(1)))
+        for relative in _files_under(base):
+            match = regex.match(relative)
+            if match:
+                spans.add(int(match.group(1)))
         found = spans if found is None else found & spans
     return sorted(found or set())
+
+
+def _files_under(base: Path | str) -> list[str]:
+    """Paths of the files under a folder or of the objects under an s3:// prefix, relative to it."""
+    if isinstance(base, str):
+        from tfxd.components.s3_example_gen.filesystem import list_objects, split
+
+        prefix = split(base.rstrip("/") + "/")[1]
+        return [o["Key"][len(prefix) :] for o in list_objects(base.rstrip("/") + "/")]
+    if not base.is_dir():
+        return []
+    return [p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()]
 
 
 def span_outcomes(pipe: Pipeline) -> dict[int, str]:

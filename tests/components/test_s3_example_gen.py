@@ -1,0 +1,233 @@
+"""S3ExampleGen against a real S3 API server (moto's, on 127.0.0.1): listing, ETag fingerprints,
+errors, and a pipeline reading CSV, JSON lines, TFRecord and Parquet objects into Examples."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import tfxd
+from tests.s3_server import s3_server
+
+ROWS = [{"id": i, "x": i / 10, "kind": "ab"[i % 2], "label": i % 3} for i in range(60)]
+
+
+@pytest.fixture
+def s3():
+    import boto3
+
+    with s3_server() as env:
+        client = boto3.session.Session().client("s3")
+        client.create_bucket(Bucket="tfxd-data")
+        yield client, env
+
+
+def put(client, key: str, body: bytes) -> None:
+    client.put_object(Bucket="tfxd-data", Key=key, Body=body)
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    lines = ["id,x,kind,label"] + [f"{r['id']},{r['x']},{r['kind']},{r['label']}" for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_glob_stat_open_and_listdir(s3):
+    from tfx.dsl.io import fileio
+
+    import tfxd.components.s3_example_gen.filesystem  # noqa: F401  (registers s3://)
+
+    client, _ = s3
+    put(client, "t/span-1/a.csv", csv_bytes(ROWS[:5]))
+    put(client, "t/span-2/a.csv", csv_bytes(ROWS[5:9]))
+    put(client, "t/span-2/b.csv", csv_bytes(ROWS[9:10]))
+    put(client, "t/span-10/deep/c.csv", b"x\n")
+    assert fileio.glob("s3://tfxd-data/t/span-*/*.csv") == [
+        "s3://tfxd-data/t/span-1/a.csv",
+        "s3://tfxd-data/t/span-2/a.csv",
+        "s3://tfxd-data/t/span-2/b.csv",
+    ]  # * does not cross a /
+    assert fileio.glob("s3://tfxd-data/t/span-*") == [
+        f"s3://tfxd-data/t/span-{n}" for n in (1, 10, 2)
+    ]
+    assert fileio.listdir("s3://tfxd-data/t") == ["span-1", "span-10", "span-2"]
+    assert fileio.isdir("s3://tfxd-data/t/span-1") and not fileio.exists("s3://tfxd-data/u")
+    with fileio.open("s3://tfxd-data/t/span-1/a.csv") as handle:
+        assert handle.readline().strip() == "id,x,kind,label"
+    assert fileio.stat("s3://tfxd-data/t/span-1/a.csv").length == len(csv_bytes(ROWS[:5]))
+
+
+def test_fingerprint_follows_content_not_upload_time(s3):
+    from tfxd.components.s3_example_gen.filesystem import etag_fingerprint
+
+    client, _ = s3
+    put(client, "f/a.csv", csv_bytes(ROWS))
+    first = etag_fingerprint(["s3://tfxd-data/f/a.csv"])
+    put(client, "f/a.csv", csv_bytes(ROWS))  # the same bytes again: a new modification time
+    assert etag_fingerprint(["s3://tfxd-data/f/a.csv"]) == first
+    put(client, "f/a.csv", csv_bytes(ROWS[:-1]))
+    assert etag_fingerprint(["s3://tfxd-data/f/a.csv"]) != first
+
+
+def test_missing_bucket_and_empty_prefix_are_named(s3):
+    from tfxd.components.s3_example_gen.filesystem import S3Error, list_objects
+
+    with pytest.raises(S3Error, match="bucket 'no-such-bucket' does not exist"):
+        list_objects("s3://no-such-bucket/x/")
+    assert list_objects("s3://tfxd-data/nothing-here/") == []
+
+
+def test_json_lines_become_typed_examples():
+    from tfxd.components.s3_example_gen.executor import json_to_example
+    from tfxd.errors import TfxdError
+
+    example = json_to_example('{"n": 3, "f": 1.5, "s": "a", "b": true, "l": [1, 2], "z": null}')
+    feature = example.features.feature
+    assert list(feature["n"].int64_list.value) == [3]
+    assert list(feature["f"].float_list.value) == [1.5]
+    assert list(feature["s"].bytes_list.value) == [b"a"]
+    assert list(feature["b"].int64_list.value) == [1]
+    assert list(feature["l"].int64_list.value) == [1, 2]
+    assert "z" not in feature  # null → missing
+    with pytest.raises(TfxdError, match="data.jsonl: not a JSON object"):
+        json_to_example("{oops", source="data.jsonl")
+
+
+PIPELINE = """\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {name: s3-formats}
+spec:
+  root: runs
+  components:
+    csv:
+      type: S3ExampleGen
+      with:
+        input_base: s3://tfxd-data/csv
+        format: csv
+        input_splits: {train: "span-{SPAN}/train/*", eval: "span-{SPAN}/eval/*"}
+    jsonl: {type: S3ExampleGen, with: {input_base: s3://tfxd-data/jsonl, format: jsonl}}
+    tfrecord: {type: S3ExampleGen, with: {input_base: s3://tfxd-data/tfrecord, format: tfrecord}}
+    parquet: {type: S3ExampleGen, with: {input_base: s3://tfxd-data/parquet, format: parquet}}
+    stats: {type: StatisticsGen, inputs: {examples: csv.examples}}
+"""
+
+
+def upload_formats(client) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import tensorflow as tf
+
+    for span in (1, 2):
+        put(client, f"csv/span-{span}/train/part-0.csv", csv_bytes(ROWS[:40]))
+        put(client, f"csv/span-{span}/eval/part-0.csv", csv_bytes(ROWS[40:]))
+    put(client, "jsonl/a.jsonl", "\n".join(json.dumps(r) for r in ROWS).encode())
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(ROWS), buffer)
+    put(client, "parquet/a.parquet", buffer.getvalue())
+    records = []
+    for r in ROWS:
+        feature = {
+            "id": tf.train.Feature(int64_list=tf.train.Int64List(value=[r["id"]])),
+            "x": tf.train.Feature(float_list=tf.train.FloatList(value=[r["x"]])),
+        }
+        records.append(tf.train.Example(features=tf.train.Features(feature=feature)))
+    path = Path(__import__("tempfile").mkdtemp()) / "a.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for record in records:
+            writer.write(record.SerializeToString())
+    put(client, "tfrecord/a.tfrecord", path.read_bytes())
+
+
+def count(uri: str, split: str) -> int:
+    import tensorflow as tf
+
+    files = [str(f) for f in Path(uri, f"Split-{split}").glob("*.gz")]
+    return sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+
+
+@pytest.mark.slow  # five Beam jobs through the CLI (~1 min)
+def test_pipeline_reads_every_format_with_spans_and_caches_by_etag(s3, tmp_path):
+    from tests.test_e2e_penguin import open_store
+
+    client, _ = s3
+    upload_formats(client)
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE)
+    first = tfxd("run", "pipeline.yaml", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    store = open_store(tmp_path / "runs" / "metadata.db")
+    examples = {}
+    for artifact in store.get_artifacts_by_type("Examples"):
+        node = Path(artifact.uri).parent.parent.name
+        examples[node] = artifact
+    assert sorted(examples) == ["csv", "jsonl", "parquet", "tfrecord"]
+    csv = examples["csv"]
+    assert csv.custom_properties["span"].int_value == 2  # the newest span
+    assert count(csv.uri, "train") == 40 and count(csv.uri, "eval") == 20
+    assert "etag_sha256:" in csv.custom_properties["input_fingerprint"].string_value
+    for node in ("jsonl", "parquet", "tfrecord"):
+        uri = examples[node].uri
+        assert count(uri, "train") + count(uri, "eval") == len(ROWS), node
+
+    # The same bytes uploaded again: everything comes from the cache.
+    put(client, "csv/span-2/train/part-0.csv", csv_bytes(ROWS[:40]))
+    again = tfxd("run", "pipeline.yaml", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{'csv':<12} cached" in again.stdout and f"{'stats':<12} cached" in again.stdout
+
+    # Changed content in the span: the ExampleGen and StatisticsGen run again.
+    put(client, "csv/span-2/train/part-0.csv", csv_bytes(ROWS[:39]))
+    changed = tfxd("run", "pipeline.yaml", cwd=tmp_path)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert f"{'csv':<12} done" in changed.stdout and f"{'stats':<12} done" in changed.stdout
+    assert f"{'jsonl':<12} cached" in changed.stdout
+
+    # Spans are found on S3 as for local files, and an older one is read on request.
+    from tfxd.pipelines.validate import validate_file
+    from tfxd.runners.watch import available_spans
+
+    assert available_spans(validate_file(tmp_path / "pipeline.yaml")) == [1, 2]
+    older = tfxd("run", "pipeline.yaml", "--span", "1", "--only", "csv", cwd=tmp_path)
+    assert older.returncode == 0, older.stdout + older.stderr
+    store = open_store(tmp_path / "runs" / "metadata.db")
+    newest = max(store.get_artifacts_by_type("Examples"), key=lambda a: a.id)
+    assert newest.custom_properties["span"].int_value == 1
+
+
+def test_bad_inputs_are_reported_by_node_and_prefix(s3, tmp_path):
+    client, _ = s3
+    put(client, "csv/other/a.csv", csv_bytes(ROWS))
+    text = PIPELINE.replace("s3://tfxd-data/jsonl", "s3://tfxd-data/missing-prefix")
+    (tmp_path / "pipeline.yaml").write_text(text)
+    done = tfxd("run", "pipeline.yaml", "--only", "jsonl", cwd=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "s3://tfxd-data/missing-prefix: no objects under this prefix" in done.stdout + done.stderr
+    )
+    done = tfxd("run", "pipeline.yaml", "--only", "csv", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "s3://tfxd-data/csv" in done.stdout + done.stderr
+
+
+def test_a_credential_in_the_uri_is_rejected_at_validate_time(tmp_path):
+    text = PIPELINE.replace("s3://tfxd-data/jsonl", "s3://AKIAXXXX:s3cr3tvalue@tfxd-data/jsonl")
+    (tmp_path / "pipeline.yaml").write_text(text)
+    done = tfxd("validate", "pipeline.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    out = done.stderr + done.stdout
+    assert "pipeline.yaml:" in out and "spec.components.jsonl.with.input_base" in out
+    assert "credentials do not belong in the pipeline file" in out and "s3cr3tvalue" not in out
+
+
+def test_kubeflow_compile_refuses_it_by_node(tmp_path):
+    from tfxd.errors import TfxdError
+    from tfxd.pipelines.validate import validate_file
+    from tfxd.runners.kubeflow import compile_kubeflow
+
+    kubeflow = "  runners:\n    kubeflow: {image: ghcr.io/tfxd/s3:latest, pipeline_root: s3://tfxd-runs/p}\n"
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE + kubeflow)
+    with pytest.raises(TfxdError, match="csv: S3ExampleGen runs with tfxd run and on Airflow"):
+        compile_kubeflow(validate_file(tmp_path / "pipeline.yaml"), tmp_path / "p.yaml")

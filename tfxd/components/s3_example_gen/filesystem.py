@@ -1,0 +1,205 @@
+"""``s3://`` for TFX's fileio, through boto3: what TFX's ExampleGen machinery needs to list, stat
+and read objects (TensorFlow 2.16 no longer reads s3:// itself).
+
+Endpoint, region and credentials come from boto3's own chain (``AWS_ENDPOINT_URL``,
+``AWS_DEFAULT_REGION``, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``), never
+from a pipeline file. Importing this module registers it ahead of TensorFlow's plugin.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import os
+import re
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from tfx.dsl.io import filesystem, filesystem_registry
+
+from tfxd.errors import TfxdError
+
+SCHEME = "s3://"
+_GLOB = re.compile(r"[*?\[]")
+
+
+class S3Error(TfxdError):
+    """An S3 request failed: the message names the bucket/key and the likely fix."""
+
+
+def split(path: str) -> tuple[str, str]:
+    """``s3://bucket/key`` → (bucket, key)."""
+    if not str(path).startswith(SCHEME):
+        raise S3Error(f"{path}: not an s3:// path")
+    bucket, _, key = str(path)[len(SCHEME) :].partition("/")
+    if not bucket:
+        raise S3Error(f"{path}: no bucket name")
+    return bucket, key
+
+
+def client() -> Any:
+    """A boto3 S3 client for the environment as it is now (endpoint, profile, keys)."""
+    keys = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION")
+    return _client(tuple(os.environ.get(k) for k in keys))
+
+
+@cache
+def _client(environment: tuple) -> Any:
+    import boto3
+
+    return boto3.session.Session().client("s3")
+
+
+def _explain(err: Exception, path: str) -> S3Error:
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+    if isinstance(err, NoCredentialsError):
+        return S3Error(
+            f"{path}: no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+            "AWS_PROFILE in the environment (never in the pipeline file)"
+        )
+    if isinstance(err, EndpointConnectionError):
+        return S3Error(f"{path}: cannot reach the S3 endpoint ({err}); check AWS_ENDPOINT_URL")
+    if isinstance(err, ClientError):
+        code = err.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchBucket",):
+            return S3Error(f"{path}: bucket '{split(path)[0]}' does not exist")
+        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
+            return S3Error(
+                f"{path}: access denied ({code}): check the credentials in the environment and "
+                "the bucket policy"
+            )
+        return S3Error(f"{path}: S3 error {code}: {err}")
+    return S3Error(f"{path}: {err}")
+
+
+def list_objects(prefix_path: str) -> list[dict[str, Any]]:
+    """Every object under ``s3://bucket/prefix`` (paginated): Key, ETag, Size."""
+    bucket, prefix = split(prefix_path)
+    found: list[dict[str, Any]] = []
+    try:
+        pages = client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for page in pages:
+            found += page.get("Contents", [])
+    except Exception as err:  # botocore raises many classes; each is explained
+        raise _explain(err, prefix_path) from err
+    return found
+
+
+def glob(pattern: str) -> list[str]:
+    """Object paths matching a shell pattern (``*`` does not cross ``/``, as in TFX's glob)."""
+    bucket, key_pattern = split(pattern)
+    literal = _GLOB.split(key_pattern, maxsplit=1)[0]
+    regex = re.compile(fnmatch.translate(key_pattern).replace(".*", "[^/]*"))
+    keys = {o["Key"] for o in list_objects(f"{SCHEME}{bucket}/{literal}")}
+    folders = {k[:i] for k in keys for i, c in enumerate(k) if c == "/"}  # "a/b/c" → a, a/b
+    matched = {k for k in keys | folders if regex.fullmatch(k)}
+    return sorted(f"{SCHEME}{bucket}/{k}" for k in matched)
+
+
+def etag_fingerprint(paths: Iterable[str]) -> str:
+    """A fingerprint of objects' contents: their ETags and sizes (not modification times)."""
+    parts = []
+    for path in sorted(paths):
+        bucket, key = split(path)
+        try:
+            head = client().head_object(Bucket=bucket, Key=key)
+        except Exception as err:
+            raise _explain(err, path) from err
+        parts.append(f"{path}:{head['ETag'].strip(chr(34))}:{head['ContentLength']}")
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    return f"num_files:{len(parts)},etag_sha256:{digest}"
+
+
+class _Writer(io.BytesIO):
+    def __init__(self, path: str, text: bool):
+        super().__init__()
+        self.path, self.text = path, text
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        return super().write(data.encode() if isinstance(data, str) else data)
+
+    def close(self) -> None:
+        if not self.closed:
+            bucket, key = split(self.path)
+            client().put_object(Bucket=bucket, Key=key, Body=self.getvalue())
+        super().close()
+
+
+class S3Filesystem(filesystem.Filesystem):
+    """TFX fileio over boto3 for ``s3://``; folders are key prefixes."""
+
+    SUPPORTED_SCHEMES = [SCHEME]
+
+    @staticmethod
+    def open(name: Any, mode: str = "r") -> Any:
+        path = str(name)
+        if "w" in mode:
+            return _Writer(path, "b" not in mode)
+        bucket, key = split(path)
+        try:
+            body = client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as err:
+            raise _explain(err, path) from err
+        return io.BytesIO(body) if "b" in mode else io.StringIO(body.decode("utf-8"))
+
+    @staticmethod
+    def exists(path: Any) -> bool:
+        return bool(list_objects(str(path).rstrip("/")))
+
+    @staticmethod
+    def glob(pattern: Any) -> list[Any]:
+        return glob(str(pattern))
+
+    @staticmethod
+    def isdir(path: Any) -> bool:
+        return bool(list_objects(str(path).rstrip("/") + "/"))
+
+    @staticmethod
+    def listdir(path: Any) -> list[Any]:
+        base = str(path).rstrip("/") + "/"
+        bucket, prefix = split(base)
+        names = {o["Key"][len(prefix) :].split("/", 1)[0] for o in list_objects(base)}
+        return sorted(n for n in names if n)
+
+    @staticmethod
+    def makedirs(path: Any) -> None:  # prefixes need no creation
+        return None
+
+    @staticmethod
+    def mkdir(path: Any) -> None:
+        return None
+
+    @staticmethod
+    def stat(path: Any) -> Any:
+        bucket, key = split(str(path))
+        try:
+            head = client().head_object(Bucket=bucket, Key=key)
+        except Exception as err:
+            raise _explain(err, str(path)) from err
+        modified = head["LastModified"].timestamp()
+        return _Stat(head["ContentLength"], int(modified * 1e9), head["ETag"].strip('"'))
+
+    @staticmethod
+    def remove(path: Any) -> None:
+        bucket, key = split(str(path))
+        client().delete_object(Bucket=bucket, Key=key)
+
+    @staticmethod
+    def walk(top: Any, topdown: bool = True, onerror: Any = None) -> Any:
+        base = str(top).rstrip("/")
+        dirs = [d for d in S3Filesystem.listdir(base) if S3Filesystem.isdir(f"{base}/{d}")]
+        files = [f for f in S3Filesystem.listdir(base) if f not in dirs]
+        yield base, dirs, files
+        for d in dirs:
+            yield from S3Filesystem.walk(f"{base}/{d}")
+
+
+class _Stat:
+    def __init__(self, length: int, mtime_nsec: int, etag: str):
+        self.length, self.mtime_nsec, self.etag = length, mtime_nsec, etag
+
+
+filesystem_registry.DEFAULT_FILESYSTEM_REGISTRY.register(S3Filesystem, priority=5)
