@@ -23,6 +23,12 @@ def s3_server() -> Iterator[dict[str, str]]:
     server.start()
     host, port = server.get_host_and_port()
     env = {**CREDENTIALS, "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
+    # moto keeps its buckets in process-wide state: start every server empty
+    import urllib.request
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
+    )
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
