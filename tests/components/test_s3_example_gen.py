@@ -222,12 +222,24 @@ def test_a_credential_in_the_uri_is_rejected_at_validate_time(tmp_path):
     assert "credentials do not belong in the pipeline file" in out and "s3cr3tvalue" not in out
 
 
-def test_kubeflow_compile_refuses_it_by_node(tmp_path):
-    from tfxd.errors import TfxdError
-    from tfxd.pipelines.validate import validate_file
-    from tfxd.runners.kubeflow import compile_kubeflow
-
-    kubeflow = "  runners:\n    kubeflow: {image: ghcr.io/tfxd/s3:latest, pipeline_root: s3://tfxd-runs/p}\n"
+@pytest.mark.slow  # the compiled spec's five tasks through run-spec (~1 min)
+def test_compiled_kubeflow_spec_reads_s3_with_an_etag_fingerprint(s3, tmp_path):
+    client, _ = s3
+    upload_formats(client)
+    kubeflow = "  runners:\n    kubeflow: {image: ghcr.io/tfxd/s3:latest, pipeline_root: /r}\n"
     (tmp_path / "pipeline.yaml").write_text(PIPELINE + kubeflow)
-    with pytest.raises(TfxdError, match="csv: S3ExampleGen runs with tfxd run and on Airflow"):
-        compile_kubeflow(validate_file(tmp_path / "pipeline.yaml"), tmp_path / "p.yaml")
+    compiled = tfxd(
+        "compile", "pipeline.yaml", "--target", "kubeflow", "-o", "s3.yaml", cwd=tmp_path
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    spec = (tmp_path / "s3.yaml").read_text()
+    assert spec.count("tfxd.components.s3_example_gen.kfp_driver") == 4
+    args = ["run-spec", "s3.yaml", "--mount", f"/tfxd={tmp_path}", "--root", str(tmp_path / "r")]
+    done = tfxd(*args, "--run-id", "r1", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "r" / "r1" / "csv" / ".done.json").read_text())
+    [examples] = result["artifacts"]["examples"]
+    metadata = examples["metadata"]
+    assert metadata.get("span", metadata.get("custom:span")) == 2
+    assert metadata["input_fingerprint"].startswith("split:train,num_files:1,etag_sha256:")
+    assert count(examples["uri"], "train") == 40

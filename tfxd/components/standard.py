@@ -114,12 +114,6 @@ class S3ExampleGenParams(FileExampleGenParams):
 
 
 def _s3_example_gen(ctx: BuildContext, inputs: dict, p: S3ExampleGenParams) -> Any:
-    if ctx.target == "kubeflow":
-        raise TfxdError(
-            f"{ctx.node_id}: S3ExampleGen runs with tfxd run and on Airflow, not yet on Kubeflow: "
-            "there KFP runs TFX's own ExampleGen driver, which cannot list s3:// with TensorFlow "
-            "2.16. Compile this pipeline for airflow, or run it locally"
-        )
     return S3ExampleGen(
         format=p.format,
         input_base=p.input_base,

@@ -16,6 +16,9 @@ from tfxd.pipelines.validate import Pipeline
 SCHEMA_VERSION = "2.1.0"
 TFX_ENTRYPOINT = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
 ENTRYPOINT = "tfxd.runners.kfp_entrypoint"
+TFX_FILE_DRIVER = "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"
+S3_EXECUTORS = "tfxd.components.s3_example_gen.executor"
+S3_DRIVER = "tfxd.components.s3_example_gen.kfp_driver"
 VERTEX_SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
 TARGET_NAMES = {"kubeflow": "the KFP API server", "vertex": "Vertex AI Pipelines"}
 # The KFP API server refuses uploads over 32 MiB (a hard-coded ceiling in the backend).
@@ -69,6 +72,11 @@ def pipeline_spec(
         container = body.get("container", {})
         if container.get("command", [])[-1:] == [TFX_ENTRYPOINT]:
             container["command"] = [*container["command"][:-1], ENTRYPOINT]
+        pre = container.get("lifecycle", {}).get("preCacheCheck", {})
+        if pre.get("command", [])[-1:] == [TFX_FILE_DRIVER] and any(
+            S3_EXECUTORS in str(arg) for arg in container.get("args", [])
+        ):  # S3ExampleGen: TFX's driver with s3:// registered and an ETag fingerprint
+            pre["command"] = [*pre["command"][:-1], S3_DRIVER]
     check_pipeline_spec(spec, target)
     return spec, built.notes
 
