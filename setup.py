@@ -29,6 +29,7 @@ setup(
     ],
     extras_require={
         "airflow": ["apache-airflow==2.10.3"],
+        "sql": ["psycopg2-binary==2.9.10", "PyMySQL==1.1.1"],  # SqlExampleGen's drivers
         "test": [
             "apache-airflow==2.10.3",
             "pytest==8.0.0",
@@ -37,6 +38,8 @@ setup(
             "import-linter==2.1",
             "moto[s3]==5.2.5",  # an S3 API server on 127.0.0.1 (ThreadedMotoServer)
             "flask-cors==6.0.5",  # moto's server needs it
+            "psycopg2-binary==2.9.10",
+            "PyMySQL==1.1.1",
         ],
     },
     entry_points={"console_scripts": ["tfxd=tfxd.cli:main"]},

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/test-servers.sh
 .venv/bin/ruff check tfxd tests bench pipelines
 .venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from tfx import v1 as tfx
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
 
@@ -24,6 +24,7 @@ from tfxd.components.registry import (
 )
 from tfxd.components.reports import component as reports
 from tfxd.components.s3_example_gen.component import S3ExampleGen
+from tfxd.components.sql_example_gen.component import SqlExampleGen
 from tfxd.components.tflite_pusher.component import TFLitePusher
 from tfxd.errors import TfxdError
 
@@ -119,6 +120,59 @@ def _s3_example_gen(ctx: BuildContext, inputs: dict, p: S3ExampleGenParams) -> A
         input_base=p.input_base,
         **_example_gen_configs(p),
         **_span_range(ctx, p),
+    )
+
+
+class SqlExampleGenParams(Params):
+    connection_env: str = Field(
+        description="Name of the environment variable holding the SQLAlchemy URL (never the URL).",
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+    )
+    query: str | None = Field(None, description="SELECT … (one split, hash-split below).")
+    table: str | None = Field(None, description="A table to read whole, instead of a query.")
+    input_splits: dict[str, str] = Field(
+        default_factory=dict, description="Split name → its own query (instead of query/table)."
+    )
+    output_splits: dict[str, int] = Field(
+        default_factory=lambda: {"train": 2, "eval": 1},
+        description="Split name → hash buckets; ignored when input_splits is set.",
+    )
+    partition_column: str | None = Field(
+        None,
+        description="A numeric, date or timestamp column to cut into parallel range reads.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$",
+    )
+    partitions: int = Field(1, ge=1, le=1024, description="Range reads per split.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SqlExampleGenParams:
+        given = [n for n in ("query", "table", "input_splits") if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of query, table and input_splits")
+        if self.table and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", self.table):
+            raise ValueError(f"table {self.table!r}: expected a name like schema.table")
+        return self
+
+
+def _sql_example_gen(ctx: BuildContext, inputs: dict, p: SqlExampleGenParams) -> Any:
+    if p.input_splits:
+        splits = p.input_splits
+    else:
+        splits = {"single_split": p.query or f"SELECT * FROM {p.table}"}
+    config = {"input_splits": splits} if p.input_splits else {"output_splits": p.output_splits}
+    settings = {
+        "connection_env": p.connection_env,
+        "partition_column": p.partition_column or "",
+        "partitions": p.partitions,
+    }
+    return SqlExampleGen(
+        settings=settings,
+        input_config=example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name=n, pattern=q) for n, q in splits.items()]
+        ),
+        output_config=_example_gen_configs(FileExampleGenParams(input_base=".", **config)).get(
+            "output_config", example_gen_pb2.Output()
+        ),
     )
 
 
@@ -492,6 +546,13 @@ def _bulk_inferrer(ctx: BuildContext, inputs: dict, p: BulkInferrerParams) -> An
 
 _c = tfx.components
 for _t in [
+    ComponentType(
+        "SqlExampleGen",
+        SqlExampleGen,
+        SqlExampleGenParams,
+        _sql_example_gen,
+        "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
+    ),
     ComponentType(
         "S3ExampleGen",
         S3ExampleGen,

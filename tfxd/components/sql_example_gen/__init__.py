@@ -1,0 +1,1 @@
+"""SqlExampleGen: SQL queries or tables → Examples, as parallel range reads (SQLAlchemy)."""
