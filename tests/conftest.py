@@ -31,13 +31,14 @@ def penguin_copy(tmp_path: Path, penguin_data: Path) -> Path:
     return dest / "pipeline.yaml"
 
 
-def tfxd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The ``tfxd`` command in a subprocess, wide enough that tables do not wrap."""
+def tfxd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The ``tfxd`` command in a subprocess (with ``env`` added to this environment), wide
+    enough that tables do not wrap."""
     return subprocess.run(
         [sys.executable, "-m", "tfxd.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "COLUMNS": "250"},
+        env={**os.environ, **(env or {}), "COLUMNS": "250"},
     )

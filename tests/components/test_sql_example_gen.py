@@ -121,15 +121,12 @@ spec:
 
 @pytest.mark.slow  # two Beam jobs through the CLI (~40 s)
 def test_pipeline_reads_a_table_into_examples_without_storing_the_url(database, tmp_path):
-    import os
-
     import tensorflow as tf
 
     from tests.test_e2e_penguin import open_store
 
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
-    env = {**os.environ, "TFXD_TRIPS_URL": database}
-    done = tfxd_env("run", "pipeline.yaml", cwd=tmp_path, env=env)
+    done = tfxd("run", "pipeline.yaml", cwd=tmp_path, env={"TFXD_TRIPS_URL": database})
     assert done.returncode == 0, done.stdout + done.stderr
     store = open_store(tmp_path / "runs" / "metadata.db")
     [examples] = store.get_artifacts_by_type("Examples")
@@ -146,20 +143,6 @@ def test_pipeline_reads_a_table_into_examples_without_storing_the_url(database, 
     missing = tfxd("run", "pipeline.yaml", "--no-cache", "--only", "trips", cwd=tmp_path)
     assert missing.returncode == 1
     assert "environment variable TFXD_TRIPS_URL is not set" in missing.stdout + missing.stderr
-
-
-def tfxd_env(*args: str, cwd: Path, env: dict):
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "tfxd.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**env, "COLUMNS": "250"},
-    )
 
 
 def test_a_url_in_the_file_is_rejected_at_validate_time(tmp_path):
