@@ -1,0 +1,163 @@
+"""Ingestion rows per second into TFRecord for S3ExampleGen (CSV on a local S3 API server) and
+SqlExampleGen (PostgreSQL and MariaDB on 127.0.0.1), each through its executor on the same generated
+table, against a plain ``pandas.read_csv`` → ``tf.io.TFRecordWriter`` loop on the same CSV (the
+baseline). Goal for the file case: at least 50% of the baseline. Prints, asserts nothing.
+
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--sources s3 postgresql mariadb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+COLUMNS = ["id", "fare", "miles", "kind", "tip"]
+
+
+def write_csv(path: Path, rows: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "fare": rng.gamma(2.0, 8.0, rows).round(2),
+            "miles": rng.exponential(3.0, rows).round(3),
+            "kind": rng.choice(["cash", "card", "app"], rows),
+            "tip": rng.integers(0, 20, rows),
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def baseline(csv: Path, out: Path) -> float:
+    """pandas.read_csv → tf.train.Example → TFRecordWriter (gzip, as ExampleGens write)."""
+    import pandas as pd
+    import tensorflow as tf
+
+    started = time.perf_counter()
+    frame = pd.read_csv(csv)
+    with tf.io.TFRecordWriter(str(out), options="GZIP") as writer:
+        for row in frame.itertuples(index=False):
+            feature = {
+                "id": tf.train.Feature(int64_list=tf.train.Int64List(value=[row.id])),
+                "fare": tf.train.Feature(float_list=tf.train.FloatList(value=[row.fare])),
+                "miles": tf.train.Feature(float_list=tf.train.FloatList(value=[row.miles])),
+                "kind": tf.train.Feature(bytes_list=tf.train.BytesList(value=[row.kind.encode()])),
+                "tip": tf.train.Feature(int64_list=tf.train.Int64List(value=[row.tip])),
+            }
+            writer.write(
+                tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+            )
+    return time.perf_counter() - started
+
+
+def run_executor(executor: object, out: Path, exec_properties: dict) -> float:
+    from tfx.types import standard_artifacts
+
+    examples = standard_artifacts.Examples()
+    examples.uri = str(out)
+    started = time.perf_counter()
+    executor.Do({}, {"examples": [examples]}, exec_properties)  # type: ignore[attr-defined]
+    return time.perf_counter() - started
+
+
+def output_config() -> str:
+    return json.dumps(
+        {
+            "split_config": {
+                "splits": [
+                    {"name": "train", "hash_buckets": 2},
+                    {"name": "eval", "hash_buckets": 1},
+                ]
+            }
+        }
+    )
+
+
+def s3_case(csv: Path, out: Path) -> float:
+    import boto3
+
+    from tests.s3_server import s3_server
+    from tfxd.components.s3_example_gen.executor import CsvExecutor
+
+    with s3_server():
+        client = boto3.session.Session().client("s3")
+        client.create_bucket(Bucket="bench-data")
+        client.upload_file(str(csv), "bench-data", "trips/part-0.csv")
+        properties = {
+            "input_base": "s3://bench-data/trips",
+            "input_config": json.dumps({"splits": [{"name": "single_split", "pattern": "*"}]}),
+            "output_config": output_config(),
+            "output_data_format": 6,  # FORMAT_TF_EXAMPLE
+            "output_file_format": 5,  # FORMAT_TFRECORDS_GZIP
+        }
+        return run_executor(CsvExecutor(), out, properties)
+
+
+def sql_case(server: str, csv: Path, out: Path) -> float:
+    import pandas as pd
+    import sqlalchemy
+    from google.protobuf import json_format, struct_pb2
+    from tfx.proto import example_gen_pb2
+
+    from tests.sql_servers import mariadb_server, postgres_server
+    from tfxd.components.sql_example_gen.executor import Executor
+
+    start = postgres_server if server == "postgresql" else mariadb_server
+    with start() as url:
+        engine = sqlalchemy.create_engine(url)
+        pd.read_csv(csv).to_sql("trips", engine, index=False, chunksize=50_000)
+        engine.dispose()
+        os.environ["TFXD_BENCH_SQL"] = url
+        settings = struct_pb2.Struct()
+        settings.update(
+            {"connection_env": "TFXD_BENCH_SQL", "partition_column": "id", "partitions": 4}
+        )
+        custom = example_gen_pb2.CustomConfig()
+        custom.custom_config.Pack(settings)
+        properties = {
+            "input_config": json.dumps(
+                {"splits": [{"name": "single_split", "pattern": "SELECT * FROM trips"}]}
+            ),
+            "output_config": output_config(),
+            "output_data_format": 6,
+            "output_file_format": 5,
+            "custom_config": json_format.MessageToJson(custom),
+        }
+        return run_executor(Executor(), out, properties)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sources", nargs="+", default=["s3", "postgresql", "mariadb"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        csv = root / "trips.csv"
+        write_csv(csv, args.rows)
+        base = args.rows / baseline(csv, root / "baseline.tfrecord.gz")
+        print(
+            f"{args.rows:,} rows, {csv.stat().st_size / 1e6:.1f} MB of CSV, {os.cpu_count()} cores"
+        )
+        print(f"{'source':<12} {'rows/s':>10} {'vs baseline':>12}")
+        print(f"{'baseline':<12} {base:>10,.0f} {1.0:>12.2f}")
+        for source in args.sources:
+            out = root / source
+            seconds = s3_case(csv, out) if source == "s3" else sql_case(source, csv, out)
+            rate = args.rows / seconds
+            print(f"{source:<12} {rate:>10,.0f} {rate / base:>12.2f}")
+
+
+if __name__ == "__main__":
+    main()
