@@ -106,7 +106,7 @@ def test_nothing_to_watch_is_a_clear_error(tmp_path, penguin_data):
     )
     with pytest.raises(
         TfxdError,
-        match=r"spans \(tfxd watch, tfxd run --span\) need a CsvExampleGen .* has \{SPAN\}",
+        match=r"spans \(tfxd watch, tfxd run --span\) need a CsvExampleGen.* has \{SPAN\}",
     ):
         watch(spec, once=True, interval=0, console=Console())
 
@@ -114,5 +114,5 @@ def test_nothing_to_watch_is_a_clear_error(tmp_path, penguin_data):
 def test_span_flag_needs_a_span_pattern(penguin_copy):
     from tfxd.runners.local import run_file
 
-    with pytest.raises(TfxdError, match=r"need a CsvExampleGen or ImportExampleGen"):
+    with pytest.raises(TfxdError, match=r"need a CsvExampleGen, ImportExampleGen or S3ExampleGen"):
         run_file(penguin_copy, span=3, console=Console())
