@@ -54,6 +54,8 @@ def test_glob_stat_open_and_listdir(s3):
     ]
     assert fileio.listdir("s3://tfxd-data/t") == ["span-1", "span-10", "span-2"]
     assert fileio.isdir("s3://tfxd-data/t/span-1") and not fileio.exists("s3://tfxd-data/u")
+    assert fileio.exists("s3://tfxd-data/t/span-1/a.csv") and fileio.exists("s3://tfxd-data/t")
+    assert not fileio.exists("s3://tfxd-data/t/span")  # a key prefix is not a folder
     with fileio.open("s3://tfxd-data/t/span-1/a.csv") as handle:
         assert handle.readline().strip() == "id,x,kind,label"
     assert fileio.stat("s3://tfxd-data/t/span-1/a.csv").length == len(csv_bytes(ROWS[:5]))

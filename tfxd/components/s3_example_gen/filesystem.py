@@ -147,7 +147,10 @@ class S3Filesystem(filesystem.Filesystem):
 
     @staticmethod
     def exists(path: Any) -> bool:
-        return bool(list_objects(str(path).rstrip("/")))
+        """An object with this key, or a "folder" (objects under key/)."""
+        whole = str(path).rstrip("/")
+        key = split(whole)[1]
+        return any(o["Key"] == key or o["Key"].startswith(key + "/") for o in list_objects(whole))
 
     @staticmethod
     def glob(pattern: Any) -> list[Any]:
