@@ -58,16 +58,13 @@ def _example_gen_configs(p: FileExampleGenParams) -> dict[str, Any]:
                 ]
             )
         }
-    return {
-        "output_config": example_gen_pb2.Output(
-            split_config=example_gen_pb2.SplitConfig(
-                splits=[
-                    example_gen_pb2.SplitConfig.Split(name=n, hash_buckets=b)
-                    for n, b in p.output_splits.items()
-                ]
-            )
-        )
-    }
+    return {"output_config": _hash_splits(p.output_splits)}
+
+
+def _hash_splits(buckets: dict[str, int]) -> example_gen_pb2.Output:
+    """Output splits by hash buckets, as every ExampleGen takes them."""
+    splits = [example_gen_pb2.SplitConfig.Split(name=n, hash_buckets=b) for n, b in buckets.items()]
+    return example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=splits))
 
 
 def _span_range(ctx: BuildContext, p: FileExampleGenParams) -> dict[str, Any]:
@@ -155,11 +152,7 @@ class SqlExampleGenParams(Params):
 
 
 def _sql_example_gen(ctx: BuildContext, inputs: dict, p: SqlExampleGenParams) -> Any:
-    if p.input_splits:
-        splits = p.input_splits
-    else:
-        splits = {"single_split": p.query or f"SELECT * FROM {p.table}"}
-    config = {"input_splits": splits} if p.input_splits else {"output_splits": p.output_splits}
+    splits = p.input_splits or {"single_split": p.query or f"SELECT * FROM {p.table}"}
     settings = {
         "connection_env": p.connection_env,
         "partition_column": p.partition_column or "",
@@ -170,9 +163,8 @@ def _sql_example_gen(ctx: BuildContext, inputs: dict, p: SqlExampleGenParams) ->
         input_config=example_gen_pb2.Input(
             splits=[example_gen_pb2.Input.Split(name=n, pattern=q) for n, q in splits.items()]
         ),
-        output_config=_example_gen_configs(FileExampleGenParams(input_base=".", **config)).get(
-            "output_config", example_gen_pb2.Output()
-        ),
+        # one query per split keeps its splits; one query is hash-split
+        output_config=example_gen_pb2.Output() if p.input_splits else _hash_splits(p.output_splits),
     )
 
 

@@ -34,8 +34,7 @@ class S3Driver(FileBasedDriver):
         self, exec_properties: dict, pipeline_info: Any, component_info: Any
     ):
         base = exec_properties["input_base"]
-        if not filesystem.list_objects(base.rstrip("/") + "/"):
-            raise TfxdError(f"{base}: no objects under this prefix (is the prefix right?)")
+        filesystem.require_objects(base)
         try:
             resolved = super().resolve_exec_properties(
                 exec_properties, pipeline_info, component_info
@@ -44,15 +43,10 @@ class S3Driver(FileBasedDriver):
             raise TfxdError(f"{base}: {err}") from err
         config = example_gen_pb2.Input()
         proto_utils.json_to_proto(resolved["input_config"], config)
-        parts = []
-        for split in config.splits:
-            files = filesystem.glob(os.path.join(base, split.pattern))
-            if not files:
-                raise TfxdError(
-                    f"{base}: split '{split.name}' pattern {split.pattern!r} matches nothing"
-                )
-            parts.append(f"split:{split.name},{filesystem.etag_fingerprint(files)}")
-        resolved[example_gen_utils.FINGERPRINT_PROPERTY_NAME] = "\n".join(parts)
+        fingerprint = filesystem.splits_fingerprint(
+            base, [(s.name, s.pattern) for s in config.splits]
+        )
+        resolved[example_gen_utils.FINGERPRINT_PROPERTY_NAME] = fingerprint
         return resolved
 
 

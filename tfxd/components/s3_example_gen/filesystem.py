@@ -100,17 +100,40 @@ def glob(pattern: str) -> list[str]:
 
 
 def etag_fingerprint(paths: Iterable[str]) -> str:
-    """A fingerprint of objects' contents: their ETags and sizes (not modification times)."""
-    parts = []
-    for path in sorted(paths):
+    """A fingerprint of objects' contents: their ETags and sizes (not modification times), from
+    one listing per bucket rather than a request per object."""
+    by_bucket: dict[str, list[str]] = {}
+    for path in paths:
         bucket, key = split(path)
-        try:
-            head = client().head_object(Bucket=bucket, Key=key)
-        except Exception as err:
-            raise _explain(err, path) from err
-        parts.append(f"{path}:{head['ETag'].strip(chr(34))}:{head['ContentLength']}")
+        by_bucket.setdefault(bucket, []).append(key)
+    parts = []
+    for bucket, keys in sorted(by_bucket.items()):
+        prefix = os.path.commonprefix(keys)
+        listed = {o["Key"]: o for o in list_objects(f"{SCHEME}{bucket}/{prefix}")}
+        for key in sorted(keys):
+            if key not in listed:
+                raise S3Error(f"{SCHEME}{bucket}/{key}: no such object")
+            etag, size = listed[key]["ETag"].strip('"'), listed[key]["Size"]
+            parts.append(f"{SCHEME}{bucket}/{key}:{etag}:{size}")
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
     return f"num_files:{len(parts)},etag_sha256:{digest}"
+
+
+def require_objects(base: str) -> None:
+    """Fail, naming the prefix, when nothing is stored under it."""
+    if not list_objects(base.rstrip("/") + "/"):
+        raise S3Error(f"{base}: no objects under this prefix (is the prefix right?)")
+
+
+def splits_fingerprint(base: str, splits: Iterable[tuple[str, str]]) -> str:
+    """The ETag fingerprint of each split's resolved pattern under ``base``, one line per split."""
+    parts = []
+    for name, pattern in splits:
+        files = glob(os.path.join(base, pattern))
+        if not files:
+            raise S3Error(f"{base}: split '{name}' pattern {pattern!r} matches nothing")
+        parts.append(f"split:{name},{etag_fingerprint(files)}")
+    return "\n".join(parts)
 
 
 class _Writer(io.BytesIO):

@@ -8,25 +8,12 @@ output parameters and on the Examples artifact, so KFP's cache key follows conte
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from tfxd.components.s3_example_gen import filesystem
 from tfxd.errors import TfxdError
 
 FINGERPRINT = "input_fingerprint"
-
-
-def etag_fingerprint(base: str, input_config: str) -> str:
-    parts = []
-    for split in json.loads(input_config).get("splits", []):
-        files = filesystem.glob(os.path.join(base, split["pattern"]))
-        if not files:
-            raise TfxdError(
-                f"{base}: split '{split['name']}' pattern {split['pattern']!r} matches nothing"
-            )
-        parts.append(f"split:{split['name']},{filesystem.etag_fingerprint(files)}")
-    return "\n".join(parts)
 
 
 def main(argv: list[str]) -> int:
@@ -41,8 +28,7 @@ def main(argv: list[str]) -> int:
         args.json_serialized_invocation_args, executor_input, ignore_unknown_fields=True
     )
     base = executor_input.inputs.parameter_values["input_base"].string_value
-    if not filesystem.list_objects(base.rstrip("/") + "/"):
-        raise TfxdError(f"{base}: no objects under this prefix (is the prefix right?)")
+    filesystem.require_objects(base)
     try:
         driver.main(args)
     except ValueError as err:
@@ -51,7 +37,8 @@ def main(argv: list[str]) -> int:
     with fileio.open(path) as handle:
         output = json.loads(handle.read())
     parameters = output["parameterValues"]
-    fingerprint = etag_fingerprint(base, parameters["input_config"])
+    splits = json.loads(parameters["input_config"]).get("splits", [])
+    fingerprint = filesystem.splits_fingerprint(base, [(s["name"], s["pattern"]) for s in splits])
     parameters[FINGERPRINT] = fingerprint
     for artifact in output.get("artifacts", {}).get("examples", {}).get("artifacts", []):
         artifact.setdefault("metadata", {})[FINGERPRINT] = fingerprint
