@@ -78,6 +78,23 @@ def test_unknown_component_type(tmp_path):
     assert "did you mean 'StatisticsGen'?" in msg
 
 
+def test_a_node_named_like_the_pipeline_is_refused(tmp_path):
+    body = GOOD.replace("    examples:", "    demo:").replace("examples.examples", "demo.examples")
+    msg = only(write(tmp_path, body))
+    assert ":7:5: node 'demo' has the pipeline's name" in msg and "rename the node" in msg
+
+
+def test_pubsub_needs_columns_for_csv(tmp_path):
+    body = """\
+  components:
+    stream:
+      type: PubSubExampleGen
+      with: {subscription: projects/proj-1/subscriptions/trips, format: csv}
+"""
+    msg = only(write(tmp_path, body))
+    assert ":9:" in msg and "format: csv needs columns" in msg
+
+
 def test_dangling_reference(tmp_path):
     msg = only(write(tmp_path, GOOD.replace("examples.examples", "exampels.examples")))
     assert "refers to unknown node 'exampels'" in msg and "did you mean 'examples'?" in msg

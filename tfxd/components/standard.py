@@ -14,6 +14,7 @@ from tfxd.components.baseline_model.component import BaselineModel
 from tfxd.components.drift_validator.component import DriftValidator
 from tfxd.components.horovod_trainer import executor as horovod_executor
 from tfxd.components.horovod_trainer.component import HorovodTrainer
+from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
 from tfxd.components.registry import (
     RUNTIME,
     BuildContext,
@@ -166,6 +167,56 @@ def _sql_example_gen(ctx: BuildContext, inputs: dict, p: SqlExampleGenParams) ->
         # one query per split keeps its splits; one query is hash-split
         output_config=example_gen_pb2.Output() if p.input_splits else _hash_splits(p.output_splits),
     )
+
+
+class PubSubExampleGenParams(Params):
+    subscription: str = Field(
+        description="projects/<project>/subscriptions/<id>; the endpoint and credentials come "
+        "from the environment (PUBSUB_EMULATOR_HOST, GOOGLE_APPLICATION_CREDENTIALS).",
+        pattern=r"^projects/[a-z][a-z0-9-]+/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,}$",
+    )
+    format: Literal["json", "csv", "tfexample"] = Field(
+        description="Message payload: a JSON object, one CSV line (no header), or a serialized "
+        "tf.Example."
+    )
+    columns: dict[str, Literal["int", "float", "string"]] = Field(
+        default_factory=dict,
+        description="Field name → type, in CSV order; required for csv, optional for json "
+        "(default: each field's JSON type, one per span).",
+    )
+    max_messages: int = Field(100_000, ge=1, le=1_000_000, description="Most messages a span.")
+    idle_timeout_seconds: float = Field(
+        30, gt=0, description="End the span after this long without a new message."
+    )
+    window_seconds: float = Field(600, gt=0, description="End the span after this long in all.")
+    skip_bad_rows: int = Field(
+        0, ge=0, description="Undecodable messages tolerated (dropped, counted in MLMD)."
+    )
+    output_splits: dict[str, int] = Field(
+        default_factory=lambda: {"train": 2, "eval": 1},
+        description="Split name → hash buckets.",
+    )
+
+    @model_validator(mode="after")
+    def _csv_columns(self) -> PubSubExampleGenParams:
+        if self.format == "csv" and not self.columns:
+            raise ValueError("format: csv needs columns (name: int|float|string, in CSV order)")
+        if self.format == "tfexample" and self.columns:
+            raise ValueError("columns do not apply to format: tfexample")
+        return self
+
+
+def pubsub_journal(ctx: BuildContext) -> str:
+    """Where a PubSubExampleGen node keeps its drain journal."""
+    return f"{ctx.pipeline_root}/{ctx.node_id}/.pubsub"
+
+
+def _pubsub_example_gen(ctx: BuildContext, inputs: dict, p: PubSubExampleGenParams) -> Any:
+    config = p.model_dump(exclude={"output_splits"})
+    config["journal"] = pubsub_journal(ctx)
+    if ctx.metadata is not None:
+        config["metadata"] = ctx.metadata
+    return PubSubExampleGen(settings=config, output_config=_hash_splits(p.output_splits))
 
 
 def _import_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
@@ -544,6 +595,14 @@ for _t in [
         SqlExampleGenParams,
         _sql_example_gen,
         "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
+    ),
+    ComponentType(
+        "PubSubExampleGen",
+        PubSubExampleGen,
+        PubSubExampleGenParams,
+        _pubsub_example_gen,
+        "a Pub/Sub subscription drained into one span per run, each message exactly once",
+        always_run=True,
     ),
     ComponentType(
         "S3ExampleGen",

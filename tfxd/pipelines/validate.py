@@ -121,8 +121,19 @@ def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
         parameters = dict(loaded.parameters)
     nodes: dict[str, Node] = {}
     comps = loaded.components
+    meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    pipeline_name = meta.get("name") if isinstance(meta, dict) else None
     for name, comp in comps.items():
         base = ("spec", "components", name)
+        if name == pipeline_name:
+            problems.append(
+                doc.problem(
+                    base,
+                    f"node '{name}' has the pipeline's name, which TFX reserves for the pipeline",
+                    f"rename the node (e.g. '{name}_gen') or the pipeline (metadata.name)",
+                    key=True,
+                )
+            )
         ctype = types.get(comp.type)
         if ctype is None:
             hint = did_you_mean(comp.type, types)

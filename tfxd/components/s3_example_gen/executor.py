@@ -22,6 +22,7 @@ from tfx.components.example_gen.import_example_gen import executor as import_exe
 from tfx.proto import example_gen_pb2
 from tfx.utils import proto_utils
 
+from tfxd.components.records import record_to_example
 from tfxd.components.s3_example_gen import filesystem
 from tfxd.errors import TfxdError
 
@@ -62,22 +63,6 @@ class ParquetExecutor(parquet_executor.Executor):
     """TFX's Parquet executor (Beam's ReadFromParquet) on s3://."""
 
 
-def _feature(value: Any) -> tf.train.Feature | None:
-    values = value if isinstance(value, list) else [value]
-    values = [v for v in values if v is not None]
-    if not values:
-        return None  # null → missing value
-    if all(isinstance(v, bool) for v in values) or all(
-        isinstance(v, int) and not isinstance(v, bool) for v in values
-    ):
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in values]))
-    return tf.train.Feature(
-        bytes_list=tf.train.BytesList(value=[str(v).encode("utf-8") for v in values])
-    )
-
-
 def json_to_example(line: str, source: str = "") -> tf.train.Example:
     """One JSON object → tf.Example: ints (and booleans as 0/1), floats, strings, lists of one
     kind; null and empty lists are missing values."""
@@ -89,8 +74,7 @@ def json_to_example(line: str, source: str = "") -> tf.train.Example:
         ) from err
     if not isinstance(record, dict):
         raise TfxdError(f"{source}: a JSON line must be an object, got {type(record).__name__}")
-    features = {k: f for k, v in record.items() if (f := _feature(v)) is not None}
-    return tf.train.Example(features=tf.train.Features(feature=features))
+    return record_to_example(record)
 
 
 @beam.ptransform_fn

@@ -8,7 +8,6 @@ pipeline names, in the worker that runs the read, and never stored.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -17,9 +16,9 @@ import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 
+from tfxd.components import settings
+from tfxd.components.records import record_to_example
 from tfxd.errors import TfxdError
-
-EPOCH = dt.date(1970, 1, 1)
 
 
 def engine(env_var: str) -> Any:
@@ -34,32 +33,10 @@ def engine(env_var: str) -> Any:
     return sqlalchemy.create_engine(url, pool_pre_ping=True)
 
 
-def feature(value: Any) -> tf.train.Feature | None:
-    """One SQL value → a feature. NULL → missing; BOOLEAN → int64 0/1; integers → int64;
-    DECIMAL and floats → float; DATE → int64 days since 1970-01-01; TIMESTAMP → int64
-    microseconds since the epoch (naive values taken as UTC); TEXT → UTF-8 bytes; BYTEA/BLOB →
-    bytes."""
-    if value is None:
-        return None
-    if isinstance(value, bool | int):
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-    if isinstance(value, float | decimal.Decimal):
-        return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        micros = round(aware.timestamp() * 1_000_000)
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[micros]))
-    if isinstance(value, dt.date):
-        days = (value - EPOCH).days
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[days]))
-    if isinstance(value, bytes | bytearray | memoryview):
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[bytes(value)]))
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(value).encode("utf-8")]))
-
-
 def to_example(row: dict[str, Any]) -> tf.train.Example:
-    features = {k: f for k, v in row.items() if (f := feature(v)) is not None}
-    return tf.train.Example(features=tf.train.Features(feature=features))
+    """A row → tf.Example: NULL is a missing value, every type as ``records.value_feature``
+    maps it (DATE → days, TIMESTAMP → µs since the epoch, DECIMAL → float, BYTEA/BLOB → bytes)."""
+    return record_to_example(row)
 
 
 def ranges(low: Any, high: Any, parts: int) -> list[tuple[Any, Any, bool]]:
@@ -129,24 +106,11 @@ def plan(env_var: str, query: str, column: str | None, parts: int) -> list[Any]:
     return ranges(low, high, parts)
 
 
-def read_config(raw: str | None) -> dict[str, Any]:
-    """The component's settings: a Struct packed into TFX's CustomConfig proto."""
-    from google.protobuf import json_format, struct_pb2
-    from tfx.proto import example_gen_pb2
-    from tfx.utils import proto_utils
-
-    custom = example_gen_pb2.CustomConfig()
-    proto_utils.json_to_proto(raw or "{}", custom)
-    settings = struct_pb2.Struct()
-    custom.custom_config.Unpack(settings)
-    return json_format.MessageToDict(settings)
-
-
 @beam.ptransform_fn
 @beam.typehints.with_input_types(beam.Pipeline)
 @beam.typehints.with_output_types(tf.train.Example)
 def _SqlToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern: str):
-    config = read_config(exec_properties.get("custom_config"))
+    config = settings.unpack(exec_properties.get("custom_config"))
     env_var, column = config["connection_env"], config.get("partition_column")
     reads = plan(env_var, split_pattern, column, int(config.get("partitions", 1)))
     return (

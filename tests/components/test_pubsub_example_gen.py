@@ -1,0 +1,335 @@
+"""PubSubExampleGen against the Pub/Sub emulator on 127.0.0.1: decoding, the journal, and the
+executor's exactly-once protocol (settle, drain, stage, acknowledge, write) with real MLMD."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.pubsub_server import emulator_bin, make_subscription, publish, pubsub_server
+from tfxd.components.pubsub_example_gen import decode
+from tfxd.components.pubsub_example_gen.journal import Journal
+from tfxd.components.pubsub_example_gen.subscription import Message, PubSubError
+
+
+def messages(*payloads: bytes) -> list[Message]:
+    return [Message(id=str(i), data=p, publish_time=1.5e9 + i) for i, p in enumerate(payloads)]
+
+
+def features(serialized: bytes) -> dict:
+    import tensorflow as tf
+
+    out = {}
+    for key, f in tf.train.Example.FromString(serialized).features.feature.items():
+        kind = f.WhichOneof("kind")
+        out[key] = list(getattr(f, kind).value)
+    return out
+
+
+def test_json_fields_keep_one_type_per_span_and_drift_is_named():
+    done = decode.decode(messages(b'{"a": 1, "b": "x"}', b'{"a": 2.5, "c": null}'), "json", {})
+    assert [features(e) for e in done.examples] == [{"a": [1.0], "b": [b"x"]}, {"a": [2.5]}]
+    assert done.bad == []
+    with pytest.raises(PubSubError, match=r"field 'a' is int in message 0 and string in message 1"):
+        decode.decode(messages(b'{"a": 1}', b'{"a": "one"}'), "json", {})
+
+
+def test_csv_and_declared_types_report_bad_rows_by_message_id():
+    cols = {"n": "int", "x": "float", "s": "string"}
+    done = decode.decode(messages(b"1,2.5,a", b"x,1,b", b"1,2", b'3,,"q,r"'), "csv", cols)
+    assert [features(e) for e in done.examples] == [
+        {"n": [1], "x": [2.5], "s": [b"a"]},
+        {"n": [3], "s": [b"q,r"]},
+    ]
+    assert done.bad[0].startswith("message 1: field 'n': 'x' is not int")
+    assert done.bad[1].startswith("message 2: 2 CSV fields, expected 3")
+    error = decode.too_many(done.bad, 1, "projects/p/subscriptions/s")
+    assert "2 message(s) cannot be decoded, skip_bad_rows allows 1" in str(error)
+
+
+def test_tfexample_payloads_pass_through_and_garbage_is_bad():
+    import tensorflow as tf
+
+    ok = tf.train.Example(
+        features=tf.train.Features(
+            feature={"v": tf.train.Feature(int64_list=tf.train.Int64List(value=[7]))}
+        )
+    ).SerializeToString()
+    done = decode.decode(messages(ok, b"\xff\xff\xff"), "tfexample", {})
+    assert done.examples == [ok] and done.bad[0].startswith("message 1: not a serialized")
+
+
+def test_journal_stages_commits_and_remembers_ids(tmp_path):
+    journal = Journal(str(tmp_path / "j"))
+    assert journal.open_span() is None and journal.next_span() == 1
+    journal.stage(1, messages(b"a", b"b"))
+    assert journal.open_span() == 1 and journal.seen() == {"0", "1"}
+    assert [m.data for m in journal.messages(1)] == [b"a", b"b"]
+    assert journal.emitted(1) is None
+    journal.mark_emitted(1, "/out/1")
+    assert journal.emitted(1) == "/out/1"
+    journal.commit(1)
+    assert journal.open_span() is None and journal.next_span() == 2
+    assert journal.seen() == {"0", "1"}
+    assert sorted(p.name for p in (tmp_path / "j").iterdir()) == ["1.ids"]
+
+
+# ---------------------------------------------------------------- against the emulator
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    if emulator_bin() is None:
+        pytest.skip("the Pub/Sub emulator (google-cloud-sdk) is not installed here")
+    with pubsub_server() as host:
+        yield host
+
+
+def run_executor(tmp_path: Path, sub: str, name: str, **overrides):
+    """One execution of the executor, as a launcher would make it; its Examples artifact."""
+    from tfx.types import standard_artifacts
+    from tfx.utils import proto_utils
+
+    from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
+    from tfxd.components.pubsub_example_gen.executor import Executor
+    from tfxd.components.standard import _hash_splits
+
+    config = {
+        "subscription": sub,
+        "format": "json",
+        "columns": {},
+        "max_messages": 1000,
+        "idle_timeout_seconds": 2,
+        "window_seconds": 60,
+        "skip_bad_rows": 0,
+        "journal": str(tmp_path / "journal"),
+        "metadata": {"sqlite": str(tmp_path / "metadata.db")},
+        **overrides,
+    }
+    component = PubSubExampleGen(settings=config, output_config=_hash_splits({"train": 1}))
+    props = {
+        k: proto_utils.proto_to_json(v) if hasattr(v, "DESCRIPTOR") else v
+        for k, v in component.exec_properties.items()
+    }
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "out" / name)
+    Executor().Do({}, {"examples": [examples]}, props)
+    return examples
+
+
+def values(examples) -> list[int]:
+    import tensorflow as tf
+
+    files = sorted(Path(examples.uri, "Split-train").glob("*.gz"))
+    out = []
+    for record in tf.data.TFRecordDataset([str(f) for f in files], compression_type="GZIP"):
+        out += features(record.numpy())["n"]
+    return sorted(out)
+
+
+def publish_mlmd(tmp_path: Path, examples) -> None:
+    """Record ``examples`` as a live artifact, as the launcher does once an execution ends."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from tfxd.components.mlmd_reference import connection_from_reference
+
+    store = metadata_store.MetadataStore(
+        connection_from_reference({"sqlite": str(tmp_path / "metadata.db")}, readonly=False)
+    )
+    kind = metadata_store_pb2.ArtifactType(name="Examples")
+    artifact = metadata_store_pb2.Artifact(
+        type_id=store.put_artifact_type(kind),
+        uri=examples.uri,
+        state=metadata_store_pb2.Artifact.LIVE,
+    )
+    store.put_artifacts([artifact])
+
+
+def pending(sub: str) -> int:
+    """How many messages the subscription still delivers (taken and handed back)."""
+    from google.cloud import pubsub_v1
+
+    from tfxd.components.pubsub_example_gen import subscription
+
+    client = pubsub_v1.SubscriberClient()
+    got, _ = subscription.drain(
+        client, sub, max_messages=10_000, idle_timeout=2, window=30, seen=set()
+    )
+    subscription.release(client, sub, [m.ack_id for m in got])
+    return len(got)
+
+
+def test_spans_hold_each_message_once_across_an_unpublished_run(emulator, tmp_path):
+    topic, sub = make_subscription("spans")
+    publish(topic, [json.dumps({"n": i}).encode() for i in range(50)])
+    first = run_executor(tmp_path, sub, "a")
+    assert first.span == 1 and values(first) == list(range(50))
+    assert first.get_int_custom_property("tfxd_pubsub_messages") == 50
+    assert pending(sub) == 0  # acknowledged once staged
+
+    # Not published (the launcher died): the next run writes span 1 again and drains nothing.
+    publish(topic, [json.dumps({"n": i}).encode() for i in range(50, 60)])
+    again = run_executor(tmp_path, sub, "b")
+    assert again.span == 1 and values(again) == list(range(50))
+
+    publish_mlmd(tmp_path, again)
+    third = run_executor(tmp_path, sub, "c")
+    assert third.span == 2 and values(third) == list(range(50, 60))
+
+
+def test_a_redelivered_message_is_dropped_and_acknowledged(emulator, tmp_path):
+    from google.cloud import pubsub_v1
+
+    from tfxd.components.pubsub_example_gen import subscription
+
+    topic, sub = make_subscription("redelivered")
+    publish(topic, [json.dumps({"n": i}).encode() for i in range(5)])
+    client = pubsub_v1.SubscriberClient()
+    got, _ = subscription.drain(client, sub, max_messages=10, idle_timeout=2, window=30, seen=set())
+    # A crash right after staging: in the journal, never acknowledged.
+    journal = Journal(str(tmp_path / "journal"))
+    journal.stage(1, got)
+    subscription.release(client, sub, [m.ack_id for m in got])
+    publish(topic, [json.dumps({"n": 5}).encode()])
+
+    first = run_executor(tmp_path, sub, "a")  # writes the open span 1 again
+    assert first.span == 1 and values(first) == list(range(5))
+    publish_mlmd(tmp_path, first)
+    second = run_executor(tmp_path, sub, "b")  # 0..4 come back: acknowledged and dropped
+    assert second.span == 2 and values(second) == [5]
+    assert pending(sub) == 0
+
+
+def test_too_many_bad_rows_stage_nothing_and_hand_the_messages_back(emulator, tmp_path):
+    topic, sub = make_subscription("badrows")
+    publish(topic, [b'{"n": 1}', b"not json", b'{"n": 3}', b"[1]"])
+    with pytest.raises(
+        PubSubError, match=r"2 message\(s\) cannot be decoded, skip_bad_rows allows 1"
+    ):
+        run_executor(tmp_path, sub, "a", skip_bad_rows=1)
+    assert Journal(str(tmp_path / "journal")).open_span() is None
+    assert pending(sub) == 4  # back at once, not after the ack deadline
+    done = run_executor(tmp_path, sub, "b", skip_bad_rows=2)
+    assert values(done) == [1, 3] and done.get_int_custom_property("tfxd_bad_rows") == 2
+
+
+def test_missing_subscription_and_empty_drain_are_explained(emulator, tmp_path):
+    with pytest.raises(PubSubError, match=r"subscriptions/nope does not exist: create it"):
+        run_executor(tmp_path, "projects/tfxd-test/subscriptions/nope", "a")
+    _, sub = make_subscription("empty")
+    with pytest.raises(PubSubError, match=r"no new message within 2 s"):
+        run_executor(tmp_path, sub, "b")
+
+
+# ---------------------------------------------------------------- a pipeline, killed twice
+
+PIPELINE = """\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {{name: streaming}}
+spec:
+  root: runs
+  metadata: {{sqlite: runs/metadata.db}}
+  components:
+    stream:
+      type: PubSubExampleGen
+      with: {{subscription: {sub}, format: json, idle_timeout_seconds: 3}}
+    stats: {{type: StatisticsGen, inputs: {{examples: stream.examples}}}}
+"""
+
+
+def published_spans(root: Path) -> dict[int, list[int]]:
+    """Span → the ``n`` of every example in it, from the live Examples artifacts in MLMD."""
+    import tensorflow as tf
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from tfxd.components.mlmd_reference import connection_from_reference
+
+    store = metadata_store.MetadataStore(
+        connection_from_reference({"sqlite": str(root / "metadata.db")})
+    )
+    spans: dict[int, list[int]] = {}
+    for artifact in store.get_artifacts_by_type("Examples"):
+        if artifact.state != metadata_store_pb2.Artifact.LIVE:
+            continue
+        span = artifact.properties["span"].int_value
+        assert span not in spans, f"span {span} published twice"
+        files = [str(f) for f in Path(artifact.uri).glob("Split-*/*.gz")]
+        spans[span] = [
+            features(r.numpy())["n"][0]
+            for r in tf.data.TFRecordDataset(files, compression_type="GZIP")
+        ]
+    return spans
+
+
+def kill_when(process, ready, what: str, delay: float = 0.0) -> None:
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + 120
+    while not ready():
+        assert process.poll() is None, f"the run ended before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.slow  # five short runs through the CLI, two of them SIGKILLed (~1.5 min)
+def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulator, tmp_path):
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from tests.conftest import tfxd
+
+    topic, sub = make_subscription("crash", ack_deadline=10)
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE.format(sub=sub))
+    total, journal = 400, tmp_path / "runs" / "stream" / ".pubsub"
+
+    def producer() -> None:  # a steady stream while the runs drain and die
+        for start in range(0, total, 10):
+            publish(topic, [json.dumps({"n": i}).encode() for i in range(start, start + 10)])
+            time.sleep(0.25)
+
+    feed = threading.Thread(target=producer)
+    feed.start()
+    run = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml"]
+    start = lambda: subprocess.Popen(  # noqa: E731
+        run,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    first = start()  # killed while draining: messages taken, none staged or acknowledged
+    kill_when(
+        first, journal.is_dir, "the drain", delay=1.0
+    )  # the journal opens as the drain starts
+    assert not list(journal.glob("*.msgs"))
+    second = start()  # killed once its span is on disk: acknowledged or not, it is kept
+    kill_when(second, lambda: bool(list(journal.glob("*.msgs"))), "the span on disk")
+    feed.join()
+    time.sleep(11)  # the killed runs' leases end; their messages are delivered again
+
+    outcomes = []
+    for _ in range(4):
+        done = tfxd("run", "pipeline.yaml", cwd=tmp_path, env={"PUBSUB_EMULATOR_HOST": emulator})
+        outcomes.append(done.returncode)
+        if done.returncode:
+            assert "no new message within 3 s" in done.stdout + done.stderr
+            break
+    assert outcomes[0] == 0 and outcomes[-1] == 1, outcomes
+    spans = published_spans(tmp_path / "runs")
+    assert sorted(spans) == list(range(1, len(spans) + 1))
+    every = sorted(n for ns in spans.values() for n in ns)
+    assert every == list(range(total)), "a message was lost or repeated"
+    assert not list(journal.glob("*.msgs"))  # the last run settled the last span

@@ -1,0 +1,1 @@
+"""PubSubExampleGen: drain a Pub/Sub subscription into one span, each message exactly once."""

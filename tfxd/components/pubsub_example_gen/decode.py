@@ -1,0 +1,110 @@
+"""Messages → serialized tf.Examples: JSON objects, CSV lines or serialized tf.Example.
+
+A message that cannot be decoded is a bad row, named by its message id; up to ``skip_bad_rows``
+are dropped (and counted), more fail the drain before anything is acknowledged. Without declared
+``columns``, a JSON field keeps one type across the span: ints widen to floats; a field that is a
+number in one message and text in another is schema drift, reported with both message ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import tensorflow as tf
+
+from tfxd.components.pubsub_example_gen.subscription import Message, PubSubError
+from tfxd.components.records import BadRecord, record_to_example
+
+FORMATS = ("json", "csv", "tfexample")
+
+
+@dataclass
+class Decoded:
+    examples: list[bytes]
+    bad: list[str]  # "message <id>: why", in delivery order
+
+
+def _record(message: Message, fmt: str, columns: dict[str, str]) -> dict[str, Any]:
+    text = message.data.decode("utf-8")
+    if fmt == "json":
+        record = json.loads(text)
+        if not isinstance(record, dict):
+            raise BadRecord(f"a JSON message must be an object, got {type(record).__name__}")
+        return record
+    [row] = list(csv.reader([text])) or [[]]
+    if len(row) != len(columns):
+        raise BadRecord(f"{len(row)} CSV fields, expected {len(columns)} ({', '.join(columns)})")
+    return dict(zip(columns, row, strict=True))
+
+
+def _kind(value: Any) -> str | None:
+    values = [v for v in (value if isinstance(value, list) else [value]) if v is not None]
+    if not values:
+        return None
+    if all(isinstance(v, int) for v in values):  # booleans too
+        return "int"
+    if all(isinstance(v, (int, float)) for v in values):
+        return "float"
+    return "string"
+
+
+def _inferred(records: list[tuple[Message, dict[str, Any]]]) -> dict[str, str]:
+    """One type per JSON field across the span, or a PubSubError on schema drift."""
+    kinds: dict[str, tuple[str, str]] = {}
+    for message, record in records:
+        for key, value in record.items():
+            kind = _kind(value)
+            if kind is None:
+                continue
+            first = kinds.get(key)
+            if first is None or first[0] == kind:
+                kinds.setdefault(key, (kind, message.id))
+            elif {first[0], kind} == {"int", "float"}:
+                kinds[key] = ("float", first[1])
+            else:
+                raise PubSubError(
+                    f"Pub/Sub schema drift: field {key!r} is {first[0]} in message {first[1]} "
+                    f"and {kind} in message {message.id}: fix the producer, or declare the "
+                    f"field's type under `columns` (e.g. columns: {{{key}: string}})"
+                )
+    return {key: kind for key, (kind, _) in kinds.items()}
+
+
+def decode(messages: list[Message], fmt: str, columns: dict[str, str]) -> Decoded:
+    if fmt == "tfexample":
+        examples, bad = [], []
+        for m in messages:
+            try:
+                tf.train.Example.FromString(m.data)
+                examples.append(m.data)
+            except Exception as err:
+                bad.append(f"message {m.id}: not a serialized tf.Example ({err})")
+        return Decoded(examples, bad)
+    failed: list[tuple[int, str]] = []
+    records = []
+    for at, m in enumerate(messages):
+        try:
+            records.append((at, m, _record(m, fmt, columns)))
+        except (BadRecord, UnicodeDecodeError, json.JSONDecodeError) as err:
+            failed.append((at, f"message {m.id}: {err}"))
+    types = columns or _inferred([(m, r) for _, m, r in records])
+    examples = []
+    for at, m, record in records:
+        try:
+            examples.append(record_to_example(record, types).SerializeToString())
+        except BadRecord as err:
+            failed.append((at, f"message {m.id}: {err}"))
+    bad = [text for _, text in sorted(failed)]
+    return Decoded(examples, bad)
+
+
+def too_many(bad: list[str], allowed: int, subscription: str) -> PubSubError:
+    shown = "\n  ".join(bad[:5]) + (f"\n  … and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return PubSubError(
+        f"Pub/Sub {subscription}: {len(bad)} message(s) cannot be decoded, skip_bad_rows "
+        f"allows {allowed}:\n  {shown}\nfix the producer, or raise skip_bad_rows to drop them "
+        "(they are counted on the Examples artifact as tfxd_bad_rows)"
+    )
