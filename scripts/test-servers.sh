@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The database servers the tests start on 127.0.0.1 (PostgreSQL, MariaDB), from Debian's packages.
-# Installs what is missing when run as root with apt-get; otherwise says what to install.
+# The servers the tests start on 127.0.0.1: PostgreSQL and MariaDB from Debian's packages
+# (installed when missing, as root with apt-get; otherwise it says what to install), and the
+# BigQuery emulator in its own Python 3.11 venv (scripts/bqemulator.sh).
 set -euo pipefail
+bash "$(dirname "$0")/bqemulator.sh"
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from tests.conftest import PENGUIN, REPO
@@ -73,3 +74,15 @@ def test_every_tfxd_command_in_the_readme_parses():
         args = shlex.split(command.rstrip("\\").strip())[1:]
         parsed = parser().parse_args(args)  # exits (fails the test) on an unknown command or flag
         assert parsed.func is not None, command
+
+
+@pytest.mark.parametrize(
+    "spec", sorted((REPO / "pipelines").glob("*/pipeline.yaml")), ids=lambda p: p.parent.name
+)
+def test_every_example_pipeline_validates_and_compiles_for_kubeflow(spec, tmp_path):
+    from tfxd.pipelines.validate import validate_file
+    from tfxd.runners.kubeflow import compile_kubeflow
+
+    (spec.parent / "data").mkdir(exist_ok=True)  # written by `tfxd example`, not committed
+    compile_kubeflow(validate_file(spec), tmp_path / "spec.yaml")
+    assert (tmp_path / "spec.yaml").stat().st_size > 1000

@@ -41,11 +41,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_example(args: argparse.Namespace) -> int:
-    from tfxd.examples import write_example_data
+    from tfxd import examples
 
     spans = [int(s) for s in args.spans.split(",")] if args.spans else None
-    folder = write_example_data(args.name, Path(args.pipelines), spans)
-    console.print(f"wrote example data to {folder}")
+    if args.to:
+        written = examples.upload_example_data(args.name, args.to, spans)
+        console.print(f"uploaded {len(written)} object(s) under {args.to}")
+    elif args.publish:
+        count = examples.publish_example_data(args.name, args.publish)
+        console.print(f"published {count} message(s) to {args.publish}")
+    else:
+        folder = examples.write_example_data(args.name, Path(args.pipelines), spans)
+        console.print(f"wrote example data to {folder}")
     return 0
 
 
@@ -253,7 +260,10 @@ def parser() -> argparse.ArgumentParser:
     with_params(sp)
     sp.add_argument("--no-cache", action="store_true", help="re-run every node")
     sp.add_argument(
-        "--span", type=int, help="read this span ({SPAN} patterns) instead of the newest"
+        "--span",
+        type=int,
+        help="read this span ({SPAN} file patterns; days since 1970-01-01 for queries with "
+        "@span_… placeholders) instead of the newest",
     )
     sp.add_argument(
         "--from",
@@ -367,6 +377,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("name", help="example name, e.g. penguin")
     sp.add_argument("--pipelines", default="pipelines", help="folder holding the examples")
     sp.add_argument("--spans", help="taxi: which spans to write, e.g. 1,2 (default: all)")
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--to", metavar="S3_PREFIX", help="upload under s3://bucket/prefix instead")
+    where.add_argument(
+        "--publish", metavar="TOPIC", help="publish rows as JSON to projects/P/topics/T instead"
+    )
     sp.set_defaults(func=cmd_example)
 
     sp = sub.add_parser("schema", help="print or write the pipeline file's JSON Schema")

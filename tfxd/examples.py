@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from tfxd.errors import MissingDependencyError, TfxdError
 
@@ -61,15 +62,66 @@ def write_example_data(name: str, pipelines_dir: Path, spans: list[int] | None =
     if name not in EXAMPLES:
         raise TfxdError(f"unknown example '{name}': choose one of {', '.join(sorted(EXAMPLES))}")
     folder = pipelines_dir / name / "data"
+    for relative, data in example_files(name, spans).items():
+        _write_if_changed(folder / relative, data)
+    return folder
+
+
+def example_files(name: str, spans: list[int] | None = None) -> dict[str, bytes]:
+    """The example's data files by relative path (taxi: ``span-N/data.csv``)."""
     if name == "taxi":
-        for span, data in taxi_spans(spans).items():
-            _write_if_changed(folder / f"span-{span}" / "data.csv", data)
-        return folder
+        return {f"span-{span}/data.csv": data for span, data in taxi_spans(spans).items()}
     if name == "penguin":
         try:
             source = resources.files("palmerpenguins") / "data" / "penguins.csv"
         except ModuleNotFoundError as err:
             raise MissingDependencyError("palmerpenguins", "the penguin example") from err
-        with resources.as_file(source) as path:
-            _write_if_changed(folder / "penguins.csv", path.read_bytes())
-    return folder
+        return {"penguins.csv": source.read_bytes()}
+    raise TfxdError(f"unknown example '{name}': choose one of {', '.join(sorted(EXAMPLES))}")
+
+
+def upload_example_data(name: str, prefix: str, spans: list[int] | None = None) -> list[str]:
+    """Put the example's files under an ``s3://bucket/prefix`` (the bucket must exist); the
+    endpoint and credentials come from the environment, as for S3ExampleGen."""
+    from tfxd.components.s3_example_gen import filesystem
+
+    written = []
+    for relative, data in example_files(name, spans).items():
+        uri = f"{prefix.rstrip('/')}/{relative}"
+        bucket, key = filesystem.split(uri)
+        try:
+            filesystem.client().put_object(Bucket=bucket, Key=key, Body=data)
+        except Exception as err:
+            raise filesystem.explain(err, uri) from err
+        written.append(uri)
+    return written
+
+
+def publish_example_data(name: str, topic: str) -> int:
+    """Publish the example's rows to a Pub/Sub topic, one JSON object each ("NA" → null,
+    numbers as numbers); returns how many. PUBSUB_EMULATOR_HOST points at an emulator."""
+    import csv
+    import io
+    import json
+
+    from google.cloud import pubsub_v1
+
+    def value(text: str) -> Any:
+        if text in ("", "NA"):
+            return None
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    publisher = pubsub_v1.PublisherClient()
+    futures = []
+    for data in example_files(name).values():
+        for row in csv.DictReader(io.StringIO(data.decode("utf-8"))):
+            message = json.dumps({k: value(v) for k, v in row.items()}).encode("utf-8")
+            futures.append(publisher.publish(topic, message))
+    for future in futures:
+        future.result(timeout=120)
+    return len(futures)

@@ -52,7 +52,7 @@ def _to_float(value: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
         safe = tf.where(missing, tf.fill(tf.shape(text), "0"), text)
         numbers = tf.strings.to_number(safe, out_type=tf.float32)
         return tf.where(missing, tf.fill(tf.shape(numbers), float("nan")), numbers)
-    return tf.cast(_dense(value, float("nan")), tf.float32)
+    return _dense(tf.cast(value, tf.float32), float("nan"))  # int64 or float, sparse or dense
 
 
 def preprocessing_fn(inputs: dict) -> dict:

@@ -203,6 +203,24 @@ def test_a_redelivered_message_is_dropped_and_acknowledged(emulator, tmp_path):
     assert pending(sub) == 0
 
 
+def test_held_messages_are_not_delivered_again_and_do_not_keep_the_drain_going(emulator):
+    import time
+
+    from google.cloud import pubsub_v1
+
+    from tfxd.components.pubsub_example_gen import subscription
+
+    topic, sub = make_subscription("leases", ack_deadline=10)
+    publish(topic, [b"{}"] * 5)
+    began = time.monotonic()
+    got, repeats = subscription.drain(
+        pubsub_v1.SubscriberClient(), sub, max_messages=100, idle_timeout=14, window=90, seen=set()
+    )
+    # Held past the 10 s ack deadline, each message once; a redelivery (were a lease to lapse)
+    # must not restart the idle clock, so the drain ends at the idle timeout, not the window.
+    assert len(got) == 5 and repeats == [] and time.monotonic() - began < 45
+
+
 def test_too_many_bad_rows_stage_nothing_and_hand_the_messages_back(emulator, tmp_path):
     topic, sub = make_subscription("badrows")
     publish(topic, [b'{"n": 1}', b"not json", b'{"n": 3}', b"[1]"])
@@ -256,7 +274,7 @@ def published_spans(root: Path) -> dict[int, list[int]]:
     for artifact in store.get_artifacts_by_type("Examples"):
         if artifact.state != metadata_store_pb2.Artifact.LIVE:
             continue
-        span = artifact.properties["span"].int_value
+        span = artifact.custom_properties["span"].int_value
         assert span not in spans, f"span {span} published twice"
         files = [str(f) for f in Path(artifact.uri).glob("Split-*/*.gz")]
         spans[span] = [
@@ -333,3 +351,70 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulato
     every = sorted(n for ns in spans.values() for n in ns)
     assert every == list(range(total)), "a message was lost or repeated"
     assert not list(journal.glob("*.msgs"))  # the last run settled the last span
+
+    # tfxd watch sees the stream's next span only when a message waits, and runs it
+    from tfxd.pipelines.validate import validate_file
+    from tfxd.runners.watch import available_spans
+
+    pipe = validate_file(tmp_path / "pipeline.yaml")
+    assert available_spans(pipe) == []
+    publish(topic, [json.dumps({"n": total}).encode()])
+    assert available_spans(pipe) == [len(spans) + 1] == available_spans(pipe)  # peeks hand back
+    watched = tfxd("watch", "pipeline.yaml", "--once", cwd=tmp_path)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert published_spans(tmp_path / "runs")[len(spans) + 1] == [total]
+    pinned = tfxd("run", "pipeline.yaml", "--span", "3", cwd=tmp_path)
+    assert "--span does not apply to a PubSubExampleGen" in pinned.stdout + pinned.stderr
+
+
+@pytest.mark.slow  # the penguin-pubsub example through the CLI: publish, drain, train (~1.5 min)
+def test_the_penguin_pubsub_example_trains_on_a_drained_span(emulator, tmp_path):
+    import shutil
+
+    from google.cloud import pubsub_v1
+
+    from tests.conftest import REPO, tfxd
+
+    for name in ("penguin-pubsub", "penguin"):
+        shutil.copytree(
+            REPO / "pipelines" / name,
+            tmp_path / name,
+            ignore=shutil.ignore_patterns("data", "runs"),
+        )
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    topic = publisher.topic_path("tfxd-demo", "penguins")
+    publisher.create_topic(name=topic)
+    subscriber.create_subscription(
+        name=subscriber.subscription_path("tfxd-demo", "penguins"), topic=topic
+    )
+    published = tfxd("example", "penguin", "--publish", topic, cwd=tmp_path)
+    assert "published 344 message(s)" in published.stdout, published.stderr
+    spec = "penguin-pubsub/pipeline.yaml"
+    done = tfxd("run", spec, "--param", "train_steps=20", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [span] = published_spans_of(tmp_path / "penguin-pubsub" / "runs", "species")
+    assert span == (1, 344)
+    assert list(
+        (tmp_path / "penguin-pubsub" / "runs" / "serving").glob("*/*/float32.tflite")
+    ) or list((tmp_path / "penguin-pubsub" / "runs" / "serving").rglob("*.tflite"))
+
+
+def published_spans_of(root: Path, feature: str) -> list[tuple[int, int]]:
+    """(span, examples holding ``feature``) of each live Examples artifact in MLMD."""
+    import tensorflow as tf
+    from ml_metadata import metadata_store
+
+    from tfxd.components.mlmd_reference import connection_from_reference
+
+    store = metadata_store.MetadataStore(
+        connection_from_reference({"sqlite": str(root / "metadata.db")})
+    )
+    out = []
+    for artifact in store.get_artifacts_by_type("Examples"):
+        if "tfxd_pubsub_messages" not in artifact.custom_properties:
+            continue  # Transform's output
+        files = [str(f) for f in Path(artifact.uri).glob("Split-*/*.gz")]
+        records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+        count = sum(feature in features(r.numpy()) for r in records)
+        out.append((artifact.custom_properties["span"].int_value, count))
+    return out

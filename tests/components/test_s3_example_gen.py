@@ -245,3 +245,26 @@ def test_compiled_kubeflow_spec_reads_s3_with_an_etag_fingerprint(s3, tmp_path):
     assert metadata.get("span", metadata.get("custom:span")) == 2
     assert metadata["input_fingerprint"].startswith("split:train,num_files:1,etag_sha256:")
     assert count(examples["uri"], "train") == 40
+
+
+@pytest.mark.slow  # the taxi-s3 example through the CLI: upload, train, push (~1 min)
+def test_the_taxi_s3_example_trains_on_a_span_uploaded_by_the_cli(s3, tmp_path):
+    import shutil
+
+    from tests.conftest import REPO
+
+    client, _ = s3
+    client.create_bucket(Bucket="tfxd-taxi")
+    for name in ("taxi-s3", "taxi"):
+        shutil.copytree(
+            REPO / "pipelines" / name,
+            tmp_path / name,
+            ignore=shutil.ignore_patterns("data", "runs"),
+        )
+    uploaded = tfxd("example", "taxi", "--to", "s3://tfxd-taxi/trips", "--spans", "2", cwd=tmp_path)
+    assert "uploaded 1 object(s) under s3://tfxd-taxi/trips" in uploaded.stdout, uploaded.stderr
+    done = tfxd("run", "taxi-s3/pipeline.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list((tmp_path / "taxi-s3" / "runs" / "serving").glob("*/saved_model.pb"))
+    missing = tfxd("example", "taxi", "--to", "s3://tfxd-nope/trips", cwd=tmp_path)
+    assert "bucket 'tfxd-nope' does not exist" in missing.stdout + missing.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,22 @@ def test_a_url_in_the_file_is_rejected_at_validate_time(tmp_path):
     done = tfxd("validate", "pipeline.yaml", cwd=tmp_path)
     assert done.returncode == 2
     assert "spec.components.trips.with.connection_env" in done.stdout + done.stderr
+
+
+def test_queries_with_day_placeholders_read_the_span_asked_or_yesterday(tmp_path):
+    from tfxd.components.standard import complete_day
+    from tfxd.pipelines.builder import build
+    from tfxd.pipelines.validate import validate_file
+
+    (tmp_path / "pipeline.yaml").write_text(
+        PIPELINE.replace(
+            "table: trips", "query: 'SELECT * FROM trips WHERE at >= @span_begin_timestamp'"
+        )
+    )
+    pipe = validate_file(tmp_path / "pipeline.yaml")
+    for span, expected in ((None, complete_day()), (20455, 20455)):
+        [gen] = [c for c in build(pipe, "local", span=span).pipeline.components if c.id == "trips"]
+        assert json.loads(gen.exec_properties["range_config"])["static_range"] == {
+            "start_span_number": expected,
+            "end_span_number": expected,
+        }

@@ -106,7 +106,8 @@ def test_nothing_to_watch_is_a_clear_error(tmp_path, penguin_data):
     )
     with pytest.raises(
         TfxdError,
-        match=r"spans \(tfxd watch, tfxd run --span\) need a CsvExampleGen.* has \{SPAN\}",
+        match=r"spans \(tfxd watch, tfxd run --span\) need an ExampleGen with spans: a "
+        r"CsvExampleGen.* has \{SPAN\}.*@span_yyyymmdd_utc, or a PubSubExampleGen",
     ):
         watch(spec, once=True, interval=0, console=Console())
 
@@ -114,5 +115,5 @@ def test_nothing_to_watch_is_a_clear_error(tmp_path, penguin_data):
 def test_span_flag_needs_a_span_pattern(penguin_copy):
     from tfxd.runners.local import run_file
 
-    with pytest.raises(TfxdError, match=r"need a CsvExampleGen, ImportExampleGen or S3ExampleGen"):
+    with pytest.raises(TfxdError, match=r"need an ExampleGen with spans: a CsvExampleGen"):
         run_file(penguin_copy, span=3, console=Console())

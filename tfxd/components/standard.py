@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any, Literal
@@ -11,6 +12,7 @@ from tfx import v1 as tfx
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
 
 from tfxd.components.baseline_model.component import BaselineModel
+from tfxd.components.bigquery_example_gen.component import BigQueryExampleGen
 from tfxd.components.drift_validator.component import DriftValidator
 from tfxd.components.horovod_trainer import executor as horovod_executor
 from tfxd.components.horovod_trainer.component import HorovodTrainer
@@ -121,7 +123,45 @@ def _s3_example_gen(ctx: BuildContext, inputs: dict, p: S3ExampleGenParams) -> A
     )
 
 
-class SqlExampleGenParams(Params):
+DAY_PLACEHOLDERS = ("@span_begin_timestamp", "@span_end_timestamp", "@span_yyyymmdd_utc")
+
+
+class QuerySpans(Params):
+    """Spans of query-based ExampleGens: TFX's day placeholders in the queries."""
+
+    first_day: dt.date | None = Field(
+        None,
+        description="With @span_begin_timestamp, @span_end_timestamp or @span_yyyymmdd_utc in a "
+        "query, spans are days (days since 1970-01-01, TFX's numbering): the first day "
+        "`tfxd watch` runs (default: yesterday, the newest complete day).",
+    )
+
+    def queries(self) -> list[str]:
+        raise NotImplementedError
+
+
+def query_has_spans(queries: list[str]) -> bool:
+    return any(ph in q for q in queries for ph in DAY_PLACEHOLDERS)
+
+
+def complete_day() -> int:
+    """The newest complete day (yesterday, UTC) as a span number."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    return (today - dt.date(1970, 1, 1)).days - 1
+
+
+def _query_span_range(ctx: BuildContext, queries: list[str]) -> dict[str, Any]:
+    """Day spans for queries with TFX's placeholders: ``--span`` or yesterday."""
+    from tfx.proto import range_config_pb2
+
+    if not query_has_spans(queries):
+        return {}
+    span = ctx.span if ctx.span is not None else complete_day()
+    static = range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+    return {"range_config": range_config_pb2.RangeConfig(static_range=static)}
+
+
+class SqlExampleGenParams(QuerySpans):
     connection_env: str = Field(
         description="Name of the environment variable holding the SQLAlchemy URL (never the URL).",
         pattern=r"^[A-Z_][A-Z0-9_]*$",
@@ -151,9 +191,12 @@ class SqlExampleGenParams(Params):
             raise ValueError(f"table {self.table!r}: expected a name like schema.table")
         return self
 
+    def queries(self) -> list[str]:
+        return list(self.input_splits.values()) or [self.query or f"SELECT * FROM {self.table}"]
+
 
 def _sql_example_gen(ctx: BuildContext, inputs: dict, p: SqlExampleGenParams) -> Any:
-    splits = p.input_splits or {"single_split": p.query or f"SELECT * FROM {p.table}"}
+    splits = p.input_splits or {"single_split": p.queries()[0]}
     settings = {
         "connection_env": p.connection_env,
         "partition_column": p.partition_column or "",
@@ -166,6 +209,7 @@ def _sql_example_gen(ctx: BuildContext, inputs: dict, p: SqlExampleGenParams) ->
         ),
         # one query per split keeps its splits; one query is hash-split
         output_config=example_gen_pb2.Output() if p.input_splits else _hash_splits(p.output_splits),
+        **_query_span_range(ctx, p.queries()),
     )
 
 
@@ -217,6 +261,54 @@ def _pubsub_example_gen(ctx: BuildContext, inputs: dict, p: PubSubExampleGenPara
     if ctx.metadata is not None:
         config["metadata"] = ctx.metadata
     return PubSubExampleGen(settings=config, output_config=_hash_splits(p.output_splits))
+
+
+class BigQueryExampleGenParams(QuerySpans):
+    project: str = Field(
+        description="The project that runs the read sessions and query jobs (an id, not a "
+        "credential); credentials come from the environment.",
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+    )
+    query: str | None = Field(None, description="A GoogleSQL query (one split, hash-split below).")
+    table: str | None = Field(
+        None, description="[project.]dataset.table, read whole through the Storage Read API."
+    )
+    input_splits: dict[str, str] = Field(
+        default_factory=dict,
+        description="Split name → its own query or table:[project.]dataset.table.",
+    )
+    output_splits: dict[str, int] = Field(
+        default_factory=lambda: {"train": 2, "eval": 1},
+        description="Split name → hash buckets; ignored when input_splits is set.",
+    )
+    streams: int = Field(8, ge=1, le=1000, description="Parallel read streams per table.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BigQueryExampleGenParams:
+        given = [n for n in ("query", "table", "input_splits") if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of query, table and input_splits")
+        tables = [self.table] if self.table else []
+        tables += [v[len("table:") :] for v in self.input_splits.values() if v.startswith("table:")]
+        for table in tables:
+            if not re.fullmatch(r"(?:[a-z][a-z0-9-]*[a-z0-9][.:])?\w+\.[\w$-]+", table):
+                raise ValueError(f"table {table!r}: expected [project.]dataset.table")
+        return self
+
+    def queries(self) -> list[str]:
+        return list(self.input_splits.values()) or [self.query or f"table:{self.table}"]
+
+
+def _bigquery_example_gen(ctx: BuildContext, inputs: dict, p: BigQueryExampleGenParams) -> Any:
+    splits = p.input_splits or {"single_split": p.queries()[0]}
+    return BigQueryExampleGen(
+        settings={"project": p.project, "streams": p.streams},
+        input_config=example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name=n, pattern=q) for n, q in splits.items()]
+        ),
+        output_config=example_gen_pb2.Output() if p.input_splits else _hash_splits(p.output_splits),
+        **_query_span_range(ctx, p.queries()),
+    )
 
 
 def _import_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
@@ -595,6 +687,13 @@ for _t in [
         SqlExampleGenParams,
         _sql_example_gen,
         "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
+    ),
+    ComponentType(
+        "BigQueryExampleGen",
+        BigQueryExampleGen,
+        BigQueryExampleGenParams,
+        _bigquery_example_gen,
+        "BigQuery tables (parallel Storage Read streams) or queries (paged) → Examples",
     ),
     ComponentType(
         "PubSubExampleGen",

@@ -226,9 +226,9 @@ def run_pipeline(
         raise TfxdError("use either --from or --only, not both")
 
     if span is not None:
-        from tfxd.runners.watch import span_sources
+        from tfxd.runners.watch import pinnable
 
-        span_sources(pipe)  # --span needs a {SPAN} pattern to pin
+        pinnable(pipe)  # --span needs spans to pin
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
     ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
     if from_nodes or only_nodes:

@@ -1,4 +1,7 @@
-"""``tfxd watch``: run the pipeline once for every new span of its file-based ExampleGens.
+"""``tfxd watch``: run the pipeline once for every new span of its ExampleGens.
+
+Spans are files matching ``{SPAN}`` (file-based ExampleGens), complete days (SQL and BigQuery
+queries with TFX's day placeholders), or a stream's next span (Pub/Sub: a message is waiting).
 
 A span is new until a run that read it ended: succeeded, or stopped by a DriftValidator gate
 (rejected data is not retried). A run that failed for any other reason (or was killed) leaves its
@@ -9,9 +12,11 @@ pinned with ``--span`` semantics. One watcher per pipeline root: an OS lock
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,8 @@ from tfxd.pipelines.validate import Pipeline, validate_file
 from tfxd.runners.locks import process_lock
 
 FILE_GENS = ("CsvExampleGen", "ImportExampleGen", "S3ExampleGen")
+QUERY_GENS = ("SqlExampleGen", "BigQueryExampleGen")
+STREAM_GENS = ("PubSubExampleGen",)
 GATES = ("DriftValidator",)
 
 
@@ -30,45 +37,107 @@ class WatcherBusy(TfxdError):
     """Another watcher of the same pipeline root is running."""
 
 
-def span_sources(pipe: Pipeline) -> list[tuple[str, Path | str, str]]:
-    """(node id, input folder or s3:// prefix, split pattern) of every file-based ExampleGen with
-    ``{SPAN}``."""
+@dataclass(frozen=True)
+class SpanSource:
+    """An ExampleGen that knows its spans: ``files`` ({SPAN} in a file pattern), ``days``
+    (TFX's day placeholders in a query) or ``stream`` (each run drains the next span)."""
+
+    node: str
+    kind: str
+    base: Path | str = ""  # files: the input folder or s3:// prefix
+    pattern: str = ""  # files: the split pattern with {SPAN}
+    first_day: int | None = None  # days: the first span to run
+
+
+def span_sources(pipe: Pipeline) -> list[SpanSource]:
+    """Every ExampleGen of ``pipe`` with spans."""
+    from tfxd.components.standard import query_has_spans
+
     out = []
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
-        if node.type.name not in FILE_GENS:
-            continue
-        for pattern in node.params.input_splits.values():
-            if "{SPAN}" in pattern:
-                base = node.params.input_base
-                if not base.startswith("s3://"):
-                    base = pipe.loaded.resolve(base)
-                out.append((node_id, base, pattern))
+        name, params = node.type.name, node.params
+        if name in FILE_GENS:
+            for pattern in params.input_splits.values():
+                if "{SPAN}" in pattern:
+                    base = params.input_base
+                    if not base.startswith("s3://"):
+                        base = pipe.loaded.resolve(base)
+                    out.append(SpanSource(node_id, "files", base, pattern))
+        elif name in QUERY_GENS and query_has_spans(params.queries()):
+            first = params.first_day
+            day = (first - dt.date(1970, 1, 1)).days if first else None
+            out.append(SpanSource(node_id, "days", first_day=day))
+        elif name in STREAM_GENS:
+            out.append(SpanSource(node_id, "stream"))
     if not out:
         raise TfxdError(
-            f"{pipe.loaded.path}: spans (tfxd watch, tfxd run --span) need a CsvExampleGen, "
-            "ImportExampleGen or S3ExampleGen whose input_splits pattern has {SPAN}, e.g. "
-            "input_splits: {single_split: 'span-{SPAN}/*'}"
+            f"{pipe.loaded.path}: spans (tfxd watch, tfxd run --span) need an ExampleGen with "
+            "spans: a CsvExampleGen, ImportExampleGen or S3ExampleGen whose input_splits pattern "
+            "has {SPAN} (e.g. input_splits: {single_split: 'span-{SPAN}/*'}), a SqlExampleGen or "
+            "BigQueryExampleGen whose query has @span_begin_timestamp, @span_end_timestamp or "
+            "@span_yyyymmdd_utc, or a PubSubExampleGen"
+        )
+    kinds = {s.kind for s in out}
+    if "stream" in kinds and len(kinds) > 1:
+        raise TfxdError(
+            f"{pipe.loaded.path}: a PubSubExampleGen numbers its own spans: it cannot share a "
+            "pipeline with span-pinned files or queries"
         )
     return out
 
 
-def available_spans(pipe: Pipeline) -> list[int]:
-    """Spans with files under every span source."""
-    found: set[int] | None = None
-    for _, base, pattern in span_sources(pipe):
-        regex = re.compile(
-            "^"
-            + re.escape(pattern).replace(re.escape("{SPAN}"), r"(\d+)").replace(r"\*", "[^/]*")
-            + "$"
+def pinnable(pipe: Pipeline) -> None:
+    """Check that ``tfxd run --span`` can pin the spans of ``pipe``."""
+    if any(s.kind == "stream" for s in span_sources(pipe)):
+        raise TfxdError(
+            f"{pipe.loaded.path}: --span does not apply to a PubSubExampleGen: each run drains "
+            "the next span"
         )
-        spans = set()
-        for relative in _files_under(base):
-            match = regex.match(relative)
-            if match:
-                spans.add(int(match.group(1)))
+
+
+def available_spans(pipe: Pipeline) -> list[int]:
+    """Spans every span source has: files present, complete days, or the next stream span
+    when a message is waiting (or a drained span is not yet published)."""
+    from tfxd.components.standard import complete_day
+
+    found: set[int] | None = None
+    for source in span_sources(pipe):
+        if source.kind == "files":
+            spans = _file_spans(source)
+        elif source.kind == "days":
+            newest = complete_day()
+            first = source.first_day if source.first_day is not None else newest
+            spans = set(range(first, newest + 1))
+        else:
+            spans = _stream_spans(pipe, source.node)
         found = spans if found is None else found & spans
     return sorted(found or set())
+
+
+def _file_spans(source: SpanSource) -> set[int]:
+    regex = re.compile(
+        "^"
+        + re.escape(source.pattern).replace(re.escape("{SPAN}"), r"(\d+)").replace(r"\*", "[^/]*")
+        + "$"
+    )
+    spans = set()
+    for relative in _files_under(source.base):
+        match = regex.match(relative)
+        if match:
+            spans.add(int(match.group(1)))
+    return spans
+
+
+def _stream_spans(pipe: Pipeline, node_id: str) -> set[int]:
+    from tfxd.components.pubsub_example_gen import subscription
+    from tfxd.components.pubsub_example_gen.journal import Journal
+
+    journal = Journal(f"{local_root(pipe)}/{node_id}/.pubsub")
+    if journal.open_span() is not None:
+        return {journal.open_span()}
+    name = pipe.nodes[node_id].params.subscription
+    return {journal.next_span()} if subscription.waiting(subscription.client(), name) else set()
 
 
 def _files_under(base: Path | str) -> list[str]:
@@ -92,7 +161,7 @@ def span_outcomes(pipe: Pipeline) -> dict[int, str]:
     if "sqlite" in ref and not Path(ref["sqlite"]).exists():
         return {}  # never ran
     store = open_store(pipe.loaded)
-    gens = {n for n in pipe.order if pipe.nodes[n].type.name in FILE_GENS}
+    gens = {n for n in pipe.order if pipe.nodes[n].type.name in FILE_GENS + QUERY_GENS}
     gates = {n for n in pipe.order if pipe.nodes[n].type.name in GATES}
     outcomes: dict[int, str] = {}
     for run in sorted(list_runs(store, pipe.name), key=lambda r: r.started):
@@ -131,7 +200,8 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> list[t
 
     pipe = validate_file(path)
     available = available_spans(pipe)
-    outcomes = span_outcomes(pipe)
+    stream = any(source.kind == "stream" for source in span_sources(pipe))
+    outcomes = {} if stream else span_outcomes(pipe)  # a stream's next span is always new
     todo = [s for s in available if outcomes.get(s) not in ("done", "rejected")]
     if not todo:
         latest = available[-1] if available else "none"
@@ -140,9 +210,9 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> list[t
     started = []
     for span in todo:
         console.print(f"[bold]{pipe.name}[/]: span {span} is new")
-        result = run_pipeline(pipe, span=span, console=console, **run_options)
+        result = run_pipeline(pipe, span=None if stream else span, console=console, **run_options)
         started.append((span, result.ok))
-        if not result.ok and span_outcomes(pipe).get(span) != "rejected":
+        if not result.ok and (stream or span_outcomes(pipe).get(span) != "rejected"):
             console.print(f"[red]span {span} failed[/]; it is retried at the next check")
             break
     return started

@@ -123,7 +123,8 @@ class Executor(BaseExampleGenExecutor):
 
         super().Do(input_dict, output_dict, {**exec_properties, _BATCH: decoded.examples})
         [examples] = output_dict["examples"]
-        examples.span = span
+        examples.span = span  # where the driver put span 0, as for every ExampleGen:
+        examples.set_int_custom_property("span", span)
         examples.set_string_custom_property(SUBSCRIPTION, name)
         examples.set_int_custom_property(MESSAGES, len(decoded.examples))
         examples.set_int_custom_property(BAD_ROWS, len(decoded.bad))

@@ -15,6 +15,8 @@ from tfxd.errors import TfxdError
 
 ACK_CHUNK = 1000  # ack ids per request (the API takes at most 2,500)
 PULL_CHUNK = 1000  # messages per pull request
+LEASE_EVERY = 5.0  # seconds between lease extensions of held messages (ack deadlines are >= 10 s)
+LEASE_SECONDS = 60
 
 
 class PubSubError(TfxdError):
@@ -58,7 +60,7 @@ def explain(err: Exception, subscription: str) -> PubSubError:
     if isinstance(err, exceptions.NotFound):
         return PubSubError(
             f"Pub/Sub subscription {subscription} does not exist: create it "
-            f"(gcloud pubsub subscriptions create … --topic …) or fix `subscription`"
+            f"(gcloud pubsub subscriptions create … --topic …) or fix the name in the pipeline file"
         )
     if isinstance(err, (exceptions.PermissionDenied, exceptions.Unauthenticated)):
         return PubSubError(
@@ -96,12 +98,15 @@ def drain(
 
     batch: dict[str, Message] = {}
     repeats: list[str] = []
-    start = last = time.monotonic()
+    start = last = extended = time.monotonic()
     while len(batch) < max_messages:
         now = time.monotonic()
         if now - last >= idle_timeout or now - start >= window:
             break
-        wait = max(1.0, min(idle_timeout - (now - last), window - (now - start)))
+        if now - extended >= LEASE_EVERY:  # keep what is held from being delivered again
+            hold(subscriber, subscription, [m.ack_id for m in batch.values()])
+            extended = now
+        wait = max(1.0, min(idle_timeout - (now - last), window - (now - start), LEASE_EVERY))
         try:
             reply = subscriber.pull(
                 subscription=subscription,
@@ -112,6 +117,7 @@ def drain(
             continue
         except exceptions.GoogleAPICallError as err:
             raise explain(err, subscription) from err
+        before = len(batch)
         for received in reply.received_messages:
             m = received.message
             if m.message_id in seen:
@@ -124,7 +130,7 @@ def drain(
                 publish_time=m.publish_time.timestamp(),
                 ack_id=received.ack_id,
             )
-        if reply.received_messages:
+        if len(batch) > before:  # only new messages keep the drain going, not redeliveries
             last = time.monotonic()
             progress(len(batch))
     return list(batch.values())[:max_messages], repeats
@@ -156,8 +162,7 @@ def waiting(subscriber: Any, subscription: str, timeout: float = 5.0) -> bool:
     return bool(ack_ids)
 
 
-def release(subscriber: Any, subscription: str, ack_ids: list[str]) -> None:
-    """Hand messages back at once (ack deadline 0), for another drain to take."""
+def _lease(subscriber: Any, subscription: str, ack_ids: list[str], seconds: int) -> None:
     from google.api_core import exceptions
 
     for i in range(0, len(ack_ids), ACK_CHUNK):
@@ -165,7 +170,17 @@ def release(subscriber: Any, subscription: str, ack_ids: list[str]) -> None:
             subscriber.modify_ack_deadline(
                 subscription=subscription,
                 ack_ids=ack_ids[i : i + ACK_CHUNK],
-                ack_deadline_seconds=0,
+                ack_deadline_seconds=seconds,
             )
         except exceptions.GoogleAPICallError as err:
-            logging.warning("Pub/Sub: handing messages back failed (%s): they return later", err)
+            logging.warning("Pub/Sub: changing ack deadlines failed (%s)", err)
+
+
+def hold(subscriber: Any, subscription: str, ack_ids: list[str]) -> None:
+    """Extend the lease of messages a drain holds; were it lost, they would only come back."""
+    _lease(subscriber, subscription, ack_ids, LEASE_SECONDS)
+
+
+def release(subscriber: Any, subscription: str, ack_ids: list[str]) -> None:
+    """Hand messages back at once (ack deadline 0), for another drain to take."""
+    _lease(subscriber, subscription, ack_ids, 0)

@@ -52,7 +52,7 @@ def _client(environment: tuple) -> Any:
     return boto3.session.Session().client("s3")
 
 
-def _explain(err: Exception, path: str) -> S3Error:
+def explain(err: Exception, path: str) -> S3Error:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
     if isinstance(err, NoCredentialsError):
@@ -84,7 +84,7 @@ def list_objects(prefix_path: str) -> list[dict[str, Any]]:
         for page in pages:
             found += page.get("Contents", [])
     except Exception as err:  # botocore raises many classes; each is explained
-        raise _explain(err, prefix_path) from err
+        raise explain(err, prefix_path) from err
     return found
 
 
@@ -165,7 +165,7 @@ class S3Filesystem(filesystem.Filesystem):
         try:
             body = client().get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as err:
-            raise _explain(err, path) from err
+            raise explain(err, path) from err
         return io.BytesIO(body) if "b" in mode else io.StringIO(body.decode("utf-8"))
 
     @staticmethod
@@ -204,7 +204,7 @@ class S3Filesystem(filesystem.Filesystem):
         try:
             head = client().head_object(Bucket=bucket, Key=key)
         except Exception as err:
-            raise _explain(err, str(path)) from err
+            raise explain(err, str(path)) from err
         modified = head["LastModified"].timestamp()
         return _Stat(head["ContentLength"], int(modified * 1e9), head["ETag"].strip('"'))
 

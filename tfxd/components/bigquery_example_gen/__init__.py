@@ -1,0 +1,1 @@
+"""BigQueryExampleGen: a query or a table, read through the BigQuery client and Storage Read API."""
