@@ -418,3 +418,19 @@ def published_spans_of(root: Path, feature: str) -> list[tuple[int, int]]:
         count = sum(feature in features(r.numpy()) for r in records)
         out.append((artifact.custom_properties["span"].int_value, count))
     return out
+
+
+def test_the_journal_works_on_s3(tmp_path):
+    import boto3
+
+    from tests.s3_server import s3_server
+
+    with s3_server():
+        boto3.session.Session().client("s3").create_bucket(Bucket="tfxd-journal")
+        journal = Journal("s3://tfxd-journal/root/stream/.pubsub")
+        journal.stage(1, messages(b"a", b"b"))
+        journal.mark_emitted(1, "s3://tfxd-journal/root/stream/examples/7")
+        assert journal.open_span() == 1 and journal.emitted(1).endswith("/examples/7")
+        journal.commit(1)
+        assert journal.open_span() is None and journal.next_span() == 2
+        assert journal.seen() == {"0", "1"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,103 @@ def test_the_taxi_s3_example_trains_on_a_span_uploaded_by_the_cli(s3, tmp_path):
     assert list((tmp_path / "taxi-s3" / "runs" / "serving").glob("*/saved_model.pb"))
     missing = tfxd("example", "taxi", "--to", "s3://tfxd-nope/trips", cwd=tmp_path)
     assert "bucket 'tfxd-nope' does not exist" in missing.stdout + missing.stderr
+
+
+def test_csv_files_of_one_split_with_different_headers_are_named(s3, tmp_path):
+    client, _ = s3
+    put(client, "csv/span-1/train/a.csv", csv_bytes(ROWS))
+    put(client, "csv/span-1/train/b.csv", csv_bytes(ROWS).replace(b"id,x,kind", b"id,x,sort", 1))
+    put(client, "csv/span-1/eval/a.csv", csv_bytes(ROWS))
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE)
+    done = tfxd("run", "pipeline.yaml", "--only", "csv", cwd=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "split 'train': s3://tfxd-data/csv/span-1/train/b.csv has the header "
+        "'id,x,sort,label' but s3://tfxd-data/csv/span-1/train/a.csv has 'id,x,kind,label'"
+    ) in done.stdout + done.stderr
+
+
+def test_refused_credentials_are_explained_and_publish_nothing(tmp_path):
+    """moto's server checks credentials when started with INITIAL_NO_AUTH_ACTION_COUNT=0."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.sql_servers import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "moto did not start"
+                time.sleep(0.1)
+        (tmp_path / "pipeline.yaml").write_text(PIPELINE)
+        env = {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "nobody",
+            "AWS_SECRET_ACCESS_KEY": "nobody-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        done = tfxd("run", "pipeline.yaml", "--only", "csv", cwd=tmp_path, env=env)
+    finally:
+        server.kill()
+    assert done.returncode == 1
+    assert "access denied (InvalidAccessKeyId): check the credentials" in done.stdout + done.stderr
+    assert "nobody-secret" not in done.stdout + done.stderr
+    assert not list((tmp_path / "runs").rglob("Split-*"))  # nothing written, nothing published
+
+
+@pytest.mark.slow  # two Beam jobs through the CLI (~30 s)
+def test_bad_json_lines_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3, tmp_path):
+    client, _ = s3
+    put(client, "jsonl/a.jsonl", "\n".join(json.dumps(r) for r in ROWS[:30]).encode())
+    lines = [json.dumps(r) for r in ROWS[30:]]
+    lines[2], lines[4] = "oops", "[1]"
+    put(client, "jsonl/b.jsonl", "\n".join(lines).encode())
+
+    def run(allowed: int):
+        body = PIPELINE.replace(
+            "format: jsonl}", f"format: jsonl, skip_bad_rows: {allowed}}}"
+        ).replace("{examples: csv.examples}", "{examples: jsonl.examples}")
+        (tmp_path / "pipeline.yaml").write_text(body)
+        return tfxd("run", "pipeline.yaml", "--only", "jsonl", cwd=tmp_path)
+
+    refused = run(1)
+    assert refused.returncode == 1
+    out = refused.stdout + refused.stderr
+    assert "2 JSON line(s) cannot be read, skip_bad_rows allows 1" in out
+    assert "s3://tfxd-data/jsonl/b.jsonl:3: not a JSON object" in out
+    assert "s3://tfxd-data/jsonl/b.jsonl:5: a JSON line must be an object, got list" in out
+
+    done = run(2)
+    assert done.returncode == 0, done.stdout + done.stderr
+    from ml_metadata import metadata_store
+
+    from tfxd.components.mlmd_reference import connection_from_reference
+
+    store = metadata_store.MetadataStore(
+        connection_from_reference({"sqlite": str(tmp_path / "runs" / "metadata.db")})
+    )
+    [examples] = store.get_artifacts_by_type("Examples")  # the refused run published nothing
+    assert examples.custom_properties["tfxd_bad_rows"].int_value == 2
+    assert count(examples.uri, "train") + count(examples.uri, "eval") == len(ROWS) - 2
+    assert not (Path(examples.uri) / ".bad_lines").exists()
+
+
+def test_skip_bad_rows_is_only_for_json_lines(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(
+        PIPELINE.replace("format: csv\n", "format: csv\n        skip_bad_rows: 3\n")
+    )
+    done = tfxd("validate", "pipeline.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and "skip_bad_rows applies to format: jsonl" in done.stderr

@@ -12,11 +12,13 @@ from typing import Any
 
 import tensorflow as tf
 
+from tfxd.errors import TfxdError
+
 KINDS = ("int", "float", "string")
 EPOCH = dt.date(1970, 1, 1)
 
 
-class BadRecord(ValueError):
+class BadRecord(TfxdError, ValueError):
     """A record that cannot become a tf.Example; the message says which field and why."""
 
 

@@ -27,6 +27,7 @@ from tfxd.components.registry import (
 )
 from tfxd.components.reports import component as reports
 from tfxd.components.s3_example_gen.component import S3ExampleGen
+from tfxd.components.settings import pack
 from tfxd.components.sql_example_gen.component import SqlExampleGen
 from tfxd.components.tflite_pusher.component import TFLitePusher
 from tfxd.errors import TfxdError
@@ -96,6 +97,21 @@ class S3ExampleGenParams(FileExampleGenParams):
     format: Literal["csv", "tfrecord", "parquet", "jsonl"] = Field(
         description="Object format: csv (with a header), tfrecord (tf.Example), parquet, jsonl."
     )
+    skip_bad_rows: int = Field(
+        0,
+        ge=0,
+        description="jsonl: unreadable lines tolerated (dropped, counted in MLMD); more fail the "
+        "run naming file and line.",
+    )
+
+    @model_validator(mode="after")
+    def _bad_rows_for_jsonl(self) -> S3ExampleGenParams:
+        if self.skip_bad_rows and self.format != "jsonl":
+            raise ValueError(
+                f"skip_bad_rows applies to format: jsonl; {self.format} is read by TFX's and "
+                "Beam's own readers, which stop at the first unreadable record"
+            )
+        return self
 
     @field_validator("input_base")
     @classmethod
@@ -115,9 +131,11 @@ class S3ExampleGenParams(FileExampleGenParams):
 
 
 def _s3_example_gen(ctx: BuildContext, inputs: dict, p: S3ExampleGenParams) -> Any:
+    extra = {"custom_config": pack({"skip_bad_rows": p.skip_bad_rows})} if p.skip_bad_rows else {}
     return S3ExampleGen(
         format=p.format,
         input_base=p.input_base,
+        **extra,
         **_example_gen_configs(p),
         **_span_range(ctx, p),
     )

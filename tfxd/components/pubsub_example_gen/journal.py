@@ -28,7 +28,12 @@ _NAME = re.compile(r"^(\d+)\.(msgs|emitted|ids)$")
 
 
 def _write(path: str, data: bytes) -> None:
-    """Write a file whole or not at all: a temporary name, fsync where local, then rename."""
+    """Write a file whole or not at all: an object store's PUT is; a local file goes to a
+    temporary name, is fsynced, then renamed."""
+    if "://" in path:
+        with fileio.open(path, "wb") as handle:
+            handle.write(data)
+        return
     tmp = f"{path}.{uuid.uuid4().hex}.tmp"
     with fileio.open(tmp, "wb") as handle:
         handle.write(data)

@@ -136,6 +136,42 @@ def splits_fingerprint(base: str, splits: Iterable[tuple[str, str]]) -> str:
     return "\n".join(parts)
 
 
+class _Reader(io.RawIOBase):
+    """An object's body as a raw stream, read as it is consumed."""
+
+    def __init__(self, body: Any):
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+def same_csv_header(pattern: str, split_name: str) -> None:
+    """The CSV files matching ``pattern`` share one header, or an S3Error names two that differ
+    (schema drift inside one split)."""
+    first: tuple[str, str] | None = None
+    for path in sorted(glob(pattern)):
+        with S3Filesystem.open(path, "r") as handle:
+            header = handle.readline().rstrip("\r\n")
+        if first is None:
+            first = (path, header)
+        elif header != first[1]:
+            raise S3Error(
+                f"split '{split_name}': {path} has the header {header!r} but {first[0]} has "
+                f"{first[1]!r}: the files of one split must share their columns (schema drift); "
+                "fix the file, or move it to its own span"
+            )
+
+
 class _Writer(io.BytesIO):
     def __init__(self, path: str, text: bool):
         super().__init__()
@@ -163,10 +199,18 @@ class S3Filesystem(filesystem.Filesystem):
             return _Writer(path, "b" not in mode)
         bucket, key = split(path)
         try:
-            body = client().get_object(Bucket=bucket, Key=key)["Body"].read()
+            body = client().get_object(Bucket=bucket, Key=key)["Body"]
         except Exception as err:
             raise explain(err, path) from err
-        return io.BytesIO(body) if "b" in mode else io.StringIO(body.decode("utf-8"))
+        stream = io.BufferedReader(_Reader(body), 1 << 20)  # streamed: a header costs one buffer
+        return stream if "b" in mode else io.TextIOWrapper(stream, encoding="utf-8")
+
+    @staticmethod
+    def rmtree(path: Any) -> None:
+        prefix = str(path).rstrip("/") + "/"
+        bucket, _ = split(prefix)
+        for obj in list_objects(prefix):
+            client().delete_object(Bucket=bucket, Key=obj["Key"])
 
     @staticmethod
     def exists(path: Any) -> bool:
