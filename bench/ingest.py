@@ -1,9 +1,11 @@
-"""Ingestion rows per second into TFRecord for S3ExampleGen (CSV on a local S3 API server) and
-SqlExampleGen (PostgreSQL and MariaDB on 127.0.0.1), each through its executor on the same generated
-table, against a plain ``pandas.read_csv`` → ``tf.io.TFRecordWriter`` loop on the same CSV (the
-baseline). Goal for the file case: at least 50% of the baseline. Prints, asserts nothing.
+"""Ingestion rows per second into TFRecord, each source through its executor on the same generated
+table: S3ExampleGen (CSV on a local S3 API server), SqlExampleGen (PostgreSQL and MariaDB on
+127.0.0.1), BigQueryExampleGen (the table in the BigQuery emulator) and PubSubExampleGen (one JSON
+message per row in the Pub/Sub emulator). The baseline is a plain ``pandas.read_csv`` →
+``tf.io.TFRecordWriter`` loop on the same CSV. Goal for the file case: at least 50% of the
+baseline. Prints, asserts nothing.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--sources s3 postgresql mariadb]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--sources s3 bigquery pubsub ...]
 """
 
 from __future__ import annotations
@@ -137,10 +139,93 @@ def sql_case(server: str, csv: Path, out: Path) -> float:
         return run_executor(Executor(), out, properties)
 
 
+def bigquery_case(csv: Path, out: Path) -> float:
+    """The table loaded into the BigQuery emulator, read through the Storage Read API."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    from tests.bigquery_server import PROJECT, bigquery_server
+    from tfxd.components.bigquery_example_gen.executor import Executor
+    from tfxd.components.settings import pack
+
+    with bigquery_server():
+        client = bigquery.Client(project=PROJECT, credentials=AnonymousCredentials())
+        client.create_dataset("bench")
+        kinds = {"id": "INT64", "fare": "FLOAT64", "miles": "FLOAT64", "kind": "STRING"}
+        schema = [bigquery.SchemaField(c, kinds.get(c, "INT64")) for c in COLUMNS]
+        config = bigquery.LoadJobConfig(schema=schema, source_format="CSV", skip_leading_rows=1)
+        with csv.open("rb") as handle:
+            client.load_table_from_file(
+                handle, f"{PROJECT}.bench.trips", job_config=config
+            ).result()
+        properties = {
+            "input_config": json.dumps(
+                {"splits": [{"name": "single_split", "pattern": "table:bench.trips"}]}
+            ),
+            "output_config": output_config(),
+            "output_data_format": 6,
+            "output_file_format": 5,
+            "custom_config": json_format_of(pack({"project": PROJECT, "streams": 4})),
+        }
+        return run_executor(Executor(), out, properties)
+
+
+def pubsub_case(csv: Path, out: Path) -> float:
+    """Every row published as a JSON message to the Pub/Sub emulator, then drained into one
+    span: drain, journal, acknowledge, decode and write are timed, publishing is not."""
+    import pandas as pd
+    from google.cloud import pubsub_v1
+
+    from tests.pubsub_server import make_subscription, pubsub_server
+    from tfxd.components.pubsub_example_gen.executor import Executor
+    from tfxd.components.settings import pack
+
+    with pubsub_server():
+        topic, sub = make_subscription("bench", ack_deadline=60)
+        batching = pubsub_v1.types.BatchSettings(max_messages=1000, max_latency=0.05)
+        publisher = pubsub_v1.PublisherClient(batch_settings=batching)
+        futures = [
+            publisher.publish(topic, json.dumps(row).encode())
+            for row in pd.read_csv(csv).to_dict("records")
+        ]
+        for future in futures:
+            future.result()
+        settings = {
+            "subscription": sub,
+            "format": "json",
+            "max_messages": 1_000_000,
+            "idle_timeout_seconds": 5,
+            "window_seconds": 3600,
+            "journal": str(out.parent / "journal"),
+        }
+        properties = {
+            "input_config": json.dumps({"splits": [{"name": "single_split", "pattern": "drain"}]}),
+            "output_config": output_config(),
+            "output_data_format": 6,
+            "output_file_format": 5,
+            "custom_config": json_format_of(pack(settings)),
+        }
+        return run_executor(Executor(), out, properties) - 5  # less the idle timeout at the end
+
+
+def json_format_of(message: object) -> str:
+    from google.protobuf import json_format
+
+    return json_format.MessageToJson(message)  # type: ignore[arg-type]
+
+
+CASES = {"s3": s3_case, "bigquery": bigquery_case, "pubsub": pubsub_case}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--sources", nargs="+", default=["s3", "postgresql", "mariadb"])
+    parser.add_argument(
+        "--sources",
+        nargs="+",
+        default=["s3", "postgresql", "mariadb", "bigquery", "pubsub"],
+        choices=["s3", "postgresql", "mariadb", "bigquery", "pubsub"],
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -154,7 +239,8 @@ def main() -> None:
         print(f"{'baseline':<12} {base:>10,.0f} {1.0:>12.2f}")
         for source in args.sources:
             out = root / source
-            seconds = s3_case(csv, out) if source == "s3" else sql_case(source, csv, out)
+            case = CASES.get(source)
+            seconds = case(csv, out) if case else sql_case(source, csv, out)
             rate = args.rows / seconds
             print(f"{source:<12} {rate:>10,.0f} {rate / base:>12.2f}")
 
