@@ -22,7 +22,9 @@ fi
 echo "installing the BigQuery emulator into $venv" >&2
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/bqemulator-requirements.txt"
+# (pip's warnings about this machine's index configuration go to the log, not the console)
+"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/bqemulator-requirements.txt" \
+  > "$venv/install.log" 2>&1 || { cat "$venv/install.log" >&2; exit 1; }
 version="$("$venv/bin/python" -c 'import duckdb; print(duckdb.__version__)')"
 extensions="$venv/home/.duckdb/extensions/v$version/linux_amd64"
 mkdir -p "$extensions"
