@@ -4,16 +4,10 @@ scripts/bqemulator.sh) on 127.0.0.1: REST for the BigQuery client, gRPC for Stor
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.sql_servers import free_port
+from tests.servers import answers, environment, free_port, server_process
 
 PROJECT = "tfxd-test"
 
@@ -29,44 +23,18 @@ def bigquery_server() -> Iterator[dict[str, str]]:
     venv = emulator_venv()
     if venv is None:
         raise RuntimeError("the BigQuery emulator is not installed: bash scripts/bqemulator.sh")
-    folder, rest, grpc = tempfile.mkdtemp(prefix="tfxd-bq-"), free_port(), free_port()
-    log = open(os.path.join(folder, "log"), "wb")
-    process = subprocess.Popen(
-        [f"{venv}/bin/bqemulator", "start", f"--rest-port={rest}", f"--grpc-port={grpc}"]
-        + [f"--project={PROJECT}", "--log-level=warning"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HOME": f"{venv}/home"},  # where its DuckDB extensions are
-        start_new_session=True,
-    )
+    rest, grpc = free_port(), free_port()
+    command = [f"{venv}/bin/bqemulator", "start", f"--rest-port={rest}", f"--grpc-port={grpc}"]
+    command += [f"--project={PROJECT}", "--log-level=warning"]
     env = {
         "BIGQUERY_EMULATOR_HOST": f"http://127.0.0.1:{rest}",
         "BIGQUERY_STORAGE_EMULATOR_HOST": f"127.0.0.1:{grpc}",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{env['BIGQUERY_EMULATOR_HOST']}/bigquery/v2/projects")
-                break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the BigQuery emulator did not start: see {log.name}"
-                    ) from None
-                time.sleep(0.1)
-        yield env
-    finally:
-        process.kill()
-        process.wait()
-        log.close()
-        shutil.rmtree(folder, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with server_process(
+        lambda folder: command,
+        lambda folder: answers(f"{env['BIGQUERY_EMULATOR_HOST']}/bigquery/v2/projects"),
+        "the BigQuery emulator",
+        env={"HOME": f"{venv}/home"},  # where its DuckDB extensions are
+    ):
+        with environment(env):
+            yield env

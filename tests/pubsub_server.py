@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.sql_servers import free_port
+from tests.servers import environment, free_port, server_process
 
 PROJECT = "tfxd-test"
 CANDIDATES = ("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",)
@@ -35,33 +32,19 @@ def pubsub_server() -> Iterator[str]:
     binary = emulator_bin()
     if binary is None:
         raise RuntimeError("the Pub/Sub emulator is not installed (google-cloud-sdk)")
-    folder, port = tempfile.mkdtemp(prefix="tfxd-pubsub-"), free_port()
-    log = open(os.path.join(folder, "log"), "wb")
-    process = subprocess.Popen(
-        [binary, "--host=127.0.0.1", f"--port={port}", f"--dir={folder}"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    port = free_port()
     host = f"127.0.0.1:{port}"
-    saved = os.environ.get("PUBSUB_EMULATOR_HOST")
-    os.environ["PUBSUB_EMULATOR_HOST"] = host
-    try:
-        deadline = time.monotonic() + 60
-        while b"Server started" not in open(log.name, "rb").read():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Pub/Sub emulator did not start: see {log.name}")
-            time.sleep(0.1)
-        yield host
-    finally:
-        process.kill()
-        process.wait()
-        log.close()
-        shutil.rmtree(folder, ignore_errors=True)
-        if saved is None:
-            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
-        else:
-            os.environ["PUBSUB_EMULATOR_HOST"] = saved
+
+    def started(folder: str) -> bool:
+        with open(os.path.join(folder, "log"), "rb") as log:
+            return b"Server started" in log.read()
+
+    def command(folder: str) -> list[str]:
+        return [binary, "--host=127.0.0.1", f"--port={port}", f"--dir={folder}"]
+
+    with server_process(command, started, "the Pub/Sub emulator"):
+        with environment({"PUBSUB_EMULATOR_HOST": host}):
+            yield host
 
 
 def make_subscription(name: str, ack_deadline: int = 10) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -287,39 +286,26 @@ def test_csv_files_of_one_split_with_different_headers_are_named(s3, tmp_path):
 
 def test_refused_credentials_are_explained_and_publish_nothing(tmp_path):
     """moto's server checks credentials when started with INITIAL_NO_AUTH_ACTION_COUNT=0."""
-    import subprocess
     import sys
-    import time
-    import urllib.request
 
-    from tests.sql_servers import free_port
+    from tests.servers import answers, free_port, server_process
 
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "moto did not start"
-                time.sleep(0.1)
-        (tmp_path / "pipeline.yaml").write_text(PIPELINE)
-        env = {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "nobody",
-            "AWS_SECRET_ACCESS_KEY": "nobody-secret",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE)
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "nobody",
+        "AWS_SECRET_ACCESS_KEY": "nobody-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    with server_process(
+        lambda folder: command,
+        lambda folder: answers(f"http://127.0.0.1:{port}/moto-api/"),
+        "moto",
+        env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+    ):
         done = tfxd("run", "pipeline.yaml", "--only", "csv", cwd=tmp_path, env=env)
-    finally:
-        server.kill()
     assert done.returncode == 1
     assert "access denied (InvalidAccessKeyId): check the credentials" in done.stdout + done.stderr
     assert "nobody-secret" not in done.stdout + done.stderr

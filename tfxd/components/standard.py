@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 from tfx import v1 as tfx
@@ -144,9 +144,19 @@ def _s3_example_gen(ctx: BuildContext, inputs: dict, p: S3ExampleGenParams) -> A
 DAY_PLACEHOLDERS = ("@span_begin_timestamp", "@span_end_timestamp", "@span_yyyymmdd_utc")
 
 
-class QuerySpans(Params):
-    """Spans of query-based ExampleGens: TFX's day placeholders in the queries."""
+class QueryGenParams(Params):
+    """What query-based ExampleGens share: one source (a query, a table, or a query per split),
+    output splits, and day spans through TFX's placeholders."""
 
+    query: str | None = Field(None, description="A query (one split, hash-split below).")
+    table: str | None = Field(None, description="A table to read whole, instead of a query.")
+    input_splits: dict[str, str] = Field(
+        default_factory=dict, description="Split name → its own query (instead of query/table)."
+    )
+    output_splits: dict[str, int] = Field(
+        default_factory=lambda: {"train": 2, "eval": 1},
+        description="Split name → hash buckets; ignored when input_splits is set.",
+    )
     first_day: dt.date | None = Field(
         None,
         description="With @span_begin_timestamp, @span_end_timestamp or @span_yyyymmdd_utc in a "
@@ -154,8 +164,45 @@ class QuerySpans(Params):
         "`tfxd watch` runs (default: yesterday, the newest complete day).",
     )
 
+    TABLE_NAME: ClassVar[str] = r"[A-Za-z_][A-Za-z0-9_.]*"
+    TABLE_HINT: ClassVar[str] = "a name like schema.table"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> QueryGenParams:
+        given = [n for n in ("query", "table", "input_splits") if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of query, table and input_splits")
+        for table in self.tables():
+            if not re.fullmatch(self.TABLE_NAME, table):
+                raise ValueError(f"table {table!r}: expected {self.TABLE_HINT}")
+        return self
+
+    def tables(self) -> list[str]:
+        return [self.table] if self.table else []
+
+    def table_query(self, table: str) -> str:
+        return f"SELECT * FROM {table}"
+
     def queries(self) -> list[str]:
-        raise NotImplementedError
+        """The split patterns: one per split, or the query or table."""
+        return list(self.input_splits.values()) or [
+            self.query or self.table_query(self.table or "")
+        ]
+
+
+def _query_gen_configs(ctx: BuildContext, p: QueryGenParams) -> dict[str, Any]:
+    """input_config, output_config and range_config of a query-based ExampleGen: one query per
+    split keeps its splits; one query is hash-split."""
+    splits = p.input_splits or {"single_split": p.queries()[0]}
+    return {
+        "input_config": example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name=n, pattern=q) for n, q in splits.items()]
+        ),
+        "output_config": (
+            example_gen_pb2.Output() if p.input_splits else _hash_splits(p.output_splits)
+        ),
+        **_query_span_range(ctx, p.queries()),
+    }
 
 
 def query_has_spans(queries: list[str]) -> bool:
@@ -179,19 +226,10 @@ def _query_span_range(ctx: BuildContext, queries: list[str]) -> dict[str, Any]:
     return {"range_config": range_config_pb2.RangeConfig(static_range=static)}
 
 
-class SqlExampleGenParams(QuerySpans):
+class SqlExampleGenParams(QueryGenParams):
     connection_env: str = Field(
         description="Name of the environment variable holding the SQLAlchemy URL (never the URL).",
         pattern=r"^[A-Z_][A-Z0-9_]*$",
-    )
-    query: str | None = Field(None, description="SELECT … (one split, hash-split below).")
-    table: str | None = Field(None, description="A table to read whole, instead of a query.")
-    input_splits: dict[str, str] = Field(
-        default_factory=dict, description="Split name → its own query (instead of query/table)."
-    )
-    output_splits: dict[str, int] = Field(
-        default_factory=lambda: {"train": 2, "eval": 1},
-        description="Split name → hash buckets; ignored when input_splits is set.",
     )
     partition_column: str | None = Field(
         None,
@@ -200,35 +238,38 @@ class SqlExampleGenParams(QuerySpans):
     )
     partitions: int = Field(1, ge=1, le=1024, description="Range reads per split.")
 
-    @model_validator(mode="after")
-    def _one_source(self) -> SqlExampleGenParams:
-        given = [n for n in ("query", "table", "input_splits") if getattr(self, n)]
-        if len(given) != 1:
-            raise ValueError("give exactly one of query, table and input_splits")
-        if self.table and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", self.table):
-            raise ValueError(f"table {self.table!r}: expected a name like schema.table")
-        return self
-
-    def queries(self) -> list[str]:
-        return list(self.input_splits.values()) or [self.query or f"SELECT * FROM {self.table}"]
-
 
 def _sql_example_gen(ctx: BuildContext, inputs: dict, p: SqlExampleGenParams) -> Any:
-    splits = p.input_splits or {"single_split": p.queries()[0]}
     settings = {
         "connection_env": p.connection_env,
         "partition_column": p.partition_column or "",
         "partitions": p.partitions,
     }
-    return SqlExampleGen(
-        settings=settings,
-        input_config=example_gen_pb2.Input(
-            splits=[example_gen_pb2.Input.Split(name=n, pattern=q) for n, q in splits.items()]
-        ),
-        # one query per split keeps its splits; one query is hash-split
-        output_config=example_gen_pb2.Output() if p.input_splits else _hash_splits(p.output_splits),
-        **_query_span_range(ctx, p.queries()),
+    return SqlExampleGen(settings=settings, **_query_gen_configs(ctx, p))
+
+
+class BigQueryExampleGenParams(QueryGenParams):
+    project: str = Field(
+        description="The project that runs the read sessions and query jobs (an id, not a "
+        "credential); credentials come from the environment.",
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
     )
+    streams: int = Field(8, ge=1, le=1000, description="Parallel read streams per table.")
+
+    TABLE_NAME: ClassVar[str] = r"(?:[a-z][a-z0-9-]*[a-z0-9][.:])?\w+\.[\w$-]+"
+    TABLE_HINT: ClassVar[str] = "[project.]dataset.table"
+
+    def tables(self) -> list[str]:
+        given = [v[len("table:") :] for v in self.input_splits.values() if v.startswith("table:")]
+        return super().tables() + given
+
+    def table_query(self, table: str) -> str:
+        return f"table:{table}"  # read through the Storage Read API, not as a query
+
+
+def _bigquery_example_gen(ctx: BuildContext, inputs: dict, p: BigQueryExampleGenParams) -> Any:
+    settings = {"project": p.project, "streams": p.streams}
+    return BigQueryExampleGen(settings=settings, **_query_gen_configs(ctx, p))
 
 
 class PubSubExampleGenParams(Params):
@@ -279,54 +320,6 @@ def _pubsub_example_gen(ctx: BuildContext, inputs: dict, p: PubSubExampleGenPara
     if ctx.metadata is not None:
         config["metadata"] = ctx.metadata
     return PubSubExampleGen(settings=config, output_config=_hash_splits(p.output_splits))
-
-
-class BigQueryExampleGenParams(QuerySpans):
-    project: str = Field(
-        description="The project that runs the read sessions and query jobs (an id, not a "
-        "credential); credentials come from the environment.",
-        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
-    )
-    query: str | None = Field(None, description="A GoogleSQL query (one split, hash-split below).")
-    table: str | None = Field(
-        None, description="[project.]dataset.table, read whole through the Storage Read API."
-    )
-    input_splits: dict[str, str] = Field(
-        default_factory=dict,
-        description="Split name → its own query or table:[project.]dataset.table.",
-    )
-    output_splits: dict[str, int] = Field(
-        default_factory=lambda: {"train": 2, "eval": 1},
-        description="Split name → hash buckets; ignored when input_splits is set.",
-    )
-    streams: int = Field(8, ge=1, le=1000, description="Parallel read streams per table.")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> BigQueryExampleGenParams:
-        given = [n for n in ("query", "table", "input_splits") if getattr(self, n)]
-        if len(given) != 1:
-            raise ValueError("give exactly one of query, table and input_splits")
-        tables = [self.table] if self.table else []
-        tables += [v[len("table:") :] for v in self.input_splits.values() if v.startswith("table:")]
-        for table in tables:
-            if not re.fullmatch(r"(?:[a-z][a-z0-9-]*[a-z0-9][.:])?\w+\.[\w$-]+", table):
-                raise ValueError(f"table {table!r}: expected [project.]dataset.table")
-        return self
-
-    def queries(self) -> list[str]:
-        return list(self.input_splits.values()) or [self.query or f"table:{self.table}"]
-
-
-def _bigquery_example_gen(ctx: BuildContext, inputs: dict, p: BigQueryExampleGenParams) -> Any:
-    splits = p.input_splits or {"single_split": p.queries()[0]}
-    return BigQueryExampleGen(
-        settings={"project": p.project, "streams": p.streams},
-        input_config=example_gen_pb2.Input(
-            splits=[example_gen_pb2.Input.Split(name=n, pattern=q) for n, q in splits.items()]
-        ),
-        output_config=example_gen_pb2.Output() if p.input_splits else _hash_splits(p.output_splits),
-        **_query_span_range(ctx, p.queries()),
-    )
 
 
 def _import_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
