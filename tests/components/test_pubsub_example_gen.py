@@ -212,13 +212,23 @@ def test_held_messages_are_not_delivered_again_and_do_not_keep_the_drain_going(e
 
     topic, sub = make_subscription("leases", ack_deadline=10)
     publish(topic, [b"{}"] * 5)
+    client = pubsub_v1.SubscriberClient()
     began = time.monotonic()
     got, repeats = subscription.drain(
-        pubsub_v1.SubscriberClient(), sub, max_messages=100, idle_timeout=14, window=90, seen=set()
+        client, sub, max_messages=100, idle_timeout=14, window=90, seen=set(), ack_deadline=10
     )
-    # Held past the 10 s ack deadline, each message once; a redelivery (were a lease to lapse)
-    # must not restart the idle clock, so the drain ends at the idle timeout, not the window.
+    # Held past the 10 s ack deadline, each message once, and the drain ends at the idle
+    # timeout, not the window: a redelivery would not restart the idle clock anyway.
     assert len(got) == 5 and repeats == [] and time.monotonic() - began < 45
+    # Their leases were extended to 60 s: 22 s in, nothing has come back. (Had the drain let
+    # them lapse, they would have been delivered again at 10 s and again free at 20 s.)
+    time.sleep(max(0.0, 22 - (time.monotonic() - began)))
+    again, _ = subscription.drain(
+        client, sub, max_messages=10, idle_timeout=2, window=5, seen=set()
+    )
+    assert again == []
+    subscription.release(client, sub, [m.ack_id for m in got])
+    assert pending(sub) == 5
 
 
 def test_too_many_bad_rows_stage_nothing_and_hand_the_messages_back(emulator, tmp_path):

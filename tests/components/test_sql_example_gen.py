@@ -20,39 +20,56 @@ SERVERS = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(SERVERS))
-def database(request):
+def load_trips(url: str, blob: str, stamp: str) -> None:
+    """The ``trips`` table of N rows, with every type the tests map."""
     import sqlalchemy
 
-    server, installed, blob, stamp = SERVERS[request.param]
-    if installed() is None:
-        pytest.skip(f"{request.param} is not installed: scripts/test-servers.sh installs it")
     schema = f"""
         CREATE TABLE trips (
           id integer PRIMARY KEY, fare numeric(8, 2), paid boolean, day date, at {stamp},
           note text, raw {blob}, tip double precision
         )"""
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(schema))
+        for i in range(N):
+            connection.execute(
+                sqlalchemy.text(
+                    "INSERT INTO trips VALUES (:id, :fare, :paid, :day, :at, :note, :raw, :tip)"
+                ),
+                {
+                    "id": i,
+                    "fare": decimal.Decimal(f"{i}.25"),
+                    "paid": i % 2 == 0,
+                    "day": dt.date(2026, 1, 1) + dt.timedelta(days=i % 10),
+                    "at": dt.datetime(2026, 1, 1, 12, 0) + dt.timedelta(hours=i),
+                    "note": None if i % 7 == 0 else f"trip {i} é",
+                    "raw": bytes([i % 256]),
+                    "tip": i / 4,
+                },
+            )
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def database(request):
+    server, installed, blob, stamp = SERVERS[request.param]
+    if installed() is None:
+        pytest.skip(f"{request.param} is not installed: scripts/test-servers.sh installs it")
     with server() as url:
-        engine = sqlalchemy.create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sqlalchemy.text(schema))
-            for i in range(N):
-                connection.execute(
-                    sqlalchemy.text(
-                        "INSERT INTO trips VALUES (:id, :fare, :paid, :day, :at, :note, :raw, :tip)"
-                    ),
-                    {
-                        "id": i,
-                        "fare": decimal.Decimal(f"{i}.25"),
-                        "paid": i % 2 == 0,
-                        "day": dt.date(2026, 1, 1) + dt.timedelta(days=i % 10),
-                        "at": dt.datetime(2026, 1, 1, 12, 0) + dt.timedelta(hours=i),
-                        "note": None if i % 7 == 0 else f"trip {i} é",
-                        "raw": bytes([i % 256]),
-                        "tip": i / 4,
-                    },
-                )
-        engine.dispose()
+        load_trips(url, blob, stamp)
+        yield url
+
+
+@pytest.fixture
+def postgres():
+    """PostgreSQL alone: the pipeline path does not depend on the server (types and range
+    reads are tested on both above)."""
+    server, installed, blob, stamp = SERVERS["postgresql"]
+    if installed() is None:
+        pytest.skip("postgresql is not installed: scripts/test-servers.sh installs it")
+    with server() as url:
+        load_trips(url, blob, stamp)
         yield url
 
 
@@ -121,7 +138,8 @@ spec:
 
 
 @pytest.mark.slow  # two Beam jobs through the CLI (~40 s)
-def test_pipeline_reads_a_table_into_examples_without_storing_the_url(database, tmp_path):
+def test_pipeline_reads_a_table_into_examples_without_storing_the_url(postgres, tmp_path):
+    database = postgres
     import tensorflow as tf
 
     from tests.test_e2e_penguin import open_store

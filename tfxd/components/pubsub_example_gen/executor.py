@@ -84,7 +84,7 @@ class Executor(BaseExampleGenExecutor):
         allowed = int(config.get("skip_bad_rows", 0))
         journal = Journal(config["journal"])
         client = subscription.client()
-        subscription.check(client, name)
+        ack_deadline = subscription.check(client, name)
 
         span = settle(journal, config.get("metadata"))
         if span is not None:
@@ -99,6 +99,7 @@ class Executor(BaseExampleGenExecutor):
                 window=float(config["window_seconds"]),
                 seen=journal.seen(),
                 progress=lambda n: logging.info("Pub/Sub: %d new message(s) drained", n),
+                ack_deadline=ack_deadline,
             )
             subscription.acknowledge(client, name, repeats)
             if not messages:

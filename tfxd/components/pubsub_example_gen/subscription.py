@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,8 @@ from tfxd.errors import TfxdError
 
 ACK_CHUNK = 1000  # ack ids per request (the API takes at most 2,500)
 PULL_CHUNK = 1000  # messages per pull request
-LEASE_EVERY = 5.0  # seconds between lease extensions of held messages (ack deadlines are >= 10 s)
-LEASE_SECONDS = 60
+LEASE_SECONDS = 60  # a held message's lease is extended to this
+LEASE_MARGIN = 4.0  # seconds before a lease ends that it is extended (ack deadlines are >= 10 s)
 
 
 class PubSubError(TfxdError):
@@ -70,14 +71,16 @@ def explain(err: Exception, subscription: str) -> PubSubError:
     return PubSubError(f"Pub/Sub: {subscription}: {err}")
 
 
-def check(subscriber: Any, subscription: str) -> None:
-    """Fail early and clearly when the subscription is missing or not readable."""
+def check(subscriber: Any, subscription: str) -> int:
+    """Fail early and clearly when the subscription is missing or not readable; its ack
+    deadline in seconds."""
     from google.api_core import exceptions
 
     try:
-        subscriber.get_subscription(subscription=subscription, timeout=30)
+        found = subscriber.get_subscription(subscription=subscription, timeout=30)
     except exceptions.GoogleAPICallError as err:
         raise explain(err, subscription) from err
+    return int(found.ack_deadline_seconds or 10)
 
 
 def drain(
@@ -89,6 +92,7 @@ def drain(
     window: float,
     seen: set[str],
     progress: Callable[[int], None] = lambda n: None,
+    ack_deadline: float = 10,
 ) -> tuple[list[Message], list[str]]:
     """Pull without acknowledging until ``max_messages`` new messages, ``idle_timeout`` seconds
     without one, or ``window`` seconds in all. Returns the new messages, each once (a message
@@ -98,15 +102,22 @@ def drain(
 
     batch: dict[str, Message] = {}
     repeats: list[str] = []
-    start = last = extended = time.monotonic()
+    leases: deque[tuple[float, str]] = deque()  # (when the lease ends, ack id), oldest first
+    start = last = time.monotonic()
     while len(batch) < max_messages:
         now = time.monotonic()
         if now - last >= idle_timeout or now - start >= window:
             break
-        if now - extended >= LEASE_EVERY:  # keep what is held from being delivered again
-            hold(subscriber, subscription, [m.ack_id for m in batch.values()])
-            extended = now
-        wait = max(1.0, min(idle_timeout - (now - last), window - (now - start), LEASE_EVERY))
+        ending = []  # keep what is held from being delivered again
+        while leases and leases[0][0] - now < LEASE_MARGIN:
+            ending.append(leases.popleft()[1])
+        if ending:
+            hold(subscriber, subscription, ending)
+            leases.extend((now + LEASE_SECONDS, ack_id) for ack_id in ending)
+        wait = min(idle_timeout - (now - last), window - (now - start))
+        if leases:
+            wait = min(wait, leases[0][0] - LEASE_MARGIN - now)
+        wait = max(1.0, wait)
         try:
             reply = subscriber.pull(
                 subscription=subscription,
@@ -130,6 +141,7 @@ def drain(
                 publish_time=m.publish_time.timestamp(),
                 ack_id=received.ack_id,
             )
+            leases.append((time.monotonic() + ack_deadline, received.ack_id))
         if len(batch) > before:  # only new messages keep the drain going, not redeliveries
             last = time.monotonic()
             progress(len(batch))
