@@ -351,9 +351,112 @@ def test_bad_json_lines_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3,
     assert not (Path(examples.uri) / ".bad_lines").exists()
 
 
-def test_skip_bad_rows_is_only_for_json_lines(tmp_path):
+def test_skip_bad_rows_is_only_for_csv_and_json_lines(tmp_path):
     (tmp_path / "pipeline.yaml").write_text(
-        PIPELINE.replace("format: csv\n", "format: csv\n        skip_bad_rows: 3\n")
+        PIPELINE.replace("format: tfrecord}", "format: tfrecord, skip_bad_rows: 3}")
     )
     done = tfxd("validate", "pipeline.yaml", cwd=tmp_path)
-    assert done.returncode == 2 and "skip_bad_rows applies to format: jsonl" in done.stderr
+    assert done.returncode == 2
+    assert "spec.components.tfrecord.with" in done.stderr
+    assert "skip_bad_rows applies to format: csv or jsonl; tfrecord" in done.stderr
+
+
+def run_executor(executor, component, uri: Path):
+    """One execution of ``executor`` with ``component``'s exec properties, as a launcher makes
+    it (no span patterns, so the driver has nothing to resolve); its Examples artifact."""
+    from tfx.types import standard_artifacts
+    from tfx.utils import proto_utils
+
+    props = {
+        k: proto_utils.proto_to_json(v) if hasattr(v, "DESCRIPTOR") else v
+        for k, v in component.exec_properties.items()
+    }
+    examples = standard_artifacts.Examples()
+    examples.uri = str(uri)
+    executor().Do({}, {"examples": [examples]}, props)
+    return examples
+
+
+def records(uri: str, split: str) -> list:
+    """A split's Examples, by id (their serialized bytes order map entries arbitrarily)."""
+    import tensorflow as tf
+
+    files = sorted(str(f) for f in Path(uri, f"Split-{split}").glob("*.gz"))
+    data = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    examples = [tf.train.Example.FromString(r.numpy()) for r in data]
+    return sorted(examples, key=lambda e: list(e.features.feature["id"].int64_list.value))
+
+
+def tricky_csv() -> bytes:
+    """Quoted commas and quotes, a field over two lines, empty cells, a column with no value,
+    a blank line and CRLF endings: what TFX's CSV reader handles."""
+    rows = [f"{i},{i / 4 if i % 5 else ''},name {i},,\r\n" for i in range(3, 40)]
+    head = [
+        "id,x,name,note,empty\n",
+        '1,0.5,"Smith, J","line one\nline two",\n',
+        "\n",
+        '2,2,"say ""hi""",plain,\n',
+    ]
+    return "".join(head + rows).encode()
+
+
+def test_csv_examples_are_the_same_as_tfx_csv_example_gen_makes(s3, tmp_path):
+    from tfx.components import CsvExampleGen
+    from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxCsv
+
+    from tfxd.components.s3_example_gen.component import S3ExampleGen
+    from tfxd.components.s3_example_gen.executor import CsvExecutor
+
+    client, _ = s3
+    put(client, "tricky/data.csv", tricky_csv())
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "data.csv").write_bytes(tricky_csv())
+    ours = run_executor(
+        CsvExecutor,
+        S3ExampleGen(format="csv", input_base="s3://tfxd-data/tricky"),
+        tmp_path / "ours",
+    )
+    theirs = run_executor(
+        TfxCsv, CsvExampleGen(input_base=str(tmp_path / "local")), tmp_path / "theirs"
+    )
+    for split in ("train", "eval"):
+        assert records(ours.uri, split) == records(theirs.uri, split), split
+    assert ours.get_int_custom_property("tfxd_bad_rows") == 0
+    everything = records(ours.uri, "train") + records(ours.uri, "eval")
+    [smith] = [e for e in everything if e.features.feature["id"].int64_list.value == [1]]
+    assert smith.features.feature["note"].bytes_list.value == [b"line one\nline two"]
+    assert smith.features.feature["name"].bytes_list.value == [b"Smith, J"]
+    assert len(everything) == 39
+
+
+def test_bad_csv_rows_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3, tmp_path):
+    from tfxd.components import settings
+    from tfxd.components.s3_example_gen.component import S3ExampleGen
+    from tfxd.components.s3_example_gen.executor import CsvExecutor
+    from tfxd.errors import TfxdError
+
+    client, _ = s3
+    header = b"id,x,kind,label\n"
+    put(client, "bad/a.csv", header + b'1,0.5,"two\nlines",0\n7,8\n9,\xff\xfe,z,1\n2,1.5,b,1\n')
+    put(client, "bad/b.csv", header + b'3,2.5,a,2\n4,1.0,"never closed,1\n5,2.0,a,0\n')
+
+    def run(allowed: int, name: str):
+        config = settings.pack({"skip_bad_rows": allowed})
+        component = S3ExampleGen(
+            format="csv", input_base="s3://tfxd-data/bad", custom_config=config
+        )
+        return run_executor(CsvExecutor, component, tmp_path / name)
+
+    with pytest.raises(TfxdError) as refused:
+        run(2, "refused")
+    message = str(refused.value)
+    assert "3 CSV row(s) cannot be read, skip_bad_rows allows 2" in message
+    assert "s3://tfxd-data/bad/a.csv:4: 2 field(s), the header has 4" in message
+    assert "s3://tfxd-data/bad/a.csv:5: not UTF-8 (byte 2)" in message
+    assert "s3://tfxd-data/bad/b.csv:3: a quoted field is never closed" in message
+
+    examples = run(3, "done")
+    assert examples.get_int_custom_property("tfxd_bad_rows") == 3
+    kept = count(examples.uri, "train") + count(examples.uri, "eval")
+    assert kept == 3  # ids 1, 2 and 3; the unclosed quote swallows the rest of b.csv
+    assert not Path(examples.uri, ".bad_lines").exists()

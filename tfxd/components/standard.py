@@ -100,16 +100,16 @@ class S3ExampleGenParams(FileExampleGenParams):
     skip_bad_rows: int = Field(
         0,
         ge=0,
-        description="jsonl: unreadable lines tolerated (dropped, counted in MLMD); more fail the "
-        "run naming file and line.",
+        description="csv and jsonl: unreadable rows tolerated (dropped, counted in MLMD); more "
+        "fail the run naming file and line.",
     )
 
     @model_validator(mode="after")
-    def _bad_rows_for_jsonl(self) -> S3ExampleGenParams:
-        if self.skip_bad_rows and self.format != "jsonl":
+    def _bad_rows_for_text(self) -> S3ExampleGenParams:
+        if self.skip_bad_rows and self.format not in ("csv", "jsonl"):
             raise ValueError(
-                f"skip_bad_rows applies to format: jsonl; {self.format} is read by TFX's and "
-                "Beam's own readers, which stop at the first unreadable record"
+                f"skip_bad_rows applies to format: csv or jsonl; {self.format} is read by "
+                "TFX's and Beam's own readers, which stop at the first unreadable record"
             )
         return self
 

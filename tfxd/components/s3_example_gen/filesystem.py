@@ -155,13 +155,24 @@ class _Reader(io.RawIOBase):
         super().close()
 
 
+def csv_header(path: str) -> str:
+    """A CSV object's first line. Read as bytes: a bad byte further on is a row's problem."""
+    with S3Filesystem.open(path, "rb") as handle:
+        line = handle.readline()
+    try:
+        return line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        raise S3Error(
+            f"{path}: the header line is not UTF-8 (byte {err.start}): save the file as UTF-8"
+        ) from err
+
+
 def same_csv_header(pattern: str, split_name: str) -> None:
     """The CSV files matching ``pattern`` share one header, or an S3Error names two that differ
     (schema drift inside one split)."""
     first: tuple[str, str] | None = None
     for path in sorted(glob(pattern)):
-        with S3Filesystem.open(path, "r") as handle:
-            header = handle.readline().rstrip("\r\n")
+        header = csv_header(path)
         if first is None:
             first = (path, header)
         elif header != first[1]:
