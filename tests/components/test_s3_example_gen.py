@@ -81,20 +81,18 @@ def test_missing_bucket_and_empty_prefix_are_named(s3):
     assert list_objects("s3://tfxd-data/nothing-here/") == []
 
 
-def test_json_lines_become_typed_examples():
-    from tfxd.components.s3_example_gen.executor import json_to_example
+def test_json_lines_are_objects_named_by_file_and_line_when_bad():
+    from tfxd.components.s3_example_gen.executor import json_record
     from tfxd.errors import TfxdError
 
-    example = json_to_example('{"n": 3, "f": 1.5, "s": "a", "b": true, "l": [1, 2], "z": null}')
-    feature = example.features.feature
-    assert list(feature["n"].int64_list.value) == [3]
-    assert list(feature["f"].float_list.value) == [1.5]
-    assert list(feature["s"].bytes_list.value) == [b"a"]
-    assert list(feature["b"].int64_list.value) == [1]
-    assert list(feature["l"].int64_list.value) == [1, 2]
-    assert "z" not in feature  # null → missing
-    with pytest.raises(TfxdError, match="data.jsonl: not a JSON object"):
-        json_to_example("{oops", source="data.jsonl")
+    line = b'{"n": 3, "f": 1.5, "s": "a", "b": true, "l": [1, 2], "z": null}\n'
+    assert json_record(line) == {"n": 3, "f": 1.5, "s": "a", "b": True, "l": [1, 2], "z": None}
+    with pytest.raises(TfxdError, match="data.jsonl:4: not a JSON object"):
+        json_record(b"{oops", source="data.jsonl:4")
+    with pytest.raises(TfxdError, match="data.jsonl:5: a JSON line must be an object, got list"):
+        json_record(b"[1]", source="data.jsonl:5")
+    with pytest.raises(TfxdError, match=r"data.jsonl:6: not UTF-8 \(byte 7\)"):
+        json_record(b'{"s": "\xff"}', source="data.jsonl:6")
 
 
 PIPELINE = """\
@@ -460,3 +458,30 @@ def test_bad_csv_rows_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3, t
     kept = count(examples.uri, "train") + count(examples.uri, "eval")
     assert kept == 3  # ids 1, 2 and 3; the unclosed quote swallows the rest of b.csv
     assert not Path(examples.uri, ".bad_lines").exists()
+
+
+def test_json_lines_keep_one_type_per_field_and_drift_is_named(s3, tmp_path):
+    from tfxd.components.s3_example_gen.component import S3ExampleGen
+    from tfxd.components.s3_example_gen.executor import JsonLinesExecutor
+    from tfxd.errors import TfxdError
+
+    client, _ = s3
+    rows = [{"id": i, "x": i if i % 2 else i + 0.5, "b": i % 3 == 0, "t": None} for i in range(40)]
+    put(client, "kinds/a.jsonl", "\n".join(json.dumps(r) for r in rows[:20]).encode())
+    put(client, "kinds/b.jsonl", "\n".join(json.dumps(r) for r in rows[20:]).encode())
+    component = S3ExampleGen(format="jsonl", input_base="s3://tfxd-data/kinds")
+    examples = run_executor(JsonLinesExecutor, component, tmp_path / "kinds")
+    everything = records(examples.uri, "train") + records(examples.uri, "eval")
+    assert len(everything) == 40
+    for example in everything:  # ints and floats of one field: all floats
+        feature = example.features.feature
+        assert feature["x"].WhichOneof("kind") == "float_list"
+        assert feature["b"].WhichOneof("kind") == "int64_list" and "t" not in feature
+
+    put(client, "kinds/b.jsonl", b'{"id": 99, "x": "wide", "b": false}\n')
+    with pytest.raises(TfxdError) as drifted:
+        run_executor(JsonLinesExecutor, component, tmp_path / "drift")
+    message = str(drifted.value)
+    assert "schema drift between the rows of one split" in message
+    assert "field 'x' is float at s3://tfxd-data/kinds/a.jsonl:1" in message
+    assert "string at s3://tfxd-data/kinds/b.jsonl:1" in message

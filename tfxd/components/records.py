@@ -52,6 +52,28 @@ def value_feature(value: Any) -> tf.train.Feature | None:
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=encoded))
 
 
+def value_kind(value: Any) -> str | None:
+    """The kind ``value_feature`` gives a JSON value (int, float or string); None if missing."""
+    values = [v for v in (value if isinstance(value, list) else [value]) if v is not None]
+    if not values:
+        return None
+    if all(isinstance(v, int) for v in values):  # booleans too
+        return "int"
+    if all(isinstance(v, (int, float)) for v in values):
+        return "float"
+    return "string"
+
+
+def widen(first: tuple[str, str], kind: str) -> tuple[str, str] | None:
+    """A field's (kind, where first seen) after another value of ``kind``: ints widen to
+    floats; None where a number meets text (schema drift)."""
+    if first[0] == kind:
+        return first
+    if {first[0], kind} == {"int", "float"}:
+        return ("float", first[1])
+    return None
+
+
 def typed_feature(name: str, value: Any, kind: str) -> tf.train.Feature | None:
     """A feature of the declared ``kind``; '' and None are missing values."""
     values = value if isinstance(value, list) else [value]

@@ -16,7 +16,7 @@ from typing import Any
 import tensorflow as tf
 
 from tfxd.components.pubsub_example_gen.subscription import Message, PubSubError
-from tfxd.components.records import BadRecord, record_to_example
+from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
 
 FORMATS = ("json", "csv", "tfexample")
 
@@ -40,36 +40,23 @@ def _record(message: Message, fmt: str, columns: dict[str, str]) -> dict[str, An
     return dict(zip(columns, row, strict=True))
 
 
-def _kind(value: Any) -> str | None:
-    values = [v for v in (value if isinstance(value, list) else [value]) if v is not None]
-    if not values:
-        return None
-    if all(isinstance(v, int) for v in values):  # booleans too
-        return "int"
-    if all(isinstance(v, (int, float)) for v in values):
-        return "float"
-    return "string"
-
-
 def _inferred(records: list[tuple[Message, dict[str, Any]]]) -> dict[str, str]:
     """One type per JSON field across the span, or a PubSubError on schema drift."""
     kinds: dict[str, tuple[str, str]] = {}
     for message, record in records:
         for key, value in record.items():
-            kind = _kind(value)
+            kind = value_kind(value)
             if kind is None:
                 continue
-            first = kinds.get(key)
-            if first is None or first[0] == kind:
-                kinds.setdefault(key, (kind, message.id))
-            elif {first[0], kind} == {"int", "float"}:
-                kinds[key] = ("float", first[1])
-            else:
+            first = kinds.setdefault(key, (kind, message.id))
+            merged = widen(first, kind)
+            if merged is None:
                 raise PubSubError(
                     f"Pub/Sub schema drift: field {key!r} is {first[0]} in message {first[1]} "
                     f"and {kind} in message {message.id}: fix the producer, or declare the "
                     f"field's type under `columns` (e.g. columns: {{{key}: string}})"
                 )
+            kinds[key] = merged
     return {key: kind for key, (kind, _) in kinds.items()}
 
 

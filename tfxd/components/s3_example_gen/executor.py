@@ -28,7 +28,7 @@ from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
 from tfxd.components import settings
-from tfxd.components.records import BadRecord, record_to_example
+from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
 from tfxd.components.s3_example_gen import filesystem
 from tfxd.errors import TfxdError
 
@@ -65,38 +65,101 @@ class ParquetExecutor(parquet_executor.Executor):
     """TFX's Parquet executor (Beam's ReadFromParquet) on s3://."""
 
 
-def json_to_example(line: str, source: str = "") -> tf.train.Example:
-    """One JSON object → tf.Example: ints (and booleans as 0/1), floats, strings, lists of one
-    kind; null and empty lists are missing values. ``source`` (file:line) names a bad line."""
+def json_record(line: bytes | str, source: str = "") -> dict[str, Any]:
+    """One JSON line → its object; ``source`` (file:line) names a bad line."""
     try:
-        record = json.loads(line)
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        record = json.loads(text)
+    except UnicodeDecodeError as err:
+        raise BadRecord(f"{source}: not UTF-8 (byte {err.start})") from err
     except json.JSONDecodeError as err:
-        raise BadRecord(f"{source}: not a JSON object ({err.msg}): {line[:80]!r}") from err
+        raise BadRecord(f"{source}: not a JSON object ({err.msg}): {text[:80]!r}") from err
     if not isinstance(record, dict):
         raise BadRecord(f"{source}: a JSON line must be an object, got {type(record).__name__}")
-    return record_to_example(record)
+    return record
 
 
 BAD = "bad"
 BAD_LINES = ".bad_lines"
+DRIFT_LINES = ".drift"
 BAD_ROWS = "tfxd_bad_rows"
 _OUTPUT = "_tfxd_output_uri"  # where bad rows are written, handed to the transform in process
 
 
 class _ParseLines(beam.DoFn):
-    """A JSON-lines file → Examples; bad lines (file:line: why) to the ``bad`` output."""
+    """A JSON-lines file → (file:line, object); bad lines (file:line: why) to ``bad``."""
 
     def process(self, path: str) -> Any:
         from tfx.dsl.io import fileio
 
-        with fileio.open(path, "r") as handle:
+        with fileio.open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
+                where = f"{path}:{number}"
                 try:
-                    yield json_to_example(line, f"{path}:{number}")
+                    yield where, json_record(line, where)
                 except BadRecord as err:
                     yield beam.pvalue.TaggedOutput(BAD, str(err))
+
+
+DRIFT = "drift"
+
+
+def _merge_kind(kinds: dict[str, tuple[str, str]], key: str, entry: tuple[str, str]) -> None:
+    """Fold (kind, where) into ``kinds[key]``; a number meeting text becomes (drift, both
+    places). Places are ordered, so the result does not depend on how Beam bundles rows."""
+    first = kinds.get(key)
+    if first is None:
+        kinds[key] = entry
+    elif first[0] == DRIFT or entry[0] == DRIFT:
+        kinds[key] = min(e for e in (first, entry) if e[0] == DRIFT)
+    else:
+        a, b = sorted((first, entry), key=lambda e: e[1])
+        kinds[key] = widen(a, b[0]) or (DRIFT, f"{a[0]} at {a[1]} and {b[0]} at {b[1]}")
+
+
+class _FieldKinds(beam.CombineFn):
+    """field → (kind, where first seen) over a split's JSON objects, as Pub/Sub spans infer
+    them: ints widen to floats; a number in one row and text in another is schema drift."""
+
+    def create_accumulator(self) -> dict[str, tuple[str, str]]:
+        return {}
+
+    def add_input(self, kinds: dict, located: tuple[str, dict]) -> dict:
+        where, record = located
+        for key, value in record.items():
+            kind = value_kind(value)
+            if kind is not None:
+                _merge_kind(kinds, key, (kind, where))
+        return kinds
+
+    def merge_accumulators(self, accumulators: Any) -> dict:
+        merged: dict[str, tuple[str, str]] = {}
+        for kinds in accumulators:
+            for key, entry in kinds.items():
+                _merge_kind(merged, key, entry)
+        return merged
+
+    def extract_output(self, kinds: dict) -> dict:
+        return kinds
+
+
+class _TypedExample(beam.DoFn):
+    """(where, object) → tf.Example with the split's one type per field."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, str] | None = None
+
+    def process(self, located: tuple[str, dict], kinds: dict) -> Any:
+        if self._types is None:  # drifted fields as text: the execution fails on them anyway
+            self._types = {k: "string" if v[0] == DRIFT else v[0] for k, v in kinds.items()}
+        where, record = located
+        present = {k: v for k, v in record.items() if k in self._types}  # the rest is null
+        try:
+            yield record_to_example(present, self._types)
+        except BadRecord as err:
+            yield beam.pvalue.TaggedOutput(BAD, f"{where}: {err}")
 
 
 class _ReadCsvRecords(beam.DoFn):
@@ -165,11 +228,18 @@ def _parsed(
         | "Spread" >> beam.Reshuffle()
         | "Parse" >> beam.ParDo(parse).with_outputs(BAD, main="rows")
     )
-    name = hashlib.sha1(split_pattern.encode()).hexdigest()[:8]
-    _ = parsed[BAD] | "Bad rows" >> beam.io.WriteToText(
-        os.path.join(exec_properties[_OUTPUT], BAD_LINES, name), shard_name_template=""
-    )
+    _ = parsed[BAD] | "Bad rows" >> _WriteAside(exec_properties, BAD_LINES, split_pattern)
     return parsed["rows"]
+
+
+@beam.ptransform_fn
+def _WriteAside(
+    lines: beam.PCollection, exec_properties: dict, folder: str, split_pattern: str, part: str = ""
+):
+    """Lines into a folder beside the Examples, for ``Do`` to read once the job is done."""
+    name = hashlib.sha1(split_pattern.encode()).hexdigest()[:8] + part
+    path = os.path.join(exec_properties[_OUTPUT], folder, name)
+    return lines | beam.io.WriteToText(path, shard_name_template="")
 
 
 @beam.ptransform_fn
@@ -177,7 +247,17 @@ def _parsed(
 @beam.typehints.with_output_types(tf.train.Example)
 def _JsonLinesToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern: str):
     files = _files(exec_properties, split_pattern)
-    return _parsed(pipeline, files, _ParseLines(), exec_properties, split_pattern)
+    rows = _parsed(pipeline, files, _ParseLines(), exec_properties, split_pattern)
+    kinds = rows | "Kinds" >> beam.CombineGlobally(_FieldKinds())
+    drift = kinds | "Drift" >> beam.FlatMap(
+        lambda kinds: [f"field {k!r} is {v[1]}" for k, v in sorted(kinds.items()) if v[0] == DRIFT]
+    )
+    _ = drift | "Write drift" >> _WriteAside(exec_properties, DRIFT_LINES, split_pattern)
+    typed = rows | "To Example" >> beam.ParDo(
+        _TypedExample(), beam.pvalue.AsSingleton(kinds)
+    ).with_outputs(BAD, main="examples")
+    _ = typed[BAD] | "Bad values" >> _WriteAside(exec_properties, BAD_LINES, split_pattern, "-v")
+    return typed["examples"]
 
 
 @beam.ptransform_fn
@@ -197,6 +277,20 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern:
     return rows | "To Example" >> beam.ParDo(csv_executor._ParsedCsvToTfExample(), types)
 
 
+def _read_aside(folder: str) -> list[str]:
+    """The lines ``_WriteAside`` wrote into ``folder``, which is then removed."""
+    from tfx.dsl.io import fileio
+
+    lines: list[str] = []
+    if not fileio.exists(folder):
+        return lines
+    for path in sorted(fileio.glob(os.path.join(folder, "*"))):
+        with fileio.open(path, "r") as handle:
+            lines += [line.rstrip("\n") for line in handle if line.strip()]
+    fileio.rmtree(folder)
+    return lines
+
+
 class _CountsBadRows(BaseExampleGenExecutor):
     """Up to ``skip_bad_rows`` unreadable rows are dropped and counted (custom property
     ``tfxd_bad_rows``); more fail the execution, naming file and line, and publish nothing."""
@@ -204,17 +298,19 @@ class _CountsBadRows(BaseExampleGenExecutor):
     ROWS = "row(s)"
 
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
-        from tfx.dsl.io import fileio
 
         [examples] = output_dict["examples"]
         allowed = int(settings.unpack(exec_properties.get("custom_config")).get("skip_bad_rows", 0))
         super().Do(input_dict, output_dict, {**exec_properties, _OUTPUT: examples.uri})
-        folder = os.path.join(examples.uri, BAD_LINES)
-        bad: list[str] = []
-        for path in sorted(fileio.glob(os.path.join(folder, "*"))):
-            with fileio.open(path, "r") as handle:
-                bad += [line.rstrip("\n") for line in handle if line.strip()]
-        fileio.rmtree(folder)
+        bad = _read_aside(os.path.join(examples.uri, BAD_LINES))
+        drift = _read_aside(os.path.join(examples.uri, DRIFT_LINES))
+        if drift:
+            raise TfxdError(
+                "schema drift between the rows of one split: "
+                + "; ".join(sorted(set(drift)))
+                + ": fix the files (one type per field: quote text, write numbers bare), or move "
+                "the rows of the new shape to their own span"
+            )
         examples.set_int_custom_property(BAD_ROWS, len(bad))
         if len(bad) > allowed:
             shown = "\n  ".join(sorted(bad)[:5])
