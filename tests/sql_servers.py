@@ -1,5 +1,6 @@
 """Real SQL servers on 127.0.0.1 for tests, each in a temporary folder: PostgreSQL from Debian's
-packages (initdb + pg_ctl, run as the ``postgres`` user when we are root)."""
+packages (initdb + pg_ctl, run as the ``postgres`` user when we are root) and MariaDB, each
+with a password-protected user."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 
 from tests.servers import free_port
 
+PASSWORD = "tfxd-Secret-31"  # the servers check it: a wrong one is refused
+
 
 def postgres_bin() -> str | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -21,7 +24,8 @@ def postgres_bin() -> str | None:
 
 @contextmanager
 def postgres_server() -> Iterator[str]:
-    """Start PostgreSQL; yield a SQLAlchemy URL (trust auth, user ``tfxd``, database ``tfxd``)."""
+    """Start PostgreSQL; yield a SQLAlchemy URL (user ``tfxd`` with PASSWORD over TCP, trust
+    on the server's own socket; database ``tfxd``)."""
     bindir = postgres_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
@@ -35,12 +39,17 @@ def postgres_server() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = os.path.join(folder, "data"), free_port()
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
-    run(f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "tfxd", "--no-sync")
+    secret = os.path.join(folder, "pw")
+    with open(secret, "w") as handle:
+        handle.write(PASSWORD)
+    os.chmod(secret, 0o644)
+    auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={secret}"]
+    run(f"{bindir}/initdb", "-D", data, *auth, "-U", "tfxd", "--no-sync")
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     run(f"{bindir}/pg_ctl", "-D", data, "-o", options, "-l", f"{folder}/log", "-w", "start")
     try:
-        run(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "tfxd", "tfxd")
-        yield f"postgresql+psycopg2://tfxd@127.0.0.1:{port}/tfxd"
+        run(f"{bindir}/createdb", "-h", folder, "-p", str(port), "-U", "tfxd", "tfxd")
+        yield f"postgresql+psycopg2://tfxd:{PASSWORD}@127.0.0.1:{port}/tfxd"
     finally:
         subprocess.run(
             [*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
@@ -110,10 +119,10 @@ def mariadb_server() -> Iterator[str]:
                 time.sleep(0.1)
         with admin.cursor() as cursor:
             cursor.execute("CREATE DATABASE tfxd")
-            cursor.execute("CREATE USER 'tfxd'@'127.0.0.1'")
+            cursor.execute(f"CREATE USER 'tfxd'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'")
             cursor.execute("GRANT ALL ON tfxd.* TO 'tfxd'@'127.0.0.1'")
         admin.close()
-        yield f"mysql+pymysql://tfxd@127.0.0.1:{port}/tfxd"
+        yield f"mysql+pymysql://tfxd:{PASSWORD}@127.0.0.1:{port}/tfxd"
     finally:
         proc.kill()
         proc.wait()

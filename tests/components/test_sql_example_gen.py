@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,24 @@ def test_missing_env_var_and_bad_query_are_explained(database, monkeypatch):
     monkeypatch.setenv("TFXD_TEST_SQL", database)
     with pytest.raises(TfxdError, match="the query failed: .*nope.* (does not|doesn't) exist"):
         plan("TFXD_TEST_SQL", "SELECT * FROM nope", "id", 2)
+    with pytest.raises(TfxdError, match="the query failed: .*nope.* (does not|doesn't) exist"):
+        plan("TFXD_TEST_SQL", "SELECT * FROM nope", None, 1)  # tried before the job, too
+
+
+def test_refused_credentials_are_explained_without_the_password(database, monkeypatch):
+    import sqlalchemy
+
+    from tfxd.components.sql_example_gen.executor import plan
+    from tfxd.errors import TfxdError
+
+    wrong = sqlalchemy.engine.make_url(database).set(password="Wrong-pw-4711")
+    monkeypatch.setenv("TFXD_TEST_SQL", wrong.render_as_string(hide_password=False))
+    with pytest.raises(TfxdError) as refused:
+        plan("TFXD_TEST_SQL", "SELECT * FROM trips", None, 1)
+    message = str(refused.value)
+    assert "SqlExampleGen: cannot connect with the URL in TFXD_TEST_SQL" in message
+    assert re.search("password authentication failed|Access denied", message), message
+    assert "Wrong-pw-4711" not in message and "check the host, port, user and password" in message
 
 
 PIPELINE = """\

@@ -75,34 +75,64 @@ class _ReadRange(beam.DoFn):
             op = "<=" if last else "<"
             sql += f" WHERE {self.column} >= :low AND {self.column} {op} :high"
             params = {"low": low, "high": high}
-        with self.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True).execute(
-                sqlalchemy.text(sql), params
-            )
-            for row in result.mappings():
-                yield to_example(dict(row))
+        try:
+            with self.engine.connect() as connection:
+                result = connection.execution_options(stream_results=True).execute(
+                    sqlalchemy.text(sql), params
+                )
+                for row in result.mappings():
+                    yield to_example(dict(row))
+        except sqlalchemy.exc.SQLAlchemyError as err:
+            where = f" ({self.column} from {bounds[0]!r} to {bounds[1]!r})" if bounds else ""
+            raise TfxdError(
+                f"SqlExampleGen: reading{where} failed: {_reason(err, self.env_var)}"
+            ) from err
 
     def teardown(self) -> None:
         self.engine.dispose()
 
 
-def plan(env_var: str, query: str, column: str | None, parts: int) -> list[Any]:
-    """The range reads for ``query``: one whole read, or ``parts`` ranges of ``column``."""
+def _reason(err: Exception, env_var: str) -> str:
+    """The driver's own message, without the password should a driver echo it."""
     import sqlalchemy
 
-    if not column or parts <= 1:
-        return [None]
-    source = f"SELECT MIN({column}) AS low, MAX({column}) AS high FROM ({query}) AS tfxd_source"
+    text = str(getattr(err, "orig", None) or err).strip()
+    try:
+        password = sqlalchemy.engine.make_url(os.environ.get(env_var, "")).password
+    except sqlalchemy.exc.ArgumentError:
+        password = None
+    return text.replace(password, "***") if password else text
+
+
+def plan(env_var: str, query: str, column: str | None, parts: int) -> list[Any]:
+    """The range reads for ``query``: one whole read, or ``parts`` ranges of ``column``. The
+    connection and the query are tried here, before the job, so that a wrong password or a
+    bad query fail with a clear message and nothing written."""
+    import sqlalchemy
+
     eng = engine(env_var)
     try:
-        with eng.connect() as connection:
-            low, high = connection.execute(sqlalchemy.text(source)).one()
-    except sqlalchemy.exc.SQLAlchemyError as err:
-        raise TfxdError(
-            f"SqlExampleGen: the query failed: {err.orig if hasattr(err, 'orig') else err}"
-        ) from err
+        try:
+            connection = eng.connect()
+        except sqlalchemy.exc.SQLAlchemyError as err:
+            raise TfxdError(
+                f"SqlExampleGen: cannot connect with the URL in {env_var}: "
+                f"{_reason(err, env_var)}: check the host, port, user and password it holds"
+            ) from err
+        with connection:
+            source = f"SELECT * FROM ({query}) AS tfxd_source WHERE 1 = 0"
+            if column and parts > 1:
+                source = f"SELECT MIN({column}), MAX({column}) FROM ({query}) AS tfxd_source"
+            try:
+                bounds = connection.execute(sqlalchemy.text(source)).all()
+            except sqlalchemy.exc.SQLAlchemyError as err:
+                reason = _reason(err, env_var)
+                raise TfxdError(f"SqlExampleGen: the query failed: {reason}") from err
     finally:
         eng.dispose()
+    if not column or parts <= 1:
+        return [None]
+    [(low, high)] = bounds
     return ranges(low, high, parts)
 
 
