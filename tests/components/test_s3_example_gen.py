@@ -485,3 +485,49 @@ def test_json_lines_keep_one_type_per_field_and_drift_is_named(s3, tmp_path):
     assert "schema drift between the rows of one split" in message
     assert "field 'x' is float at s3://tfxd-data/kinds/a.jsonl:1" in message
     assert "string at s3://tfxd-data/kinds/b.jsonl:1" in message
+
+
+def test_parquet_files_of_one_split_must_share_their_columns(s3, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tfxd.components.s3_example_gen.component import S3ExampleGen
+    from tfxd.components.s3_example_gen.executor import ParquetExecutor
+    from tfxd.components.s3_example_gen.filesystem import S3Error, parquet_columns
+
+    client, _ = s3
+
+    def parquet(rows: list[dict], **kwargs) -> bytes:
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows), buffer, **kwargs)
+        return buffer.getvalue()
+
+    big = [{**r, "note": "n" * 40 * (r["id"] % 7)} for r in ROWS * 50]  # a footer of many groups
+    put(client, "pq/a.parquet", parquet(big, row_group_size=10))
+    put(client, "pq/b.parquet", parquet(ROWS))
+    assert parquet_columns("s3://tfxd-data/pq/b.parquet") == {
+        "id": "int64",
+        "x": "double",
+        "kind": "string",
+        "label": "int64",
+    }
+    put(client, "other/a.csv", csv_bytes(ROWS))
+    with pytest.raises(S3Error, match="not a Parquet file"):
+        parquet_columns("s3://tfxd-data/other/a.csv")
+
+    component = S3ExampleGen(format="parquet", input_base="s3://tfxd-data/pq")
+    with pytest.raises(S3Error) as drifted:
+        run_executor(ParquetExecutor, component, tmp_path / "drift")
+    assert (
+        "split 'single_split': s3://tfxd-data/pq/b.parquet differs from s3://tfxd-data/pq/a.parquet"
+        " (lacks note)" in str(drifted.value)
+    )
+
+    changed = [{**r, "label": str(r["label"])} for r in ROWS]
+    put(client, "pq/b.parquet", parquet([{**r, "note": "n"} for r in changed]))
+    with pytest.raises(S3Error, match=r"\(label: int64 → string\)"):
+        run_executor(ParquetExecutor, component, tmp_path / "changed")
+
+    put(client, "pq/b.parquet", parquet([{**r, "note": "n"} for r in ROWS]))
+    examples = run_executor(ParquetExecutor, component, tmp_path / "same")
+    assert count(examples.uri, "train") + count(examples.uri, "eval") == len(big) + len(ROWS)

@@ -62,7 +62,21 @@ class TFRecordExecutor(import_executor.Executor):
 
 
 class ParquetExecutor(parquet_executor.Executor):
-    """TFX's Parquet executor (Beam's ReadFromParquet) on s3://."""
+    """TFX's Parquet executor (Beam's ReadFromParquet) on s3://, after a check that the files
+    of each split share their columns and types (read from their footers)."""
+
+    def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
+        for name, pattern in _split_patterns(exec_properties):
+            filesystem.same_parquet_columns(pattern, name)
+        return super().GenerateExamplesByBeam(pipeline, exec_properties)
+
+
+def _split_patterns(exec_properties: dict) -> list[tuple[str, str]]:
+    """(split name, full s3:// pattern) of each input split."""
+    config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(exec_properties["input_config"], config)
+    base = exec_properties["input_base"]
+    return [(split.name, os.path.join(base, split.pattern)) for split in config.splits]
 
 
 def json_record(line: bytes | str, source: str = "") -> dict[str, Any]:
@@ -341,11 +355,8 @@ class CsvExecutor(_CountsBadRows):
         return _CsvToExample
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
-        config = example_gen_pb2.Input()
-        proto_utils.json_to_proto(exec_properties["input_config"], config)
-        for split in config.splits:
-            pattern = os.path.join(exec_properties["input_base"], split.pattern)
-            filesystem.same_csv_header(pattern, split.name)
+        for name, pattern in _split_patterns(exec_properties):
+            filesystem.same_csv_header(pattern, name)
         return super().GenerateExamplesByBeam(pipeline, exec_properties)
 
 

@@ -183,6 +183,57 @@ def same_csv_header(pattern: str, split_name: str) -> None:
             )
 
 
+def _tail(path: str, size: int) -> bytes:
+    """The last ``size`` bytes of an object (all of it, if smaller): one ranged GET."""
+    bucket, key = split(path)
+    try:
+        body = client().get_object(Bucket=bucket, Key=key, Range=f"bytes=-{size}")["Body"]
+        return body.read()
+    except Exception as err:
+        raise explain(err, path) from err
+
+
+def parquet_columns(path: str) -> dict[str, str]:
+    """A Parquet object's columns and their Arrow types, from its footer alone (one or two
+    ranged reads, whatever the object's size)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tail = _tail(path, 64 << 10)
+    if len(tail) < 12 or tail[-4:] != b"PAR1":
+        raise S3Error(f"{path}: not a Parquet file (no PAR1 footer): check the object's format")
+    length = int.from_bytes(tail[-8:-4], "little") + 8
+    if length > len(tail):
+        tail = _tail(path, length)
+    try:  # the footer, framed as the smallest Parquet file a reader accepts
+        schema = pq.read_schema(pa.BufferReader(b"PAR1" + tail[-length:]))
+    except (pa.ArrowException, OSError) as err:
+        raise S3Error(f"{path}: unreadable Parquet footer ({err})") from err
+    return {field.name: str(field.type) for field in schema}
+
+
+def same_parquet_columns(pattern: str, split_name: str) -> None:
+    """The Parquet files matching ``pattern`` have the same columns and types, or an S3Error
+    names two that differ and how (schema drift inside one split)."""
+    first: tuple[str, dict[str, str]] | None = None
+    for path in sorted(glob(pattern)):
+        columns = parquet_columns(path)
+        if first is None:
+            first = (path, columns)
+            continue
+        if columns == first[1]:
+            continue
+        before = first[1]
+        changes = [f"{c}: {before[c]} → {t}" for c, t in columns.items() if before.get(c, t) != t]
+        changes += [f"adds {c}" for c in columns if c not in before]
+        changes += [f"lacks {c}" for c in before if c not in columns]
+        raise S3Error(
+            f"split '{split_name}': {path} differs from {first[0]} ({'; '.join(changes)}): the "
+            "files of one split must share their columns (schema drift); fix the file, or move "
+            "it to its own span"
+        )
+
+
 class _Writer(io.BytesIO):
     def __init__(self, path: str, text: bool):
         super().__init__()
