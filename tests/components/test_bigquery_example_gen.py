@@ -194,3 +194,16 @@ def test_a_bad_table_name_is_rejected_at_validate_time(tmp_path):
     assert done.returncode == 2
     assert "pipeline.yaml:10:" in done.stdout + done.stderr
     assert "table 'trips': expected [project.]dataset.table" in done.stdout + done.stderr
+
+
+def test_missing_credentials_are_explained_for_both_apis(monkeypatch):
+    """Outside an emulator the clients take Application Default Credentials; a key file that is
+    not there fails before any request, naming what to set."""
+    from tfxd.components.bigquery_example_gen.bigquery import BigQueryError, client, read_client
+
+    for name in ("BIGQUERY_EMULATOR_HOST", "BIGQUERY_STORAGE_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/tfxd-key.json")
+    for make in (lambda: client("tfxd-test"), read_client):
+        with pytest.raises(BigQueryError, match="no credentials: set GOOGLE_APPLICATION_CREDENTI"):
+            make()

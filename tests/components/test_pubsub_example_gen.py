@@ -444,3 +444,12 @@ def test_the_journal_works_on_s3(tmp_path):
         journal.commit(1)
         assert journal.open_span() is None and journal.next_span() == 2
         assert journal.seen() == {"0", "1"}
+
+
+def test_missing_credentials_are_explained(monkeypatch):
+    from tfxd.components.pubsub_example_gen.subscription import PubSubError, client
+
+    monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/tfxd-key.json")
+    with pytest.raises(PubSubError, match="no credentials: .* or PUBSUB_EMULATOR_HOST"):
+        client()

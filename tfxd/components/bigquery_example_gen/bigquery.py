@@ -32,6 +32,13 @@ def _credentials() -> Any:
     return None
 
 
+def _no_credentials(err: Exception) -> BigQueryError:
+    return BigQueryError(
+        "BigQuery: no credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key "
+        f"file (or run on a node with a service account) ({err})"
+    )
+
+
 def client(project: str) -> Any:
     import google.auth.exceptions
     from google.cloud import bigquery
@@ -39,13 +46,19 @@ def client(project: str) -> Any:
     try:
         return bigquery.Client(project=project, credentials=_credentials())
     except google.auth.exceptions.DefaultCredentialsError as err:
-        raise BigQueryError(
-            "BigQuery: no credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key "
-            f"file (or run on a node with a service account) ({err})"
-        ) from err
+        raise _no_credentials(err) from err
 
 
 def read_client() -> Any:
+    import google.auth.exceptions
+
+    try:
+        return _read_client()
+    except google.auth.exceptions.DefaultCredentialsError as err:
+        raise _no_credentials(err) from err
+
+
+def _read_client() -> Any:
     from google.cloud.bigquery_storage_v1 import BigQueryReadClient
 
     host = os.environ.get("BIGQUERY_STORAGE_EMULATOR_HOST")
