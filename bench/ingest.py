@@ -1,7 +1,8 @@
 """Ingestion rows per second into TFRecord, each source through its executor on the same generated
 table: S3ExampleGen (CSV on a local S3 API server), SqlExampleGen (PostgreSQL and MariaDB on
-127.0.0.1), BigQueryExampleGen (the table in the BigQuery emulator) and PubSubExampleGen (one JSON
-message per row in the Pub/Sub emulator). The baseline is a plain ``pandas.read_csv`` →
+127.0.0.1), BigQueryExampleGen (the table in the BigQuery emulator), PubSubExampleGen (one JSON
+message per row in the Pub/Sub emulator) and KafkaExampleGen (one JSON record per row in a
+Kafka-compatible broker). The baseline is a plain ``pandas.read_csv`` →
 ``tf.io.TFRecordWriter`` loop on the same CSV. Goal for the file case: at least 50% of the
 baseline. Prints, asserts nothing.
 
@@ -178,7 +179,6 @@ def pubsub_case(csv: Path, out: Path) -> float:
 
     from tests.pubsub_server import make_subscription, pubsub_server
     from tfxd.components.pubsub_example_gen.executor import Executor
-    from tfxd.components.settings import pack
 
     with pubsub_server():
         topic, sub = make_subscription("bench", ack_deadline=60)
@@ -198,14 +198,50 @@ def pubsub_case(csv: Path, out: Path) -> float:
             "window_seconds": 3600,
             "journal": str(out.parent / "journal"),
         }
-        properties = {
-            "input_config": json.dumps({"splits": [{"name": "single_split", "pattern": "drain"}]}),
-            "output_config": output_config(),
-            "output_data_format": 6,
-            "output_file_format": 5,
-            "custom_config": json_format_of(pack(settings)),
+        return run_executor(Executor(), out, stream_properties(settings)) - 5  # less the idle end
+
+
+def kafka_case(csv: Path, out: Path) -> float:
+    """Every row produced as a JSON record to the Kafka-compatible broker (4 partitions), then
+    drained into one span: drain, journal, commit, decode and write are timed, producing is
+    not."""
+    import pandas as pd
+    from kafka import KafkaProducer
+
+    from tests.kafka_server import ENV, kafka_server, make_topic
+    from tfxd.components.kafka_example_gen.executor import Executor
+
+    with kafka_server() as servers:
+        make_topic(servers, "bench", partitions=4)
+        producer = KafkaProducer(bootstrap_servers=servers, linger_ms=20, batch_size=1 << 20)
+        for i, row in enumerate(pd.read_csv(csv).to_dict("records")):
+            producer.send("bench", json.dumps(row).encode(), key=str(i).encode())
+        producer.flush()
+        producer.close()
+        settings = {
+            "topic": "bench",
+            "brokers_env": ENV,
+            "group": "bench",
+            "format": "json",
+            "max_messages": 1_000_000,
+            "idle_timeout_seconds": 5,
+            "window_seconds": 3600,
+            "journal": str(out.parent / "kafka-journal"),
         }
-        return run_executor(Executor(), out, properties) - 5  # less the idle timeout at the end
+        return run_executor(Executor(), out, stream_properties(settings)) - 5  # less the idle end
+
+
+def stream_properties(settings: dict) -> dict:
+    """Exec properties of a stream ExampleGen with ``settings``, as its component makes them."""
+    from tfxd.components.settings import pack
+
+    return {
+        "input_config": json.dumps({"splits": [{"name": "single_split", "pattern": "drain"}]}),
+        "output_config": output_config(),
+        "output_data_format": 6,
+        "output_file_format": 5,
+        "custom_config": json_format_of(pack(settings)),
+    }
 
 
 def json_format_of(message: object) -> str:
@@ -214,7 +250,7 @@ def json_format_of(message: object) -> str:
     return json_format.MessageToJson(message)  # type: ignore[arg-type]
 
 
-CASES = {"s3": s3_case, "bigquery": bigquery_case, "pubsub": pubsub_case}
+CASES = {"s3": s3_case, "bigquery": bigquery_case, "pubsub": pubsub_case, "kafka": kafka_case}
 
 
 def main() -> None:
@@ -223,8 +259,8 @@ def main() -> None:
     parser.add_argument(
         "--sources",
         nargs="+",
-        default=["s3", "postgresql", "mariadb", "bigquery", "pubsub"],
-        choices=["s3", "postgresql", "mariadb", "bigquery", "pubsub"],
+        default=["s3", "postgresql", "mariadb", "bigquery", "pubsub", "kafka"],
+        choices=["s3", "postgresql", "mariadb", "bigquery", "pubsub", "kafka"],
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.pubsub_server import emulator_bin, make_subscription, publish, pubsub_server
-from tfxd.components.pubsub_example_gen import decode
-from tfxd.components.pubsub_example_gen.journal import Journal
-from tfxd.components.pubsub_example_gen.subscription import Message, PubSubError
+from tfxd.components.pubsub_example_gen.subscription import PubSubError
+from tfxd.components.stream import decode
+from tfxd.components.stream.journal import Journal, Message, StreamError
 
 
 def messages(*payloads: bytes) -> list[Message]:
@@ -32,8 +32,10 @@ def test_json_fields_keep_one_type_per_span_and_drift_is_named():
     done = decode.decode(messages(b'{"a": 1, "b": "x"}', b'{"a": 2.5, "c": null}'), "json", {})
     assert [features(e) for e in done.examples] == [{"a": [1.0], "b": [b"x"]}, {"a": [2.5]}]
     assert done.bad == []
-    with pytest.raises(PubSubError, match=r"field 'a' is int in message 0 and string in message 1"):
-        decode.decode(messages(b'{"a": 1}', b'{"a": "one"}'), "json", {})
+    with pytest.raises(
+        StreamError, match=r"^Pub/Sub s: schema drift: field 'a' is int in message 0 and string in"
+    ):
+        decode.decode(messages(b'{"a": 1}', b'{"a": "one"}'), "json", {}, "Pub/Sub s")
 
 
 def test_csv_and_declared_types_report_bad_rows_by_message_id():
@@ -45,8 +47,8 @@ def test_csv_and_declared_types_report_bad_rows_by_message_id():
     ]
     assert done.bad[0].startswith("message 1: field 'n': 'x' is not int")
     assert done.bad[1].startswith("message 2: 2 CSV fields, expected 3")
-    error = decode.too_many(done.bad, 1, "projects/p/subscriptions/s")
-    assert "2 message(s) cannot be decoded, skip_bad_rows allows 1" in str(error)
+    error = decode.too_many(done.bad, 1, "Pub/Sub projects/p/subscriptions/s")
+    assert "subscriptions/s: 2 message(s) cannot be decoded, skip_bad_rows allows 1" in str(error)
 
 
 def test_tfexample_payloads_pass_through_and_garbage_is_bad():
@@ -235,7 +237,7 @@ def test_too_many_bad_rows_stage_nothing_and_hand_the_messages_back(emulator, tm
     topic, sub = make_subscription("badrows")
     publish(topic, [b'{"n": 1}', b"not json", b'{"n": 3}', b"[1]"])
     with pytest.raises(
-        PubSubError, match=r"2 message\(s\) cannot be decoded, skip_bad_rows allows 1"
+        StreamError, match=r"2 message\(s\) cannot be decoded, skip_bad_rows allows 1"
     ):
         run_executor(tmp_path, sub, "a", skip_bad_rows=1)
     assert Journal(str(tmp_path / "journal")).open_span() is None
@@ -248,7 +250,7 @@ def test_missing_subscription_and_empty_drain_are_explained(emulator, tmp_path):
     with pytest.raises(PubSubError, match=r"subscriptions/nope does not exist: create it"):
         run_executor(tmp_path, "projects/tfxd-test/subscriptions/nope", "a")
     _, sub = make_subscription("empty")
-    with pytest.raises(PubSubError, match=r"no new message within 2 s"):
+    with pytest.raises(StreamError, match=r"^Pub/Sub projects/.*: no new message within 2 s"):
         run_executor(tmp_path, sub, "b")
 
 
@@ -374,7 +376,7 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulato
     assert watched.returncode == 0, watched.stdout + watched.stderr
     assert published_spans(tmp_path / "runs")[len(spans) + 1] == [total]
     pinned = tfxd("run", "pipeline.yaml", "--span", "3", cwd=tmp_path)
-    assert "--span does not apply to a PubSubExampleGen" in pinned.stdout + pinned.stderr
+    assert "--span does not apply to a stream ExampleGen" in pinned.stdout + pinned.stderr
 
 
 @pytest.mark.slow  # the penguin-pubsub example through the CLI: publish, drain, train (~1.5 min)

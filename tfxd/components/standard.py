@@ -16,7 +16,10 @@ from tfxd.components.bigquery_example_gen.component import BigQueryExampleGen
 from tfxd.components.drift_validator.component import DriftValidator
 from tfxd.components.horovod_trainer import executor as horovod_executor
 from tfxd.components.horovod_trainer.component import HorovodTrainer
+from tfxd.components.kafka_example_gen.component import KafkaExampleGen
+from tfxd.components.kafka_example_gen.topic import TopicSource
 from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
+from tfxd.components.pubsub_example_gen.executor import SubscriptionSource
 from tfxd.components.registry import (
     RUNTIME,
     BuildContext,
@@ -272,12 +275,9 @@ def _bigquery_example_gen(ctx: BuildContext, inputs: dict, p: BigQueryExampleGen
     return BigQueryExampleGen(settings=settings, **_query_gen_configs(ctx, p))
 
 
-class PubSubExampleGenParams(Params):
-    subscription: str = Field(
-        description="projects/<project>/subscriptions/<id>; the endpoint and credentials come "
-        "from the environment (PUBSUB_EMULATOR_HOST, GOOGLE_APPLICATION_CREDENTIALS).",
-        pattern=r"^projects/[a-z][a-z0-9-]+/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,}$",
-    )
+class StreamParams(Params):
+    """What every stream ExampleGen takes besides where its stream is."""
+
     format: Literal["json", "csv", "tfexample"] = Field(
         description="Message payload: a JSON object, one CSV line (no header), or a serialized "
         "tf.Example."
@@ -301,7 +301,7 @@ class PubSubExampleGenParams(Params):
     )
 
     @model_validator(mode="after")
-    def _csv_columns(self) -> PubSubExampleGenParams:
+    def _csv_columns(self) -> StreamParams:
         if self.format == "csv" and not self.columns:
             raise ValueError("format: csv needs columns (name: int|float|string, in CSV order)")
         if self.format == "tfexample" and self.columns:
@@ -309,17 +309,68 @@ class PubSubExampleGenParams(Params):
         return self
 
 
-def pubsub_journal(ctx: BuildContext) -> str:
-    """Where a PubSubExampleGen node keeps its drain journal."""
-    return f"{ctx.pipeline_root}/{ctx.node_id}/.pubsub"
+class PubSubExampleGenParams(StreamParams):
+    subscription: str = Field(
+        description="projects/<project>/subscriptions/<id>; the endpoint and credentials come "
+        "from the environment (PUBSUB_EMULATOR_HOST, GOOGLE_APPLICATION_CREDENTIALS).",
+        pattern=r"^projects/[a-z][a-z0-9-]+/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,}$",
+    )
+
+
+class KafkaExampleGenParams(StreamParams):
+    topic: str = Field(
+        description="The topic; every partition is read.", pattern=r"^[A-Za-z0-9._-]{1,249}$"
+    )
+    brokers_env: str = Field(
+        "KAFKA_BOOTSTRAP_SERVERS",
+        description="The environment variable that holds the bootstrap brokers (host:port,…).",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+    )
+    group: str | None = Field(
+        None,
+        description="The consumer group whose committed offsets mark what was taken "
+        "(default: tfxd.<pipeline>.<node>).",
+        pattern=r"^[A-Za-z0-9._-]{1,249}$",
+    )
+
+
+JOURNALS = {"PubSubExampleGen": ".pubsub", "KafkaExampleGen": ".kafka"}
+
+
+def stream_journal(root: str, node_id: str, type_name: str) -> str:
+    """Where a stream ExampleGen node keeps its drain journal."""
+    return f"{root}/{node_id}/{JOURNALS[type_name]}"
+
+
+def kafka_group(p: KafkaExampleGenParams, pipeline_name: str, node_id: str) -> str:
+    return p.group or f"tfxd.{pipeline_name}.{node_id}"
+
+
+def stream_source(type_name: str, params: Any, pipeline_name: str, node_id: str) -> Any:
+    """The stream a stream ExampleGen node drains, connected (close it when done)."""
+    if type_name == "KafkaExampleGen":
+        group = kafka_group(params, pipeline_name, node_id)
+        return TopicSource(params.brokers_env, params.topic, group)
+    return SubscriptionSource(params.subscription)
+
+
+def _stream_settings(ctx: BuildContext, p: StreamParams, type_name: str) -> dict[str, Any]:
+    config = p.model_dump(exclude={"output_splits"}, exclude_none=True)
+    config["journal"] = stream_journal(ctx.pipeline_root, ctx.node_id, type_name)
+    if ctx.metadata is not None:
+        config["metadata"] = ctx.metadata
+    return config
 
 
 def _pubsub_example_gen(ctx: BuildContext, inputs: dict, p: PubSubExampleGenParams) -> Any:
-    config = p.model_dump(exclude={"output_splits"})
-    config["journal"] = pubsub_journal(ctx)
-    if ctx.metadata is not None:
-        config["metadata"] = ctx.metadata
+    config = _stream_settings(ctx, p, "PubSubExampleGen")
     return PubSubExampleGen(settings=config, output_config=_hash_splits(p.output_splits))
+
+
+def _kafka_example_gen(ctx: BuildContext, inputs: dict, p: KafkaExampleGenParams) -> Any:
+    config = _stream_settings(ctx, p, "KafkaExampleGen")
+    config["group"] = kafka_group(p, ctx.pipeline_name, ctx.node_id)
+    return KafkaExampleGen(settings=config, output_config=_hash_splits(p.output_splits))
 
 
 def _import_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
@@ -712,6 +763,14 @@ for _t in [
         PubSubExampleGenParams,
         _pubsub_example_gen,
         "a Pub/Sub subscription drained into one span per run, each message exactly once",
+        always_run=True,
+    ),
+    ComponentType(
+        "KafkaExampleGen",
+        KafkaExampleGen,
+        KafkaExampleGenParams,
+        _kafka_example_gen,
+        "a Kafka topic drained into one span per run, each record exactly once",
         always_run=True,
     ),
     ComponentType(

@@ -29,7 +29,7 @@ from tfxd.runners.locks import process_lock
 
 FILE_GENS = ("CsvExampleGen", "ImportExampleGen", "S3ExampleGen")
 QUERY_GENS = ("SqlExampleGen", "BigQueryExampleGen")
-STREAM_GENS = ("PubSubExampleGen",)
+STREAM_GENS = ("PubSubExampleGen", "KafkaExampleGen")
 GATES = ("DriftValidator",)
 
 
@@ -76,13 +76,13 @@ def span_sources(pipe: Pipeline) -> list[SpanSource]:
             "spans: a CsvExampleGen, ImportExampleGen or S3ExampleGen whose input_splits pattern "
             "has {SPAN} (e.g. input_splits: {single_split: 'span-{SPAN}/*'}), a SqlExampleGen or "
             "BigQueryExampleGen whose query has @span_begin_timestamp, @span_end_timestamp or "
-            "@span_yyyymmdd_utc, or a PubSubExampleGen"
+            "@span_yyyymmdd_utc, or a PubSubExampleGen or KafkaExampleGen"
         )
     kinds = {s.kind for s in out}
     if "stream" in kinds and len(kinds) > 1:
         raise TfxdError(
-            f"{pipe.loaded.path}: a PubSubExampleGen numbers its own spans: it cannot share a "
-            "pipeline with span-pinned files or queries"
+            f"{pipe.loaded.path}: a stream ExampleGen (Pub/Sub, Kafka) numbers its own spans: "
+            "it cannot share a pipeline with span-pinned files or queries"
         )
     return out
 
@@ -91,8 +91,8 @@ def pinnable(pipe: Pipeline) -> None:
     """Check that ``tfxd run --span`` can pin the spans of ``pipe``."""
     if any(s.kind == "stream" for s in span_sources(pipe)):
         raise TfxdError(
-            f"{pipe.loaded.path}: --span does not apply to a PubSubExampleGen: each run drains "
-            "the next span"
+            f"{pipe.loaded.path}: --span does not apply to a stream ExampleGen (Pub/Sub, "
+            "Kafka): each run drains the next span"
         )
 
 
@@ -130,14 +130,18 @@ def _file_spans(source: SpanSource) -> set[int]:
 
 
 def _stream_spans(pipe: Pipeline, node_id: str) -> set[int]:
-    from tfxd.components.pubsub_example_gen import subscription
-    from tfxd.components.pubsub_example_gen.journal import Journal
+    from tfxd.components.standard import stream_journal, stream_source
+    from tfxd.components.stream.journal import Journal
 
-    journal = Journal(f"{local_root(pipe)}/{node_id}/.pubsub")
+    node = pipe.nodes[node_id]
+    journal = Journal(stream_journal(str(local_root(pipe)), node_id, node.type.name))
     if journal.open_span() is not None:
         return {journal.open_span()}
-    name = pipe.nodes[node_id].params.subscription
-    return {journal.next_span()} if subscription.waiting(subscription.client(), name) else set()
+    source = stream_source(node.type.name, node.params, pipe.name, node_id)
+    try:
+        return {journal.next_span()} if source.waiting() else set()
+    finally:
+        source.close()
 
 
 def _files_under(base: Path | str) -> list[str]:

@@ -9,10 +9,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from tfxd.errors import TfxdError
+from tfxd.components.stream.journal import Message, StreamError
 
 ACK_CHUNK = 1000  # ack ids per request (the API takes at most 2,500)
 PULL_CHUNK = 1000  # messages per pull request
@@ -20,19 +19,8 @@ LEASE_SECONDS = 60  # a held message's lease is extended to this
 LEASE_MARGIN = 4.0  # seconds before a lease ends that it is extended (ack deadlines are >= 10 s)
 
 
-class PubSubError(TfxdError):
+class PubSubError(StreamError):
     """A subscription cannot be read: missing, not allowed, or unreachable."""
-
-
-@dataclass
-class Message:
-    """One delivered message; ``ack_id`` is for this delivery only."""
-
-    id: str
-    data: bytes
-    attributes: dict[str, str] = field(default_factory=dict)
-    publish_time: float = 0.0  # seconds since the epoch
-    ack_id: str = ""
 
 
 def client() -> Any:
@@ -152,6 +140,7 @@ def acknowledge(subscriber: Any, subscription: str, ack_ids: list[str]) -> None:
     """Acknowledge in chunks. A lost ack only means a redelivery, which the journal drops."""
     from google.api_core import exceptions
 
+    ack_ids = [a for a in ack_ids if a]  # journaled messages carry none: nothing to do
     for i in range(0, len(ack_ids), ACK_CHUNK):
         try:
             subscriber.acknowledge(subscription=subscription, ack_ids=ack_ids[i : i + ACK_CHUNK])

@@ -1,6 +1,6 @@
 """The drain's write-ahead journal: what makes "each message exactly once" hold across crashes.
 
-A folder (local, s3:// or gs://) per node and subscription holds, for span N:
+A folder (local, s3:// or gs://) per node holds, for span N:
 - ``N.msgs``: the drained messages, written whole and durably *before* any is acknowledged;
 - ``N.emitted``: the Examples URI an executor wrote from them;
 - ``N.ids``: once span N is published in ML Metadata, its message ids (and nothing else).
@@ -12,16 +12,35 @@ it is emitted again, under the same span number, and nothing new is drained. Mes
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import struct
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from tfx.dsl.io import fileio
 
-from tfxd.components.pubsub_example_gen.subscription import Message
+from tfxd.errors import TfxdError
+
+
+class StreamError(TfxdError):
+    """A stream cannot be drained or decoded: the message names the source and the fix."""
+
+
+@dataclass
+class Message:
+    """One delivered message. ``id`` is unique within its source (a Pub/Sub message id, a Kafka
+    ``partition:offset``); ``ack_id`` belongs to this delivery only and is not journaled."""
+
+    id: str
+    data: bytes
+    attributes: dict[str, str] = field(default_factory=dict)
+    publish_time: float = 0.0  # seconds since the epoch
+    ack_id: str = ""
+
 
 KEEP_IDS_SECONDS = 8 * 24 * 3600  # longer than Pub/Sub's default 7-day retention
 _NAME = re.compile(r"^(\d+)\.(msgs|emitted|ids)$")
@@ -49,37 +68,24 @@ def _read(path: str) -> bytes:
 
 
 def encode(messages: Iterable[Message]) -> bytes:
-    from google.protobuf import timestamp_pb2
-    from google.pubsub_v1.types import PubsubMessage
-
+    """Messages as records: lengths of a JSON head and of the payload, then both."""
     out = bytearray()
     for m in messages:
-        stamp = timestamp_pb2.Timestamp()
-        stamp.FromNanoseconds(int(m.publish_time * 1e9))
-        proto = PubsubMessage(
-            message_id=m.id, data=m.data, attributes=m.attributes, publish_time=stamp
-        )
-        raw = PubsubMessage.serialize(proto)
-        out += struct.pack(">I", len(raw)) + raw
+        head = json.dumps(
+            {"id": m.id, "attributes": m.attributes, "publish_time": m.publish_time}
+        ).encode("utf-8")
+        out += struct.pack(">II", len(head), len(m.data)) + head + m.data
     return bytes(out)
 
 
 def decode(raw: bytes) -> list[Message]:
-    from google.pubsub_v1.types import PubsubMessage
-
     out, at = [], 0
     while at < len(raw):
-        (size,) = struct.unpack(">I", raw[at : at + 4])
-        m = PubsubMessage.deserialize(raw[at + 4 : at + 4 + size])
-        at += 4 + size
-        out.append(
-            Message(
-                id=m.message_id,
-                data=bytes(m.data),
-                attributes=dict(m.attributes),
-                publish_time=m.publish_time.timestamp(),
-            )
-        )
+        heads, size = struct.unpack(">II", raw[at : at + 8])
+        head = json.loads(raw[at + 8 : at + 8 + heads])
+        data = raw[at + 8 + heads : at + 8 + heads + size]
+        at += 8 + heads + size
+        out.append(Message(data=bytes(data), **head))
     return out
 
 

@@ -4,6 +4,7 @@ A message that cannot be decoded is a bad row, named by its message id; up to ``
 are dropped (and counted), more fail the drain before anything is acknowledged. Without declared
 ``columns``, a JSON field keeps one type across the span: ints widen to floats; a field that is a
 number in one message and text in another is schema drift, reported with both message ids.
+``source`` names the stream in errors ("Pub/Sub projects/…/subscriptions/…", "Kafka topic …").
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfxd.components.pubsub_example_gen.subscription import Message, PubSubError
 from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
+from tfxd.components.stream.journal import Message, StreamError
 
 FORMATS = ("json", "csv", "tfexample")
 
@@ -40,8 +41,8 @@ def _record(message: Message, fmt: str, columns: dict[str, str]) -> dict[str, An
     return dict(zip(columns, row, strict=True))
 
 
-def _inferred(records: list[tuple[Message, dict[str, Any]]]) -> dict[str, str]:
-    """One type per JSON field across the span, or a PubSubError on schema drift."""
+def _inferred(records: list[tuple[Message, dict[str, Any]]], source: str) -> dict[str, str]:
+    """One type per JSON field across the span, or a StreamError on schema drift."""
     kinds: dict[str, tuple[str, str]] = {}
     for message, record in records:
         for key, value in record.items():
@@ -51,8 +52,8 @@ def _inferred(records: list[tuple[Message, dict[str, Any]]]) -> dict[str, str]:
             first = kinds.setdefault(key, (kind, message.id))
             merged = widen(first, kind)
             if merged is None:
-                raise PubSubError(
-                    f"Pub/Sub schema drift: field {key!r} is {first[0]} in message {first[1]} "
+                raise StreamError(
+                    f"{source}: schema drift: field {key!r} is {first[0]} in message {first[1]} "
                     f"and {kind} in message {message.id}: fix the producer, or declare the "
                     f"field's type under `columns` (e.g. columns: {{{key}: string}})"
                 )
@@ -60,7 +61,9 @@ def _inferred(records: list[tuple[Message, dict[str, Any]]]) -> dict[str, str]:
     return {key: kind for key, (kind, _) in kinds.items()}
 
 
-def decode(messages: list[Message], fmt: str, columns: dict[str, str]) -> Decoded:
+def decode(
+    messages: list[Message], fmt: str, columns: dict[str, str], source: str = "stream"
+) -> Decoded:
     if fmt == "tfexample":
         examples, bad = [], []
         for m in messages:
@@ -77,7 +80,7 @@ def decode(messages: list[Message], fmt: str, columns: dict[str, str]) -> Decode
             records.append((at, m, _record(m, fmt, columns)))
         except (BadRecord, UnicodeDecodeError, json.JSONDecodeError) as err:
             failed.append((at, f"message {m.id}: {err}"))
-    types = columns or _inferred([(m, r) for _, m, r in records])
+    types = columns or _inferred([(m, r) for _, m, r in records], source)
     examples = []
     for at, m, record in records:
         try:
@@ -88,10 +91,10 @@ def decode(messages: list[Message], fmt: str, columns: dict[str, str]) -> Decode
     return Decoded(examples, bad)
 
 
-def too_many(bad: list[str], allowed: int, subscription: str) -> PubSubError:
+def too_many(bad: list[str], allowed: int, source: str) -> StreamError:
     shown = "\n  ".join(bad[:5]) + (f"\n  … and {len(bad) - 5} more" if len(bad) > 5 else "")
-    return PubSubError(
-        f"Pub/Sub {subscription}: {len(bad)} message(s) cannot be decoded, skip_bad_rows "
+    return StreamError(
+        f"{source}: {len(bad)} message(s) cannot be decoded, skip_bad_rows "
         f"allows {allowed}:\n  {shown}\nfix the producer, or raise skip_bad_rows to drop them "
         "(they are counted on the Examples artifact as tfxd_bad_rows)"
     )

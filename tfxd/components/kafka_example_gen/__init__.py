@@ -1,0 +1,1 @@
+"""KafkaExampleGen: a Kafka topic drained into one span per run, each record exactly once."""
