@@ -228,3 +228,17 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(kafka, 
     watched = tfxd("watch", "pipeline.yaml", "--once", cwd=tmp_path)
     assert watched.returncode == 0, watched.stdout + watched.stderr
     assert published_spans(tmp_path / "runs")[len(spans) + 1] == [total]
+
+
+def test_the_pipeline_compiles_for_kubeflow_with_the_variable_name_only(tmp_path, monkeypatch):
+    from tfxd.pipelines.validate import validate_file
+    from tfxd.runners.kubeflow import compile_kubeflow
+
+    monkeypatch.setenv(ENV, "kafka-7.internal:9092")
+    (tmp_path / "pipeline.yaml").write_text(
+        PIPELINE + "  runners:\n    kubeflow: {image: ghcr.io/tfxd/k:1, pipeline_root: /r}\n"
+    )
+    compile_kubeflow(validate_file(tmp_path / "pipeline.yaml"), tmp_path / "spec.yaml")
+    spec = (tmp_path / "spec.yaml").read_text()
+    assert "TFXD_TEST_KAFKA" in spec and "tfxd.kstream.stream" in spec  # the group, defaulted
+    assert "kafka-7.internal" not in spec
