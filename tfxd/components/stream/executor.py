@@ -74,18 +74,15 @@ def published(uri: str, metadata: dict[str, Any] | None) -> bool | None:
     return any(a.state == live for a in store.get_artifacts_by_uri(uri))
 
 
-def settle(journal: Journal, metadata: dict[str, Any] | None) -> int | None:
-    """Commit the open span if it was published; return it if it must be written again."""
-    span = journal.open_span()
-    if span is None:
-        return None
+def settle(journal: Journal, span: int, metadata: dict[str, Any] | None) -> bool:
+    """Commit the open ``span`` if it was published; whether it must be written again."""
     uri = journal.emitted(span)
     # Where executors cannot reach ML Metadata (Kubeflow), a finished write counts as published.
     if uri is not None and published(uri, metadata) is not False:
         journal.commit(span)
-        return None
+        return False
     logging.info("stream: span %d was drained but not published: writing it again", span)
-    return span
+    return True
 
 
 @beam.ptransform_fn
@@ -159,13 +156,12 @@ class StreamExecutor(BaseExampleGenExecutor):
         """The span to write, its messages, decoded: the open one again, or a new one, staged
         and acknowledged."""
         fmt, columns = config["format"], config.get("columns") or {}
-        open_span = journal.open_span()
-        if open_span is not None:
-            source.acknowledge(journal.messages(open_span))  # in case a crash came in between
-        span = settle(journal, config.get("metadata"))
+        span = journal.open_span()
         if span is not None:
-            messages = journal.messages(span)
-            return span, messages, decode.decode(messages, fmt, columns, source.name)
+            staged = journal.messages(span)
+            source.acknowledge(staged)  # in case a crash came between staging and acknowledging
+            if settle(journal, span, config.get("metadata")):
+                return span, staged, decode.decode(staged, fmt, columns, source.name)
         idle = float(config["idle_timeout_seconds"])
         messages = source.drain(
             max_messages=int(config["max_messages"]),
