@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.components.executors import execute, stream_settings
 from tests.components.test_pubsub_example_gen import (
     features,
     kill_when,
@@ -27,36 +28,14 @@ def kafka():
 
 def run_executor(tmp_path: Path, topic: str, name: str, **overrides):
     """One execution of the executor, as a launcher would make it; its Examples artifact."""
-    from tfx.types import standard_artifacts
-    from tfx.utils import proto_utils
-
     from tfxd.components.kafka_example_gen.component import KafkaExampleGen
     from tfxd.components.kafka_example_gen.executor import Executor
     from tfxd.components.standard import _hash_splits
 
-    config = {
-        "topic": topic,
-        "brokers_env": ENV,
-        "group": "tfxd-test",
-        "format": "json",
-        "columns": {},
-        "max_messages": 1000,
-        "idle_timeout_seconds": 2,
-        "window_seconds": 60,
-        "skip_bad_rows": 0,
-        "journal": str(tmp_path / "journal"),
-        "metadata": {"sqlite": str(tmp_path / "metadata.db")},
-        **overrides,
-    }
-    component = KafkaExampleGen(settings=config, output_config=_hash_splits({"train": 1}))
-    props = {
-        k: proto_utils.proto_to_json(v) if hasattr(v, "DESCRIPTOR") else v
-        for k, v in component.exec_properties.items()
-    }
-    examples = standard_artifacts.Examples()
-    examples.uri = str(tmp_path / "out" / name)
-    Executor().Do({}, {"examples": [examples]}, props)
-    return examples
+    ours = {"topic": topic, "brokers_env": ENV, "group": "tfxd-test", **overrides}
+    settings = stream_settings(tmp_path, **ours)
+    component = KafkaExampleGen(settings=settings, output_config=_hash_splits({"train": 1}))
+    return execute(Executor, component, tmp_path / "out" / name)
 
 
 def values(examples) -> list[int]:

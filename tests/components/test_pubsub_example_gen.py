@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.components.executors import execute, stream_settings
 from tests.pubsub_server import emulator_bin, make_subscription, publish, pubsub_server
 from tfxd.components.pubsub_example_gen.subscription import PubSubError
 from tfxd.components.stream import decode
@@ -91,34 +92,13 @@ def emulator():
 
 def run_executor(tmp_path: Path, sub: str, name: str, **overrides):
     """One execution of the executor, as a launcher would make it; its Examples artifact."""
-    from tfx.types import standard_artifacts
-    from tfx.utils import proto_utils
-
     from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
     from tfxd.components.pubsub_example_gen.executor import Executor
     from tfxd.components.standard import _hash_splits
 
-    config = {
-        "subscription": sub,
-        "format": "json",
-        "columns": {},
-        "max_messages": 1000,
-        "idle_timeout_seconds": 2,
-        "window_seconds": 60,
-        "skip_bad_rows": 0,
-        "journal": str(tmp_path / "journal"),
-        "metadata": {"sqlite": str(tmp_path / "metadata.db")},
-        **overrides,
-    }
-    component = PubSubExampleGen(settings=config, output_config=_hash_splits({"train": 1}))
-    props = {
-        k: proto_utils.proto_to_json(v) if hasattr(v, "DESCRIPTOR") else v
-        for k, v in component.exec_properties.items()
-    }
-    examples = standard_artifacts.Examples()
-    examples.uri = str(tmp_path / "out" / name)
-    Executor().Do({}, {"examples": [examples]}, props)
-    return examples
+    settings = stream_settings(tmp_path, subscription=sub, **overrides)
+    component = PubSubExampleGen(settings=settings, output_config=_hash_splits({"train": 1}))
+    return execute(Executor, component, tmp_path / "out" / name)
 
 
 def values(examples) -> list[int]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.components.executors import execute
 from tests.conftest import tfxd
 from tests.s3_server import s3_server
 
@@ -359,22 +360,6 @@ def test_skip_bad_rows_is_only_for_csv_and_json_lines(tmp_path):
     assert "skip_bad_rows applies to format: csv or jsonl; tfrecord" in done.stderr
 
 
-def run_executor(executor, component, uri: Path):
-    """One execution of ``executor`` with ``component``'s exec properties, as a launcher makes
-    it (no span patterns, so the driver has nothing to resolve); its Examples artifact."""
-    from tfx.types import standard_artifacts
-    from tfx.utils import proto_utils
-
-    props = {
-        k: proto_utils.proto_to_json(v) if hasattr(v, "DESCRIPTOR") else v
-        for k, v in component.exec_properties.items()
-    }
-    examples = standard_artifacts.Examples()
-    examples.uri = str(uri)
-    executor().Do({}, {"examples": [examples]}, props)
-    return examples
-
-
 def records(uri: str, split: str) -> list:
     """A split's Examples, by id (their serialized bytes order map entries arbitrarily)."""
     import tensorflow as tf
@@ -409,14 +394,12 @@ def test_csv_examples_are_the_same_as_tfx_csv_example_gen_makes(s3, tmp_path):
     put(client, "tricky/data.csv", tricky_csv())
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "data.csv").write_bytes(tricky_csv())
-    ours = run_executor(
+    ours = execute(
         CsvExecutor,
         S3ExampleGen(format="csv", input_base="s3://tfxd-data/tricky"),
         tmp_path / "ours",
     )
-    theirs = run_executor(
-        TfxCsv, CsvExampleGen(input_base=str(tmp_path / "local")), tmp_path / "theirs"
-    )
+    theirs = execute(TfxCsv, CsvExampleGen(input_base=str(tmp_path / "local")), tmp_path / "theirs")
     for split in ("train", "eval"):
         assert records(ours.uri, split) == records(theirs.uri, split), split
     assert ours.get_int_custom_property("tfxd_bad_rows") == 0
@@ -443,7 +426,7 @@ def test_bad_csv_rows_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3, t
         component = S3ExampleGen(
             format="csv", input_base="s3://tfxd-data/bad", custom_config=config
         )
-        return run_executor(CsvExecutor, component, tmp_path / name)
+        return execute(CsvExecutor, component, tmp_path / name)
 
     with pytest.raises(TfxdError) as refused:
         run(2, "refused")
@@ -470,7 +453,7 @@ def test_json_lines_keep_one_type_per_field_and_drift_is_named(s3, tmp_path):
     put(client, "kinds/a.jsonl", "\n".join(json.dumps(r) for r in rows[:20]).encode())
     put(client, "kinds/b.jsonl", "\n".join(json.dumps(r) for r in rows[20:]).encode())
     component = S3ExampleGen(format="jsonl", input_base="s3://tfxd-data/kinds")
-    examples = run_executor(JsonLinesExecutor, component, tmp_path / "kinds")
+    examples = execute(JsonLinesExecutor, component, tmp_path / "kinds")
     everything = records(examples.uri, "train") + records(examples.uri, "eval")
     assert len(everything) == 40
     for example in everything:  # ints and floats of one field: all floats
@@ -480,7 +463,7 @@ def test_json_lines_keep_one_type_per_field_and_drift_is_named(s3, tmp_path):
 
     put(client, "kinds/b.jsonl", b'{"id": 99, "x": "wide", "b": false}\n')
     with pytest.raises(TfxdError) as drifted:
-        run_executor(JsonLinesExecutor, component, tmp_path / "drift")
+        execute(JsonLinesExecutor, component, tmp_path / "drift")
     message = str(drifted.value)
     assert "schema drift between the rows of one split" in message
     assert "field 'x' is float at s3://tfxd-data/kinds/a.jsonl:1" in message
@@ -517,7 +500,7 @@ def test_parquet_files_of_one_split_must_share_their_columns(s3, tmp_path):
 
     component = S3ExampleGen(format="parquet", input_base="s3://tfxd-data/pq")
     with pytest.raises(S3Error) as drifted:
-        run_executor(ParquetExecutor, component, tmp_path / "drift")
+        execute(ParquetExecutor, component, tmp_path / "drift")
     assert (
         "split 'single_split': s3://tfxd-data/pq/b.parquet differs from s3://tfxd-data/pq/a.parquet"
         " (lacks note)" in str(drifted.value)
@@ -526,8 +509,8 @@ def test_parquet_files_of_one_split_must_share_their_columns(s3, tmp_path):
     changed = [{**r, "label": str(r["label"])} for r in ROWS]
     put(client, "pq/b.parquet", parquet([{**r, "note": "n"} for r in changed]))
     with pytest.raises(S3Error, match=r"\(label: int64 → string\)"):
-        run_executor(ParquetExecutor, component, tmp_path / "changed")
+        execute(ParquetExecutor, component, tmp_path / "changed")
 
     put(client, "pq/b.parquet", parquet([{**r, "note": "n"} for r in ROWS]))
-    examples = run_executor(ParquetExecutor, component, tmp_path / "same")
+    examples = execute(ParquetExecutor, component, tmp_path / "same")
     assert count(examples.uri, "train") + count(examples.uri, "eval") == len(big) + len(ROWS)
