@@ -12,9 +12,10 @@ import pytest
 from tests.components.executors import execute, stream_settings
 from tests.components.test_pubsub_example_gen import (
     features,
-    kill_when,
+    kill_twice_while_feeding,
     publish_mlmd,
     published_spans,
+    run_until_empty,
 )
 from tests.kafka_server import ENV, kafka_server, make_topic, produce
 from tfxd.components.stream.journal import Journal, StreamError
@@ -149,51 +150,14 @@ spec:
 
 @pytest.mark.slow  # five short runs through the CLI, two of them SIGKILLed (~1.5 min)
 def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(kafka, tmp_path):
-    import subprocess
-    import sys
-    import threading
-    import time
-
     from tests.conftest import tfxd
 
     make_topic(kafka, "crash")
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
     total, journal = 400, tmp_path / "runs" / "stream" / ".kafka"
-
-    def producer() -> None:  # a steady stream while the runs drain and die
-        for start in range(0, total, 10):
-            produce(kafka, "crash", records(start, start + 10))
-            time.sleep(0.25)
-
-    feed = threading.Thread(target=producer)
-    feed.start()
-    run = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml"]
-    start = lambda: subprocess.Popen(  # noqa: E731
-        run,
-        cwd=tmp_path,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    first = start()  # killed while draining: records read, none staged or committed
-    kill_when(first, journal.is_dir, "the drain", delay=1.0)
-    assert not list(journal.glob("*.msgs"))
-    second = start()  # killed once its span is on disk: committed or not, it is kept
-    kill_when(second, lambda: bool(list(journal.glob("*.msgs"))), "the span on disk")
-    feed.join()
-
-    outcomes = []
-    for _ in range(4):
-        done = tfxd("run", "pipeline.yaml", cwd=tmp_path)
-        outcomes.append(done.returncode)
-        if done.returncode:
-            assert "no new message within 3 s" in done.stdout + done.stderr
-            break
-    assert outcomes[0] == 0 and outcomes[-1] == 1, outcomes
-    spans = published_spans(tmp_path / "runs")
-    assert sorted(spans) == list(range(1, len(spans) + 1))
-    every = sorted(n for ns in spans.values() for n in ns)
-    assert every == list(range(total)), "a record was lost or repeated"
+    feed = lambda start, stop: produce(kafka, "crash", records(start, stop))  # noqa: E731
+    kill_twice_while_feeding(tmp_path, journal, feed, total)
+    spans = run_until_empty(tmp_path, total)
     assert committed(kafka, "crash", "tfxd.kstream.stream") == total
 
     # tfxd watch sees the next span only when a record waits

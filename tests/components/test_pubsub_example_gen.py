@@ -4,6 +4,7 @@ executor's exactly-once protocol (settle, drain, stage, acknowledge, write) with
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -291,11 +292,58 @@ def kill_when(process, ready, what: str, delay: float = 0.0) -> None:
     process.wait()
 
 
-@pytest.mark.slow  # five short runs through the CLI, two of them SIGKILLed (~1.5 min)
-def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulator, tmp_path):
+def kill_twice_while_feeding(
+    cwd: Path, journal: Path, feed: Callable[[int, int], None], total: int
+) -> None:
+    """A steady producer (``feed(start, stop)``, 10 messages every 0.25 s up to ``total``)
+    while two runs of ``pipeline.yaml`` are SIGKILLed: the first while it drains (nothing
+    staged), the second once its span is staged in ``journal``."""
     import subprocess
     import sys
     import threading
+    import time
+
+    def producer() -> None:
+        for start in range(0, total, 10):
+            feed(start, start + 10)
+            time.sleep(0.25)
+
+    fed = threading.Thread(target=producer)
+    fed.start()
+    run = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml"]
+    start = lambda: subprocess.Popen(  # noqa: E731
+        run, cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    first = start()  # the journal opens as the drain starts
+    kill_when(first, journal.is_dir, "the drain", delay=1.0)
+    assert not list(journal.glob("*.msgs"))
+    second = start()
+    kill_when(second, lambda: bool(list(journal.glob("*.msgs"))), "the span on disk")
+    fed.join()
+
+
+def run_until_empty(cwd: Path, total: int, env: dict[str, str] | None = None) -> dict:
+    """Run ``pipeline.yaml`` until a run finds nothing new; the published spans, checked to
+    hold each of ``total`` messages exactly once."""
+    from tests.conftest import tfxd
+
+    outcomes = []
+    for _ in range(4):
+        done = tfxd("run", "pipeline.yaml", cwd=cwd, env=env)
+        outcomes.append(done.returncode)
+        if done.returncode:
+            assert "no new message within 3 s" in done.stdout + done.stderr
+            break
+    assert outcomes[0] == 0 and outcomes[-1] == 1, outcomes
+    spans = published_spans(cwd / "runs")
+    assert sorted(spans) == list(range(1, len(spans) + 1))
+    every = sorted(n for ns in spans.values() for n in ns)
+    assert every == list(range(total)), "a message was lost or repeated"
+    return spans
+
+
+@pytest.mark.slow  # five short runs through the CLI, two of them SIGKILLed (~1.5 min)
+def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulator, tmp_path):
     import time
 
     from tests.conftest import tfxd
@@ -304,44 +352,12 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulato
     (tmp_path / "pipeline.yaml").write_text(PIPELINE.format(sub=sub))
     total, journal = 400, tmp_path / "runs" / "stream" / ".pubsub"
 
-    def producer() -> None:  # a steady stream while the runs drain and die
-        for start in range(0, total, 10):
-            publish(topic, [json.dumps({"n": i}).encode() for i in range(start, start + 10)])
-            time.sleep(0.25)
+    def feed(start: int, stop: int) -> None:
+        publish(topic, [json.dumps({"n": i}).encode() for i in range(start, stop)])
 
-    feed = threading.Thread(target=producer)
-    feed.start()
-    run = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml"]
-    start = lambda: subprocess.Popen(  # noqa: E731
-        run,
-        cwd=tmp_path,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    first = start()  # killed while draining: messages taken, none staged or acknowledged
-    kill_when(
-        first, journal.is_dir, "the drain", delay=1.0
-    )  # the journal opens as the drain starts
-    assert not list(journal.glob("*.msgs"))
-    second = start()  # killed once its span is on disk: acknowledged or not, it is kept
-    kill_when(second, lambda: bool(list(journal.glob("*.msgs"))), "the span on disk")
-    feed.join()
+    kill_twice_while_feeding(tmp_path, journal, feed, total)
     time.sleep(11)  # the killed runs' leases end; their messages are delivered again
-
-    outcomes = []
-    for _ in range(4):
-        done = tfxd("run", "pipeline.yaml", cwd=tmp_path, env={"PUBSUB_EMULATOR_HOST": emulator})
-        outcomes.append(done.returncode)
-        if done.returncode:
-            assert "no new message within 3 s" in done.stdout + done.stderr
-            break
-    assert outcomes[0] == 0 and outcomes[-1] == 1, outcomes
-    spans = published_spans(tmp_path / "runs")
-    assert sorted(spans) == list(range(1, len(spans) + 1))
-    every = sorted(n for ns in spans.values() for n in ns)
-    assert every == list(range(total)), "a message was lost or repeated"
+    spans = run_until_empty(tmp_path, total, env={"PUBSUB_EMULATOR_HOST": emulator})
     assert not list(journal.glob("*.msgs"))  # the last run settled the last span
 
     # tfxd watch sees the stream's next span only when a message waits, and runs it
