@@ -98,6 +98,7 @@ BAD_LINES = ".bad_lines"
 DRIFT_LINES = ".drift"
 BAD_ROWS = "tfxd_bad_rows"
 _OUTPUT = "_tfxd_output_uri"  # where bad rows are written, handed to the transform in process
+_HEADERS = "_tfxd_csv_headers"  # each split pattern's checked header, handed the same way
 
 
 class _ParseLines(beam.DoFn):
@@ -281,7 +282,8 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern:
     """TFX's CSV semantics (column names from the first header, types inferred over the whole
     split, the same Example encoding), with bad records set aside instead of failing the job."""
     files = _files(exec_properties, split_pattern)
-    names = filesystem.csv_header(files[0]).strip().split(",")  # as TFX splits it
+    header = exec_properties[_HEADERS][os.path.join(exec_properties["input_base"], split_pattern)]
+    names = header.strip().split(",")  # as TFX splits it
     rows = _parsed(pipeline, files, _ReadCsvRecords(len(names)), exec_properties, split_pattern)
     types = beam.pvalue.AsSingleton(
         rows
@@ -355,9 +357,11 @@ class CsvExecutor(_CountsBadRows):
         return _CsvToExample
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
-        for name, pattern in _split_patterns(exec_properties):
-            filesystem.same_csv_header(pattern, name)
-        return super().GenerateExamplesByBeam(pipeline, exec_properties)
+        headers = {
+            pattern: filesystem.same_csv_header(pattern, name)
+            for name, pattern in _split_patterns(exec_properties)
+        }
+        return super().GenerateExamplesByBeam(pipeline, {**exec_properties, _HEADERS: headers})
 
 
 EXECUTORS = {

@@ -167,9 +167,9 @@ def csv_header(path: str) -> str:
         ) from err
 
 
-def same_csv_header(pattern: str, split_name: str) -> None:
-    """The CSV files matching ``pattern`` share one header, or an S3Error names two that differ
-    (schema drift inside one split)."""
+def same_csv_header(pattern: str, split_name: str) -> str:
+    """The one header of the CSV files matching ``pattern``, or an S3Error naming two that
+    differ (schema drift inside one split)."""
     first: tuple[str, str] | None = None
     for path in sorted(glob(pattern)):
         header = csv_header(path)
@@ -181,6 +181,7 @@ def same_csv_header(pattern: str, split_name: str) -> None:
                 f"{first[1]!r}: the files of one split must share their columns (schema drift); "
                 "fix the file, or move it to its own span"
             )
+    return first[1] if first else ""
 
 
 def _tail(path: str, size: int) -> bytes:
