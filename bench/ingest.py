@@ -190,15 +190,7 @@ def pubsub_case(csv: Path, out: Path) -> float:
         ]
         for future in futures:
             future.result()
-        settings = {
-            "subscription": sub,
-            "format": "json",
-            "max_messages": 1_000_000,
-            "idle_timeout_seconds": 5,
-            "window_seconds": 3600,
-            "journal": str(out.parent / "journal"),
-        }
-        return run_executor(Executor(), out, stream_properties(settings)) - 5  # less the idle end
+        return drain(Executor(), out, {"subscription": sub})
 
 
 def kafka_case(csv: Path, out: Path) -> float:
@@ -218,30 +210,33 @@ def kafka_case(csv: Path, out: Path) -> float:
             producer.send("bench", json.dumps(row).encode(), key=str(i).encode())
         producer.flush()
         producer.close()
-        settings = {
-            "topic": "bench",
-            "brokers_env": ENV,
-            "group": "bench",
-            "format": "json",
-            "max_messages": 1_000_000,
-            "idle_timeout_seconds": 5,
-            "window_seconds": 3600,
-            "journal": str(out.parent / "kafka-journal"),
-        }
-        return run_executor(Executor(), out, stream_properties(settings)) - 5  # less the idle end
+        return drain(Executor(), out, {"topic": "bench", "brokers_env": ENV, "group": "bench"})
 
 
-def stream_properties(settings: dict) -> dict:
-    """Exec properties of a stream ExampleGen with ``settings``, as its component makes them."""
+IDLE_SECONDS = 5  # a drain ends this long after its last message
+
+
+def drain(executor: object, out: Path, source: dict) -> float:
+    """Seconds for a stream ExampleGen's executor to drain ``source`` into one span of JSON
+    rows, less the idle timeout that ends it."""
     from tfxd.components.settings import pack
 
-    return {
+    settings = {
+        **source,
+        "format": "json",
+        "max_messages": 1_000_000,
+        "idle_timeout_seconds": IDLE_SECONDS,
+        "window_seconds": 3600,
+        "journal": str(out.parent / f"{out.name}-journal"),
+    }
+    properties = {
         "input_config": json.dumps({"splits": [{"name": "single_split", "pattern": "drain"}]}),
         "output_config": output_config(),
         "output_data_format": 6,
         "output_file_format": 5,
         "custom_config": json_format_of(pack(settings)),
     }
+    return run_executor(executor, out, properties) - IDLE_SECONDS
 
 
 def json_format_of(message: object) -> str:
