@@ -104,52 +104,93 @@ def convert(model: Any, variant: str, representative: list) -> bytes:
     return converter.convert()
 
 
+MARK = "tfxd-tflite-variant: "  # the child's stderr line that starts each variant
+
+
+def _failure(stderr: str, returncode: int) -> str:
+    """What went wrong in one variant's conversion, from the converter's output."""
+    import re
+
+    unsupported = sorted(set(re.findall(r"'(tf\.\w+)' op is neither", stderr)))
+    errors = [ln.split("error:", 1)[1].strip() for ln in stderr.splitlines() if "error:" in ln]
+    if unsupported:
+        detail = f"ops TFLite has no kernel for: {', '.join(unsupported)}"
+    elif returncode < 0:
+        detail = "the converter crashed"
+    else:
+        detail = errors[-1] if errors else (stderr.strip().splitlines() or ["no output"])[-1]
+    how = f"signal {-returncode}" if returncode < 0 else f"exit {returncode}"
+    return f"converter failed ({how}): {detail[:400]}"
+
+
 def convert_isolated(
-    saved_model: str, variant: str, representative: list, work: str, timeout: int = 600
-) -> bytes:
-    """``convert`` in a child process: the TFLite converter can crash the process (it segfaults
-    on some unsupported ops), and one variant must not take the others down with it."""
+    saved_model: str, variants: list[str], representative: list, work: str, timeout: int = 600
+) -> dict[str, bytes | str]:
+    """``convert`` for every variant in one child process (one TensorFlow import for all): the
+    TFLite converter can crash its process (it segfaults on some unsupported ops), so a crash
+    costs only the variant it happened in, and the ones after it run in a new child.
+
+    Returns variant → the .tflite bytes, or the reason it failed."""
     import os
     import subprocess
     import sys
 
-    data = os.path.join(work, f"{variant}.npz")
-    out = os.path.join(work, f"{variant}.tflite")
+    data = os.path.join(work, "representative.npz")
     np.savez(data, *representative)
-    proc = subprocess.run(
-        [sys.executable, "-m", __name__, saved_model, variant, data, out],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if proc.returncode != 0 or not os.path.exists(out):
-        import re
-
-        unsupported = sorted(set(re.findall(r"'(tf\.\w+)' op is neither", proc.stderr)))
-        errors = [
-            ln.split("error:", 1)[1].strip() for ln in proc.stderr.splitlines() if "error:" in ln
-        ]
-        how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
-        if unsupported:
-            detail = f"ops TFLite has no kernel for: {', '.join(unsupported)}"
-        elif proc.returncode < 0:
-            detail = "the converter crashed"
-        else:
-            detail = (
-                errors[-1] if errors else (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    out: dict[str, bytes | str] = {}
+    pending = list(variants)
+    while pending:
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", __name__, saved_model, data, work, *pending],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
             )
-        raise RuntimeError(f"converter failed ({how}): {detail[:400]}")
-    with open(out, "rb") as handle:
-        return handle.read()
+            returncode, stderr = proc.returncode, proc.stderr
+        except subprocess.TimeoutExpired as err:
+            returncode = -9
+            stderr = err.stderr.decode() if isinstance(err.stderr, bytes) else err.stderr or ""
+        parts = stderr.split(MARK)
+        logs = {p.split("\n", 1)[0].strip(): p for p in parts[1:]}
+        for variant in list(pending):
+            result, error = (os.path.join(work, f"{variant}.{e}") for e in ("tflite", "error"))
+            if os.path.exists(result):
+                with open(result, "rb") as handle:
+                    out[variant] = handle.read()
+            elif os.path.exists(error):
+                with open(error, encoding="utf-8") as handle:
+                    out[variant] = _failure(handle.read(), 1)
+            elif not logs:  # the child died before its first variant: no use trying again
+                out.update({v: _failure(stderr, returncode or 1) for v in pending})
+                pending.clear()
+                break
+            else:  # the child died in this variant: the rest go to a new child
+                out[variant] = _failure(logs.get(variant, stderr), returncode or 1)
+                pending.remove(variant)
+                break
+            pending.remove(variant)
+    return out
 
 
 def _main(argv: list[str]) -> int:
-    saved_model, variant, data, out = argv
+    import sys
+    import traceback
+
+    saved_model, data, work, *variants = argv
     with np.load(data) as arrays:
         representative = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
-    content = convert(load_keras(saved_model), variant, representative)
-    with open(out, "wb") as handle:
-        handle.write(content)
+    model = load_keras(saved_model)
+    for variant in variants:
+        print(MARK + variant, file=sys.stderr, flush=True)
+        try:
+            content = convert(model, variant, representative)
+        except Exception as err:  # recorded for this variant; the next one still converts
+            with open(f"{work}/{variant}.error", "w", encoding="utf-8") as handle:
+                handle.write("".join(traceback.format_exception_only(type(err), err)))
+            continue
+        with open(f"{work}/{variant}.tflite", "wb") as handle:
+            handle.write(content)
     return 0
 
 

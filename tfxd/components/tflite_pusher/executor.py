@@ -71,10 +71,13 @@ class Executor(base_executor.BaseExecutor):
         results = []
         contents: dict[str, bytes] = {}
         work = tempfile.mkdtemp(prefix="tflite-")
+        converted = tfl.convert_isolated(saved_model, config["variants"], representative, work)
         for variant in config["variants"]:
             result = tfl.VariantResult(variant)
+            content = converted[variant]
             try:
-                content = tfl.convert_isolated(saved_model, variant, representative, work)
+                if isinstance(content, str):
+                    raise RuntimeError(content)
                 result.bytes = len(content)
                 result.metric, result.latency_ms = tfl.evaluate(content, names, inputs, labels)
                 result.drop = (reference - result.metric) if reference is not None else None
@@ -86,7 +89,7 @@ class Executor(base_executor.BaseExecutor):
                 else:
                     result.pushed = True
                     contents[variant] = content
-            except Exception as err:  # a variant that cannot convert must not stop the others
+            except Exception as err:  # a variant that fails must not stop the others
                 result.reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300]}"
             results.append(result)
         shutil.rmtree(work, ignore_errors=True)
