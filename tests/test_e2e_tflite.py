@@ -1,5 +1,5 @@
 """A pipeline that trains a small Keras model and pushes it with TFLitePusher, twice; then the
-model history and a rollback through the CLI."""
+model history, a rollback through the CLI, and an unchanged re-run that is a no-op."""
 
 from __future__ import annotations
 
@@ -57,10 +57,12 @@ spec:
       type: Trainer
       inputs: {examples: examples.examples}
       with: {module_file: edge_model.py, train_steps: 150}
+    baseline: {type: BaselineModel, with: {source: serving}}
     push:
       type: TFLitePusher
       inputs: {model: train.model, examples: examples.examples}
       with: {destination: serving, label: y, variants: [float32, int8], max_drop: 0.05}
+      after: [baseline]
 """
 
 
@@ -104,3 +106,20 @@ def test_tflite_push_history_and_rollback(tmp_path: Path):
     assert f"versions: {versions[0]} }}" in (folder / "serving" / "models.config").read_text()
     missing = tfxd("rollback", "edge", "-f", spec, "--to", "1", cwd=folder)
     assert missing.returncode == 1 and "no complete version 1" in missing.stderr
+
+    # Serving moved since BaselineModel last ran (it saw no version yet): it runs again, and
+    # nothing downstream of the model changes, so nothing is pushed.
+    moved = tfxd("run", spec, cwd=folder)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert f"{'baseline':<12} done" in moved.stdout, moved.stdout
+    for node in ("examples", "train", "push"):
+        assert f"{node:<12} cached" in moved.stdout, moved.stdout
+    # Unchanged re-run: BaselineModel is cached while serving is unchanged, so every node
+    # comes from the cache and nothing is pushed.
+    again = tfxd("run", spec, cwd=folder)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for node in ("examples", "train", "baseline", "push"):
+        assert f"{node:<12} cached" in again.stdout, again.stdout
+    assert "nothing ran: every node came from the cache" in again.stdout
+    assert sorted(int(p.name) for p in model_dir.iterdir() if p.name.isdigit()) == versions
+    assert f"versions: {versions[0]} }}" in (folder / "serving" / "models.config").read_text()

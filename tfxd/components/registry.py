@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from tfxd.errors import TfxdError
 
 Target = Literal["local", "kubeflow", "airflow"]
+TARGETS: frozenset[str] = frozenset({"local", "kubeflow", "airflow"})
 
 
 class Params(BaseModel):
@@ -68,7 +69,9 @@ class ComponentType:
     params: type[Params]
     build: Callable[[BuildContext, dict[str, Any], Any], Any]
     summary: str = ""
-    always_run: bool = False  # never cached: its result depends on more than its inputs
+    # Targets where it is never cached: its result depends on more than its inputs and
+    # parameters there (elsewhere a driver may put what else it reads into the cache key).
+    uncached_on: frozenset[str] = frozenset()
 
     def inputs(self) -> dict[str, tuple[str, bool]]:
         """Input name → (artifact type name, optional)."""

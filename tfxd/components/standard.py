@@ -22,6 +22,7 @@ from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
 from tfxd.components.pubsub_example_gen.executor import SubscriptionSource
 from tfxd.components.registry import (
     RUNTIME,
+    TARGETS,
     BuildContext,
     ComponentType,
     Params,
@@ -763,7 +764,7 @@ for _t in [
         PubSubExampleGenParams,
         _pubsub_example_gen,
         "a Pub/Sub subscription drained into one span per run, each message exactly once",
-        always_run=True,
+        uncached_on=TARGETS,
     ),
     ComponentType(
         "KafkaExampleGen",
@@ -771,7 +772,7 @@ for _t in [
         KafkaExampleGenParams,
         _kafka_example_gen,
         "a Kafka topic drained into one span per run, each record exactly once",
-        always_run=True,
+        uncached_on=TARGETS,
     ),
     ComponentType(
         "S3ExampleGen",
@@ -859,8 +860,8 @@ for _t in [
         BaselineModel,
         BaselineModelParams,
         _baseline_model,
-        "the newest pushed model → the Evaluator's baseline (never cached)",
-        always_run=True,
+        "the serving model → the Evaluator's baseline (cached while serving is unchanged)",
+        uncached_on=frozenset({"kubeflow"}),  # KFP's cache cannot see what serves
     ),
     ComponentType("Pusher", _c.Pusher, PusherParams, _pusher, "blessed model → serving folder"),
     ComponentType(

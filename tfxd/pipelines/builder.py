@@ -154,5 +154,5 @@ def build(
         beam_pipeline_args=ctx.beam_args,
         **kwargs,
     )
-    always_run = {n for n in pipe.order if pipe.nodes[n].type.always_run}
+    always_run = {n for n in pipe.order if target in pipe.nodes[n].type.uncached_on}
     return Built(pipeline=pipeline, notes=notes, runtime_parameters=runtime, always_run=always_run)

@@ -302,6 +302,8 @@ def run_pipeline(
     verdict = "[green]succeeded[/]" if result.ok else "[red]failed[/]"
     total = sum(n.seconds for n in result.nodes)
     console.print(f"run {verdict}: {done} ran, {cached} cached, {total:.1f}s")
+    if result.ok and done == 0 and cached:
+        console.print("nothing ran: every node came from the cache (nothing new was pushed)")
     if not result.ok:
         bad = next(n for n in result.nodes if n.status == "failed")
         console.print(f"[red]node '{bad.node_id}' failed[/]: {bad.error}")

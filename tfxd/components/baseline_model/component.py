@@ -1,10 +1,11 @@
-"""BaselineModel component: no inputs, one Model output, never cached (what serves changes)."""
+"""BaselineModel component: no inputs, one Model output, cached while what serves is unchanged."""
 
 from __future__ import annotations
 
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
+from tfxd.components.baseline_model.driver import ServingDriver
 from tfxd.components.baseline_model.executor import Executor
 
 
@@ -20,6 +21,7 @@ class BaselineModel(base_component.BaseComponent):
 
     SPEC_CLASS = BaselineModelSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+    DRIVER_CLASS = ServingDriver
 
     def __init__(self, source: str):
         super().__init__(

@@ -47,6 +47,20 @@ def latest_version(serving_dir: str) -> str | None:
     return str(max(versions)) if versions else None
 
 
+SERVING = "serving"  # exec property set by the driver: the resolved version folder, "" for none
+
+
+def resolve(source: str) -> str:
+    """The version folder serving now: the one the serving pointer pins, else the newest; ""
+    when there is none yet. A version folder never changes once pushed, so this string is what
+    the result depends on (the driver puts it into the cache key)."""
+    found = serving_pointer(source)
+    if found is not None:
+        return found
+    version = latest_version(source)
+    return os.path.join(source, version) if version is not None else ""
+
+
 class Executor(base_executor.BaseExecutor):
     def Do(
         self,
@@ -56,13 +70,10 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         [model] = output_dict["model"]
         source = exec_properties["source"]
-        found = serving_pointer(source)
-        if found is not None:
-            version = os.path.basename(found)
-        else:
-            version = latest_version(source)
-            found = os.path.join(source, version) if version is not None else None
-        if found is None or version is None:
+        found = exec_properties.get(SERVING)
+        if found is None:  # run without the driver (e.g. on Kubeflow): resolve here
+            found = resolve(source)
+        if not found:
             model.set_string_custom_property(FOUND, "none")
             model.set_string_custom_property(SOURCE, source)
             return
@@ -70,4 +81,4 @@ class Executor(base_executor.BaseExecutor):
         io_utils.copy_dir(found, path_utils.serving_model_dir(model.uri))
         model.set_string_custom_property(FOUND, "found")
         model.set_string_custom_property(SOURCE, found)
-        model.set_string_custom_property(VERSION, version)
+        model.set_string_custom_property(VERSION, os.path.basename(found.rstrip("/")))
