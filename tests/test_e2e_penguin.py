@@ -62,7 +62,8 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     assert again.returncode == 0, again.stdout + again.stderr
     out = again.stdout
     assert "repaired 1 execution(s) left running" in out
-    for node in ("examples", "stats", "schema", "validate", "transform", "tune"):
+    # BaselineModel too: nothing serves yet, as when the killed run resolved it.
+    for node in ("examples", "stats", "schema", "validate", "transform", "tune", "baseline"):
         assert f"{node:<12} cached" in out, out
     for node in ("train", "evaluate", "push"):
         assert f"{node:<12} done" in out, out
@@ -77,7 +78,7 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     from tfxd.metadata.views import latest_artifact, list_runs, trace
 
     newest, killed = list_runs(store, "penguin")[:2]
-    assert newest.status == "succeeded" and len(newest.cached) == 6
+    assert newest.status == "succeeded" and len(newest.cached) == 7
     assert killed.status == "interrupted"
 
     # 4. Lineage: model ← train ← transform ← examples ← input files.
@@ -144,6 +145,15 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     assert "Baseline: none yet" in first
     assert f"Baseline: version {version.name} from {version}" in latest
     assert "| Overall | sparse_categorical_accuracy |" in latest and "| change |" in latest
+    # The same trained model is not pushed a second time, and the run says why.
+    assert f"not pushed: this model is already version {version.name}" in partial.stdout
+    # BaselineModel's copy of the serving model shadows neither the latest nor the serving one.
+    store = open_store(runs / "metadata.db")
+    assert latest_artifact(store, "penguin", "Model").id == model.id
+    serving = tfxd("lineage", "penguin", "--model", "serving", "-f", str(penguin_copy), cwd=folder)
+    assert serving.returncode == 0, serving.stderr
+    assert f"Model #{model.id} " in serving.stdout and "← train" in serving.stdout
+    assert "input files" in serving.stdout and "baseline" not in serving.stdout
 
     # 7. The 2-rank model against a 1-rank one trained on the same transformed data.
     two_ranks, one_rank, transformed = train_one_rank(store, folder)
@@ -151,9 +161,13 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     assert accuracies[0] > 0.9
     assert abs(accuracies[0] - accuracies[1]) <= TOLERANCE, accuracies
 
-    # 8. Roll back: the pointer moves to the first version, recorded in MLMD.
+    # 8. A new model (another train_steps) is a second version; roll back to the first: the
+    # pointer moves, recorded in MLMD.
+    retrained = tfxd("run", str(penguin_copy), "--param", "train_steps=160", cwd=folder)
+    assert retrained.returncode == 0, retrained.stdout + retrained.stderr
+    assert f"{'push':<12} done" in retrained.stdout and "not pushed" not in retrained.stdout
     versions = sorted(p.name for p in (runs / "serving" / "penguin").iterdir() if p.name.isdigit())
-    assert len(versions) == 2  # the partial run pushed the same model again
+    assert len(versions) == 2
     rolled = tfxd("rollback", "penguin", "-f", str(penguin_copy), "--reason", "e2e", cwd=folder)
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
     assert f"serving version {versions[0]} (was {versions[1]})" in rolled.stdout

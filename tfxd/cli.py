@@ -184,13 +184,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from tfxd.runners.watch import watch
+    from tfxd.runners import watch
 
+    if args.status:
+        watch.status(args.file, console)
+        return 0
+    if args.release is not None:
+        watch.release(args.file, args.release, console)
+        return 0
     try:
-        started = watch(args.file, once=args.once, interval=args.interval, console=console)
+        return watch.watch(args.file, once=args.once, interval=args.interval, console=console).code
     except KeyboardInterrupt:
         return 0
-    return 0 if all(ok for _, ok in started) else 1
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -343,7 +348,11 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("lineage", help="trace a model back to its input files")
     sp.add_argument("pipeline")
-    sp.add_argument("--model", default="latest", help="'latest' or an artifact id")
+    sp.add_argument(
+        "--model",
+        default="latest",
+        help="'latest' (newest trained), 'serving' (what serves now) or an artifact id",
+    )
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.set_defaults(func=cmd_lineage)
 
@@ -364,6 +373,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("file")
     sp.add_argument("--once", action="store_true", help="check once and exit (for cron/Airflow)")
     sp.add_argument("--interval", type=float, default=300, help="seconds between checks")
+    sp.add_argument("--status", action="store_true", help="each span's state; runs nothing")
+    sp.add_argument("--release", type=int, metavar="SPAN", help="lift a span's quarantine")
     sp.set_defaults(func=cmd_watch)
 
     sp = sub.add_parser("drift", help="drift scores per span and feature, from ML Metadata")

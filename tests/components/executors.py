@@ -37,3 +37,15 @@ def stream_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "metadata": {"sqlite": str(tmp_path / "metadata.db")},
         **overrides,
     }
+
+
+def small_saved_model(path: Path) -> None:
+    """A real, tiny SavedModel (f(x) = 2x) at ``path``."""
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.scale = tf.Variable(2.0)
+    module.f = tf.function(
+        lambda x: x * module.scale, input_signature=[tf.TensorSpec([], tf.float32)]
+    )
+    tf.saved_model.save(module, str(path))

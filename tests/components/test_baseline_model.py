@@ -7,20 +7,10 @@ from pathlib import Path
 import pytest
 from tfx.types import standard_artifacts
 
+from tests.components.executors import small_saved_model as saved_model
 from tfxd.components.baseline_model.executor import Executor, latest_version
 from tfxd.components.reports.executor import baseline_note
 from tfxd.errors import TfxdError
-
-
-def saved_model(path: Path) -> None:
-    import tensorflow as tf
-
-    module = tf.Module()
-    module.scale = tf.Variable(2.0)
-    module.f = tf.function(
-        lambda x: x * module.scale, input_signature=[tf.TensorSpec([], tf.float32)]
-    )
-    tf.saved_model.save(module, str(path))
 
 
 def run(source: Path, out: Path) -> standard_artifacts.Model:
@@ -67,7 +57,7 @@ def test_driver_keys_the_cache_on_the_serving_version(tmp_path):
     from tfx.orchestration.portable import data_types
 
     from tfxd.components.baseline_model.driver import ServingDriver
-    from tfxd.components.tflite_pusher.versions import set_serving
+    from tfxd.components.versions import set_serving
 
     serving = tmp_path / "serving"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfxd.components.tflite_pusher.versions import (
+from tfxd.components.versions import (
     PushError,
     push_version,
     serving_version,
@@ -134,6 +134,11 @@ def test_push_measures_every_variant_and_serves_the_version(tmp_path, trained):
     assert by_variant["float32"]["metric"] == pytest.approx(reference, abs=1e-9)
     assert by_variant["int8"]["bytes"] < by_variant["float32"]["bytes"]
     assert serving_version(tmp_path / "serving", "tiny") == version
+    # The same trained model again (e.g. re-evaluated against a new baseline): no second version.
+    again = push(tmp_path / "again", trained, destination=tmp_path / "serving")
+    assert again.get_int_custom_property("pushed") == 0
+    assert f"already version {version}" in again.get_string_custom_property("tfxd_not_pushed")
+    assert versions(tmp_path / "serving" / "tiny") == [version]
 
 
 @pytest.mark.slow  # the variants convert in a child process (~7 s)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tfxd.components.tflite_pusher.versions import (
+from tfxd.components.versions import (
     PushError,
     push_version,
     serving_version,

@@ -48,13 +48,13 @@ def test_each_new_span_runs_once_in_order(tmp_path, penguin_data):
     add_span(folder, 1)
     console = Console(width=200, record=True)
     assert available_spans(validate_file(spec)) == [1, 2]
-    assert watch(spec, once=True, interval=0, console=console) == [(1, True), (2, True)]
+    assert watch(spec, once=True, interval=0, console=console).started == [(1, True), (2, True)]
     assert span_outcomes(validate_file(spec)) == {1: "done", 2: "done"}
     # Nothing new: nothing runs.
-    assert watch(spec, once=True, interval=0, console=console) == []
+    assert watch(spec, once=True, interval=0, console=console).started == []
     assert "no new span (newest: 2)" in console.export_text()
     add_span(folder, 3)
-    assert watch(spec, once=True, interval=0, console=console) == [(3, True)]
+    assert watch(spec, once=True, interval=0, console=console).started == [(3, True)]
 
     # Each run read its own span (pinned), not the newest one.
     from tfxd.metadata.store import open_store
@@ -94,7 +94,7 @@ def test_one_watcher_per_root_and_a_crashed_one_leaves_no_lock(tmp_path, penguin
     os.kill(holder.pid, signal.SIGKILL)  # a watcher that crashed
     holder.wait()
     add_span(folder, 1)
-    assert watch(spec, once=True, interval=0, console=console) == [(1, True)]
+    assert watch(spec, once=True, interval=0, console=console).started == [(1, True)]
 
 
 def test_nothing_to_watch_is_a_clear_error(tmp_path, penguin_data):
@@ -117,3 +117,54 @@ def test_span_flag_needs_a_span_pattern(penguin_copy):
 
     with pytest.raises(TfxdError, match=r"need an ExampleGen with spans: a CsvExampleGen"):
         run_file(penguin_copy, span=3, console=Console())
+
+
+def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(tmp_path, penguin_data):
+    from tfxd.metadata.store import open_store
+    from tfxd.metadata.views import print_runs
+    from tfxd.runners.watch import EXIT, release, status
+
+    folder = tmp_path / "spanned"
+    folder.mkdir()
+    spec = folder / "pipeline.yaml"
+    spec.write_text(SPANNED + "  watch: {retries: 1}\n")
+    add_span(folder, 1)
+    (folder / "data" / "span-2").mkdir(parents=True)
+    (folder / "data" / "span-2" / "penguins.csv").write_text("a,b\n1,2,3\n")  # a torn row
+    console = Console(width=200, record=True)
+
+    first = watch(spec, once=True, interval=0, console=console)
+    assert first.started == [(1, True), (2, False)] and first.code == EXIT["failed"] == 1
+    assert "failed 2 (attempt 1 of 2)" in console.export_text()
+    add_span(folder, 3)
+    second = watch(spec, once=True, interval=0, console=console)
+    # Span 2 fails its last allowed attempt: quarantined with its error; span 3 still runs.
+    assert second.started == [(2, False), (3, True)]
+    assert second.code == EXIT["quarantined"] == 4
+    text = console.export_text()
+    assert "span 2 quarantined after 2 failed attempts: node 'examples' failed" in text
+    assert "processed 3; quarantined 2 (after 2 attempts) — quarantined (exit 4)" in text
+
+    third = watch(spec, once=True, interval=0, console=console)
+    assert third.started == [] and third.code == EXIT["nothing new"] == 3
+    assert "still quarantined 2" in console.export_text()
+    states = status(spec, console)
+    assert states == {1: "done", 2: "quarantined", 3: "done"}
+    runs = Console(width=200, record=True)
+    print_runs("spanned", spec_file=str(spec), console=runs)
+    assert "quarantined span 2 (2 attempts): node 'examples' failed" in runs.export_text()
+
+    # strict: the queue waits on the quarantined span until it is released.
+    spec.write_text(SPANNED + "  watch: {retries: 1, on_quarantine: strict}\n")
+    add_span(folder, 4)
+    blocked = watch(spec, once=True, interval=0, console=console)
+    assert blocked.started == [] and blocked.blocked == 2 and blocked.code == 4
+    release(spec, 2, console)
+    add_span(folder, 2)  # fixed
+    fixed = watch(spec, once=True, interval=0, console=console)
+    assert fixed.started == [(2, True), (4, True)] and fixed.code == 0
+    store = open_store(validate_file(spec).loaded)
+    from tfxd.metadata.quarantine import records
+
+    [record] = records(store, "spanned")
+    assert record.span == 2 and record.attempts == 2 and record.released

@@ -72,6 +72,9 @@ class ComponentType:
     # Targets where it is never cached: its result depends on more than its inputs and
     # parameters there (elsewhere a driver may put what else it reads into the cache key).
     uncached_on: frozenset[str] = frozenset()
+    # Keeps model versions: (node id, its params, the pipeline name, a path resolver) → where
+    # (a ``tfxd.components.versions.Destination``); read by ``tfxd models`` and ``rollback``.
+    model_versions: Callable[[str, Any, str, Callable[[str], str]], Any] | None = None
 
     def inputs(self) -> dict[str, tuple[str, bool]]:
         """Input name → (artifact type name, optional)."""

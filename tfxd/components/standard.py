@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -20,6 +21,8 @@ from tfxd.components.kafka_example_gen.component import KafkaExampleGen
 from tfxd.components.kafka_example_gen.topic import TopicSource
 from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
 from tfxd.components.pubsub_example_gen.executor import SubscriptionSource
+from tfxd.components.pusher import executor as pusher_executor
+from tfxd.components.pusher.component import Pusher
 from tfxd.components.registry import (
     RUNTIME,
     TARGETS,
@@ -34,6 +37,7 @@ from tfxd.components.s3_example_gen.component import S3ExampleGen
 from tfxd.components.settings import pack
 from tfxd.components.sql_example_gen.component import SqlExampleGen
 from tfxd.components.tflite_pusher.component import TFLitePusher
+from tfxd.components.versions import Destination
 from tfxd.errors import TfxdError
 
 # ---------------------------------------------------------------- example gens
@@ -692,12 +696,22 @@ class PusherParams(Params):
 
 
 def _pusher(ctx: BuildContext, inputs: dict, p: PusherParams) -> Any:
-    return tfx.components.Pusher(
+    return Pusher(
         **inputs,
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=ctx.path(p.destination))
         ),
+        custom_config={
+            pusher_executor.MODEL_NAME: ctx.pipeline_name,
+            pusher_executor.NODE: ctx.node_id,
+            pusher_executor.SPAN: ctx.span,
+        },
     )
+
+
+def _pusher_versions(node: str, p: PusherParams, pipeline: str, resolve: Any) -> Destination:
+    folder = Path(resolve(p.destination))
+    return Destination(node, folder, pipeline, folder)
 
 
 class TFLitePusherParams(Params):
@@ -726,7 +740,14 @@ def _tflite_pusher(ctx: BuildContext, inputs: dict, p: TFLitePusherParams) -> An
     config = p.model_dump(exclude={"destination"})
     config["model_name"] = p.model_name or ctx.pipeline_name
     config["span"] = ctx.span
+    config["node"] = ctx.node_id
     return TFLitePusher(destination=ctx.path(p.destination), config=config, **inputs)
+
+
+def _tflite_versions(node: str, p: TFLitePusherParams, pipeline: str, resolve: Any) -> Destination:
+    folder = Path(resolve(p.destination))
+    name = p.model_name or pipeline
+    return Destination(node, folder, name, folder / name)
 
 
 class BulkInferrerParams(Params):
@@ -863,13 +884,21 @@ for _t in [
         "the serving model → the Evaluator's baseline (cached while serving is unchanged)",
         uncached_on=frozenset({"kubeflow"}),  # KFP's cache cannot see what serves
     ),
-    ComponentType("Pusher", _c.Pusher, PusherParams, _pusher, "blessed model → serving folder"),
+    ComponentType(
+        "Pusher",
+        Pusher,
+        PusherParams,
+        _pusher,
+        "blessed model → a new version in a serving folder, served",
+        model_versions=_pusher_versions,
+    ),
     ComponentType(
         "TFLitePusher",
         TFLitePusher,
         TFLitePusherParams,
         _tflite_pusher,
         "blessed model → SavedModel + measured TFLite variants, one atomic version, served",
+        model_versions=_tflite_versions,
     ),
     ComponentType(
         "BulkInferrer",

@@ -1,62 +1,51 @@
-"""Model history and rollback over a TFLitePusher's destination: versions, their manifests, the
-serving pointer, and rollbacks recorded in ML Metadata (who, when, why)."""
+"""Model history and rollback over every pusher's destination (TFX's Pusher and TFLitePusher):
+versions, their manifests, the serving pointer, and rollbacks recorded in ML Metadata (who, when,
+why)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from tfxd.components.tflite_pusher.versions import (
-    PushError,
-    manifest,
-    serving_version,
-    set_serving,
-    versions,
-)
+from tfxd.components.versions import Destination, PushError, manifest
 from tfxd.errors import TfxdError
 
 ROLLBACK_TYPE = "tfxd.Rollback"
 
 
-@dataclass
-class Destination:
-    node: str
-    folder: Path  # the pusher's destination (holds models.config)
-    model: str
-
-    @property
-    def model_dir(self) -> Path:
-        return self.folder / self.model
-
-
 def destinations(pipe: Any) -> list[Destination]:
+    """Where each node that keeps model versions (its type says so) keeps them."""
     out = []
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
-        if node.type.name == "TFLitePusher":
-            folder = pipe.loaded.resolve(node.params.destination)
-            out.append(Destination(node_id, Path(folder), node.params.model_name or pipe.name))
+        if node.type.model_versions is not None:
+            out.append(
+                node.type.model_versions(node_id, node.params, pipe.name, pipe.loaded.resolve)
+            )
     if not out:
-        raise TfxdError(f"{pipe.loaded.path}: no TFLitePusher node: nothing keeps model versions")
+        raise TfxdError(
+            f"{pipe.loaded.path}: no pusher node (Pusher, TFLitePusher): nothing keeps model "
+            "versions"
+        )
     return out
 
 
 def print_models(pipe: Any, console: Console) -> None:
     for dest in destinations(pipe):
-        serving = serving_version(dest.folder, dest.model)
+        serving = dest.serving()
         table = Table(title=f"{dest.model} ({dest.model_dir}); * = serving")
         for column in ("version", "created", "span", "accuracy", "blessed", "tflite (KB)"):
             table.add_column(column)
-        for version in reversed(versions(dest.model_dir)):
+        for version in reversed(dest.versions()):
             m = manifest(dest.model_dir, version)
             sizes = ", ".join(
-                f"{v['variant']} {v['bytes'] / 1024:.1f}" for v in m["variants"] if v["pushed"]
+                f"{v['variant']} {v['bytes'] / 1024:.1f}"
+                for v in m.get("variants", [])
+                if v["pushed"]
             )
             accuracy = m.get("saved_model", {}).get("accuracy")
             table.add_row(
@@ -85,9 +74,12 @@ def rollback(
 
     [dest, *more] = destinations(pipe)
     if more:
-        raise TfxdError("several TFLitePushers: rollback supports one per pipeline")
-    known = versions(dest.model_dir)
-    current = serving_version(dest.folder, dest.model)
+        raise TfxdError(
+            f"several pusher nodes ({', '.join(d.node for d in [dest, *more])}): rollback "
+            "supports one per pipeline"
+        )
+    known = dest.versions()
+    current = dest.serving()
     if to is None:
         older = [v for v in known if current is None or v < current]
         if not older:
@@ -103,7 +95,7 @@ def rollback(
         )
     if not manifest(dest.model_dir, to).get("blessed") and not force:
         raise PushError(f"version {to} was not blessed: pass --force to serve it anyway")
-    set_serving(dest.folder, dest.model, to)
+    dest.serve(to)
     store = metadata_store.MetadataStore(connection)
     type_id = store.put_execution_type(mlmd.ExecutionType(name=ROLLBACK_TYPE), can_add_fields=True)
     execution = mlmd.Execution(type_id=type_id, last_known_state=mlmd.Execution.COMPLETE)

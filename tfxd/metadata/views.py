@@ -133,7 +133,8 @@ def list_runs(store: Any, pipeline: str) -> list[Run]:
 def print_runs(
     pipeline: str, *, spec_file: str | None = None, limit: int = 20, console: Console
 ) -> list[Run]:
-    runs = list_runs(open_store(find_pipeline_file(pipeline, spec_file)), pipeline)
+    store = open_store(find_pipeline_file(pipeline, spec_file))
+    runs = list_runs(store, pipeline)
     if not runs:
         raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
     table = Table(title=f"runs of {pipeline}")
@@ -152,6 +153,13 @@ def print_runs(
             ", ".join(failed) or "-",
         )
     console.print(table)
+    from tfxd.metadata.quarantine import active
+
+    for record in active(store, pipeline).values():
+        console.print(
+            f"[red]quarantined span {record.span}[/] ({record.attempts} attempts): "
+            f"{record.error}  (since {record.at}; tfxd watch FILE --release {record.span})"
+        )
     return runs
 
 
@@ -169,18 +177,55 @@ class LineageNode:
     details: list[str] = field(default_factory=list)
 
 
+REIMPORT = "tfxd_baseline"  # set on a Model that copies a served version (BaselineModel)
+
+
 def latest_artifact(store: Any, pipeline: str, type_name: str) -> Any:
+    """The pipeline's newest live artifact of ``type_name``; for models, the newest *trained*
+    one (a re-import of a served version, as BaselineModel makes, is not a new model)."""
     context = store.get_context_by_type_and_name("pipeline", pipeline)
     if context is None:
         raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
     found = [
         a
         for a in store.get_artifacts_by_context(context.id)
-        if a.type == type_name and a.state == a.LIVE
+        if a.type == type_name and a.state == a.LIVE and REIMPORT not in a.custom_properties
     ]
     if not found:
         raise MetadataError(f"pipeline '{pipeline}' has no {type_name} artifact yet")
     return max(found, key=lambda a: (a.create_time_since_epoch, a.id))
+
+
+def pushed_model(store: Any, pipeline: str, version_folder: str) -> Any:
+    """The Model artifact whose push made ``version_folder``: the PushedModel recording that
+    destination, then the push execution's ``model`` input."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    context = store.get_context_by_type_and_name("pipeline", pipeline)
+    pushes = [
+        a
+        for a in (store.get_artifacts_by_context(context.id) if context else [])
+        if a.type == "PushedModel"
+        and a.custom_properties.get("pushed_destination", mlmd.Value()).string_value
+        == version_folder
+    ]
+    if not pushes:
+        raise MetadataError(
+            f"no push of pipeline '{pipeline}' in ML Metadata made {version_folder}: it was "
+            "pushed by another pipeline or store, or by hand"
+        )
+    [made] = [
+        e for e in store.get_events_by_artifact_ids([pushes[0].id]) if e.type == mlmd.Event.OUTPUT
+    ]
+    inputs = [
+        e.artifact_id
+        for e in store.get_events_by_execution_ids([made.execution_id])
+        if e.type == mlmd.Event.INPUT and e.path.steps and e.path.steps[0].key == "model"
+    ]
+    if not inputs:
+        raise MetadataError(f"the push that made {version_folder} records no model input")
+    [model] = store.get_artifacts_by_id(inputs[:1])
+    return model
 
 
 def trace(store: Any, pipeline: str, artifact: Any) -> LineageNode:
@@ -227,14 +272,19 @@ def trace(store: Any, pipeline: str, artifact: Any) -> LineageNode:
 def print_lineage(
     pipeline: str, *, model: str = "latest", spec_file: str | None = None, console: Console
 ) -> LineageNode:
-    store = open_store(find_pipeline_file(pipeline, spec_file))
+    loaded = find_pipeline_file(pipeline, spec_file)
+    store = open_store(loaded)
     if model == "latest":
         artifact = latest_artifact(store, pipeline, "Model")
+    elif model == "serving":
+        artifact = serving_model(store, loaded)
     else:
         try:
             [artifact] = store.get_artifacts_by_id([int(model)])
         except (ValueError, TypeError):
-            raise MetadataError(f"--model {model}: give 'latest' or an artifact id") from None
+            raise MetadataError(
+                f"--model {model}: give 'latest', 'serving' or an artifact id"
+            ) from None
         except Exception:
             raise MetadataError(f"--model {model}: no artifact with that id") from None
     root = trace(store, pipeline, artifact)
@@ -242,6 +292,19 @@ def print_lineage(
     _grow(tree, root, set())
     console.print(tree)
     return root
+
+
+def serving_model(store: Any, loaded: LoadedSpec) -> Any:
+    """The Model artifact behind the version that serves now (the pipeline's pusher node)."""
+    from tfxd.metadata.models import destinations
+    from tfxd.pipelines.validate import check
+
+    pipe = check(loaded, {})
+    [dest, *_] = destinations(pipe)
+    version = dest.serving()
+    if version is None:
+        raise MetadataError(f"nothing serves yet under {dest.model_dir} (no models.config)")
+    return pushed_model(store, pipe.name, str(dest.model_dir / str(version)))
 
 
 def _label(n: LineageNode) -> str:

@@ -131,6 +131,22 @@ def repair_abandoned(
     return len(stale)
 
 
+def not_pushed(store: Any, execution_id: int) -> list[str]:
+    """Why an execution's outputs were not pushed, where a pusher said so."""
+    from tfxd.components.versions import NOT_PUSHED
+
+    ids = [
+        e.artifact_id
+        for e in store.get_events_by_execution_ids([execution_id])
+        if e.type == e.OUTPUT
+    ]
+    return [
+        a.custom_properties[NOT_PUSHED].string_value
+        for a in store.get_artifacts_by_id(ids)
+        if NOT_PUSHED in a.custom_properties
+    ]
+
+
 def compile_ir(
     pipe: Pipeline,
     target: Target,
@@ -285,17 +301,20 @@ def run_pipeline(
                 failed = True
                 continue
             seconds = time.monotonic() - start
-            status = "done"
+            status, notes = "done", []
             if info is None or info.execution_id is None:
                 status = "skipped"
             else:
                 with metadata.Metadata(connection) as handle:
                     [execution] = handle.store.get_executions_by_id([info.execution_id])
+                    notes = not_pushed(handle.store, execution.id)
                 if execution.last_known_state == mlmd.Execution.CACHED:
                     status = "cached"
             style = {"done": "green", "cached": "cyan", "skipped": "dim"}[status]
             mark = {"done": "✓", "cached": "↺", "skipped": "-"}[status]
             console.print(f"  [{style}]{mark}  {node_id:<12} {status:<7}[/] {seconds:6.1f}s")
+            for note in notes if status == "done" else []:
+                console.print(f"     [yellow]not pushed[/]: {note}")
             result.nodes.append(NodeResult(node_id, status, seconds))
     done = sum(n.status == "done" for n in result.nodes)
     cached = sum(n.status == "cached" for n in result.nodes)

@@ -5,9 +5,11 @@ queries with TFX's day placeholders), or a stream's next span (Pub/Sub: a messag
 
 A span is new until a run that read it ended: succeeded, or stopped by a DriftValidator gate
 (rejected data is not retried). A run that failed for any other reason (or was killed) leaves its
-span pending, so the next check runs it again, reusing what finished. Spans run oldest first, each
-pinned with ``--span`` semantics. One watcher per pipeline root: an OS lock
-(``<root>/.tfxd-watch.lock``) that a crashed watcher cannot leave behind.
+span pending, so the next check runs it again, reusing what finished, up to ``spec.watch.retries``
+times; then the span is quarantined in ML Metadata with its last error and, with
+``on_quarantine: skip``, later spans go on (``strict``: the queue waits until it is released).
+Spans run oldest first, each pinned with ``--span`` semantics. One watcher per pipeline root: an
+OS lock (``<root>/.tfxd-watch.lock``) that a crashed watcher cannot leave behind.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import datetime as dt
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +190,66 @@ def span_outcomes(pipe: Pipeline) -> dict[int, str]:
     return outcomes
 
 
+def _quarantines(pipe: Pipeline) -> tuple[dict[int, Any], dict[int, int]]:
+    """Quarantines in force by span, and each span's failed runs since its last release."""
+    from tfxd.metadata import quarantine
+    from tfxd.metadata.store import open_store, reference
+
+    ref = reference(pipe.loaded)
+    if "sqlite" in ref and not Path(ref["sqlite"]).exists():
+        return {}, {}
+    store = open_store(pipe.loaded)
+    return quarantine.active(store, pipe.name), quarantine.failed_attempts(store, pipe.name)
+
+
+EXIT = {"processed": 0, "failed": 1, "nothing new": 3, "quarantined": 4, "rejected": 5}
+
+
+@dataclass
+class Check:
+    """What one check did: the runs it started and each span's fate."""
+
+    pipeline: str
+    started: list[tuple[int, bool]] = field(default_factory=list)
+    processed: list[int] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "span (attempt k of n)"
+    quarantined: list[str] = field(default_factory=list)  # "span (after n attempts)": now
+    held: list[int] = field(default_factory=list)  # quarantined earlier, skipped
+    blocked: int | None = None  # strict: the quarantined span the queue waits on
+
+    @property
+    def outcome(self) -> str:
+        if self.quarantined or self.blocked is not None:
+            return "quarantined"
+        if self.failed:
+            return "failed"
+        if self.rejected:
+            return "rejected"
+        return "processed" if self.processed else "nothing new"
+
+    @property
+    def code(self) -> int:
+        return EXIT[self.outcome]
+
+    def summary(self) -> str:
+        parts = [
+            f"{label} {', '.join(map(str, items))}"
+            for label, items in (
+                ("processed", self.processed),
+                ("rejected by a gate", self.rejected),
+                ("failed", self.failed),
+                ("quarantined", self.quarantined),
+                ("still quarantined", self.held),
+            )
+            if items
+        ]
+        if self.blocked is not None:
+            parts.append(f"waiting on quarantined span {self.blocked} (on_quarantine: strict)")
+        body = "; ".join(parts) or "nothing new"
+        return f"{self.pipeline}: {body} — {self.outcome} (exit {self.code})"
+
+
 def watcher_lock(root: str) -> Any:
     return process_lock(
         os.path.join(root, ".tfxd-watch.lock"),
@@ -197,29 +259,109 @@ def watcher_lock(root: str) -> Any:
     )
 
 
-def check_once(path: str | Path, console: Console, **run_options: Any) -> list[tuple[int, bool]]:
-    """Run every pending span, oldest first; returns (span, succeeded) for each run started.
-    Stops at a run that failed for a reason other than a gate (retried on the next check)."""
+def check_once(path: str | Path, console: Console, **run_options: Any) -> Check:
+    """Run every pending span, oldest first. A failed span is retried at the next check, up to
+    ``spec.watch.retries`` times, then quarantined; the check prints one summary line."""
+    from ml_metadata import metadata_store
+
+    from tfxd.metadata import quarantine
+    from tfxd.metadata.store import connection_config
     from tfxd.runners.local import run_pipeline
 
     pipe = validate_file(path)
+    policy = pipe.spec.spec.watch
+    check = Check(pipe.name)
     available = available_spans(pipe)
     stream = any(source.kind == "stream" for source in span_sources(pipe))
     outcomes = {} if stream else span_outcomes(pipe)  # a stream's next span is always new
+    held, _ = ({}, {}) if stream else _quarantines(pipe)
     todo = [s for s in available if outcomes.get(s) not in ("done", "rejected")]
     if not todo:
         latest = available[-1] if available else "none"
         console.print(f"[dim]{pipe.name}: no new span (newest: {latest})[/]")
-        return []
-    started = []
     for span in todo:
+        if span in held:
+            check.held.append(span)
+            if policy.on_quarantine == "strict":
+                check.blocked = span
+                break
+            continue
         console.print(f"[bold]{pipe.name}[/]: span {span} is new")
         result = run_pipeline(pipe, span=None if stream else span, console=console, **run_options)
-        started.append((span, result.ok))
-        if not result.ok and (stream or span_outcomes(pipe).get(span) != "rejected"):
+        check.started.append((span, result.ok))
+        if result.ok:
+            check.processed.append(span)
+            continue
+        if not stream and span_outcomes(pipe).get(span) == "rejected":
+            check.rejected.append(span)
+            continue
+        if stream:  # a stream's open span must settle before the next is drained
+            check.failed.append(f"{span} (retried at the next check)")
+            break
+        bad = next(n for n in result.nodes if n.status == "failed")
+        error = f"node '{bad.node_id}' failed: {bad.error}"
+        store = metadata_store.MetadataStore(connection_config(pipe.loaded, readonly=False))
+        quarantine.record_attempt(store, pipe.name, span, error)
+        attempts = quarantine.failed_attempts(store, pipe.name).get(span, 0)
+        allowed = policy.retries + 1
+        if attempts < allowed:
+            check.failed.append(f"{span} (attempt {attempts} of {allowed})")
             console.print(f"[red]span {span} failed[/]; it is retried at the next check")
             break
-    return started
+        quarantine.quarantine(store, pipe.name, span, attempts, error)
+        check.quarantined.append(f"{span} (after {attempts} attempts)")
+        console.print(
+            f"[red]span {span} quarantined[/] after {attempts} failed attempts: {error}\n"
+            f"     release it when fixed: tfxd watch {path} --release {span}"
+        )
+        if policy.on_quarantine == "strict":
+            check.blocked = span
+            break
+    console.print(check.summary())
+    return check
+
+
+def status(path: str | Path, console: Console) -> dict[int, str]:
+    """Each known span's state, without running anything (``tfxd watch --status``)."""
+    from rich.table import Table
+
+    pipe = validate_file(path)
+    available = set(available_spans(pipe))
+    outcomes = span_outcomes(pipe)
+    held, failures = _quarantines(pipe)
+    table = Table(title=f"spans of {pipe.name}")
+    for column in ("span", "state", "failed runs", "last error"):
+        table.add_column(column, overflow="fold")
+    states = {}
+    for span in sorted(available | set(outcomes) | set(held) | set(failures)):
+        attempts = failures.get(span, 0)
+        if span in held:
+            state = "quarantined"
+        elif outcomes.get(span) in ("done", "rejected"):
+            state = outcomes[span]
+        else:
+            state = "failing" if attempts else "new"
+        states[span] = state
+        error = held[span].error if span in held else ""
+        table.add_row(str(span), state, str(attempts) if attempts else "-", error or "-")
+    console.print(table)
+    return states
+
+
+def release(path: str | Path, span: int, console: Console) -> None:
+    """Lift a span's quarantine: the next check runs it again."""
+    from ml_metadata import metadata_store
+
+    from tfxd.metadata import quarantine
+    from tfxd.metadata.store import connection_config
+
+    pipe = validate_file(path)
+    store = metadata_store.MetadataStore(connection_config(pipe.loaded, readonly=False))
+    found = quarantine.release(store, pipe.name, span)
+    console.print(
+        f"span {span} released (quarantined {found.at} after {found.attempts} attempts); "
+        "the next check runs it again"
+    )
 
 
 def watch(
@@ -229,14 +371,14 @@ def watch(
     interval: float,
     console: Console,
     **run_options: Any,
-) -> list[tuple[int, bool]]:
-    """Check for new spans (once, or every ``interval`` seconds until interrupted)."""
+) -> Check:
+    """Check for new spans (once, or every ``interval`` seconds until interrupted); returns the
+    last check."""
     pipe = validate_file(path)
     span_sources(pipe)  # fail early when there is nothing to watch
-    started: list[tuple[int, bool]] = []
     with watcher_lock(local_root(pipe)):
         while True:
-            started += check_once(path, console, **run_options)
+            check = check_once(path, console, **run_options)
             if once:
-                return started
+                return check
             time.sleep(interval)

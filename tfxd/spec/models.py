@@ -246,6 +246,19 @@ class Runners(Strict):
     airflow: Airflow = Field(default_factory=Airflow)
 
 
+class Watch(Strict):
+    """How ``tfxd watch`` treats a span whose runs fail."""
+
+    retries: int = Field(
+        3, ge=0, description="Runs of a failing span after its first, before it is quarantined."
+    )
+    on_quarantine: Literal["skip", "strict"] = Field(
+        "skip",
+        description="skip: later spans go on; strict: the queue stops at a quarantined span "
+        "until it is released (tfxd watch FILE --release SPAN).",
+    )
+
+
 class Body(Strict):
     root: str = Field(description="pipeline_root for local runs, relative to the pipeline file.")
     metadata: MetadataStore = Field(default_factory=MetadataStore)
@@ -258,6 +271,7 @@ class Body(Strict):
     )
     components: dict[str, Component] = Field(min_length=1)
     runners: Runners = Field(default_factory=Runners)
+    watch: Watch = Field(default_factory=Watch)
 
     @field_validator("components")
     @classmethod

@@ -9,6 +9,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils, path_utils
 
+from tfxd.components.versions import POINTER, pointed
 from tfxd.errors import TfxdError
 
 FOUND = "tfxd_baseline"  # "found" or "none": what the Evaluator reads
@@ -17,18 +18,16 @@ VERSION = "tfxd_baseline_version"
 
 
 def serving_pointer(serving_dir: str) -> str | None:
-    """The version a TFLitePusher's serving pointer (``models.config``) pins, as a folder."""
-    import re
-
-    pointer = os.path.join(serving_dir, "models.config")
+    """The version folder the serving pointer (``models.config``, written by tfxd's pushers and
+    ``tfxd rollback``) pins."""
+    pointer = os.path.join(serving_dir, POINTER)
     if not fileio.exists(pointer):
         return None
     with fileio.open(pointer, "r") as handle:
-        pinned = re.findall(r'name: "([^"]+)"[\s\S]*?versions: (\d+)', handle.read())
-    if len(pinned) != 1:
-        raise TfxdError(f"BaselineModel: {pointer} should serve exactly one model")
-    name, version = pinned[0]
-    return os.path.join(serving_dir, name, version)
+        found = pointed(handle.read())
+    if found is None:
+        raise TfxdError(f"BaselineModel: {pointer} should serve exactly one model version")
+    return found
 
 
 def latest_version(serving_dir: str) -> str | None:

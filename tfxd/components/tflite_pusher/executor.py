@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import glob
 import json
 import os
@@ -17,7 +16,14 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from tfxd.components.tflite_pusher import convert as tfl
-from tfxd.components.tflite_pusher.versions import MANIFEST, push_version, set_serving
+from tfxd.components.versions import (
+    MANIFEST,
+    Destination,
+    already_pushed,
+    mark_not_pushed,
+    mark_pushed,
+    push_saved_model,
+)
 
 PROPERTY = "tfxd_manifest"
 
@@ -43,13 +49,15 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         [model_artifact] = input_dict["model"]
         [pushed] = output_dict["pushed_model"]
-        ok, why = blessed(input_dict)
-        if not ok:
-            pushed.set_int_custom_property("pushed", 0)
-            pushed.set_string_custom_property("tfxd_not_pushed", why)
-            return
-        saved_model = path_utils.serving_model_path(model_artifact.uri)
         config = json.loads(exec_properties["config"])
+        dest = destination(exec_properties["destination"], config)
+        saved_model = path_utils.serving_model_path(model_artifact.uri)
+        ok, why = blessed(input_dict)
+        if ok and (twice := already_pushed(dest, saved_model)):
+            ok, why = False, twice
+        if not ok:
+            mark_not_pushed(pushed, why)
+            return
         model = tfl.load_keras(saved_model)
         names = tfl.input_names(model)
         [examples] = input_dict["examples"]
@@ -95,9 +103,7 @@ class Executor(base_executor.BaseExecutor):
         shutil.rmtree(work, ignore_errors=True)
 
         record: dict[str, Any] = {
-            "model": config["model_name"],
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "source_model": model_artifact.uri,
+            "source_model": saved_model,
             "span": config.get("span"),
             "saved_model": {"bytes": _dir_bytes(saved_model), "accuracy": reference},
             "eval": {"split": eval_split, "examples": int(len(labels))},
@@ -105,24 +111,21 @@ class Executor(base_executor.BaseExecutor):
             "variants": [r.to_dict() for r in results],
         }
 
-        def fill(folder: Path, version: int) -> None:
-            shutil.copytree(saved_model, folder, dirs_exist_ok=True)
+        def tflite(folder: Path) -> None:
             (folder / "tflite").mkdir()
             for variant, content in contents.items():
                 (folder / "tflite" / f"{variant}.tflite").write_bytes(content)
-            record["version"] = version
-            (folder / MANIFEST).write_text(json.dumps(record, indent=2), encoding="utf-8")
 
-        destination = Path(exec_properties["destination"])
-        version = push_version(destination / config["model_name"], fill)
-        set_serving(destination, config["model_name"], version)
-        record["version"] = version
-        pushed.set_int_custom_property("pushed", 1)
-        pushed.set_string_custom_property("pushed_version", str(version))
-        pushed.set_string_custom_property(
-            "pushed_destination", str(destination / config["model_name"] / str(version))
-        )
+        version = push_saved_model(dest, saved_model, record, tflite)
+        mark_pushed(pushed, dest, version)
         pushed.set_string_custom_property(PROPERTY, json.dumps(record, sort_keys=True))
         fileio.makedirs(pushed.uri)
         with fileio.open(os.path.join(pushed.uri, MANIFEST), "w") as handle:
             handle.write(json.dumps(record, indent=2))
+
+
+def destination(folder: str, config: dict[str, Any]) -> Destination:
+    """Versions under ``<folder>/<model_name>/``, the pointer in ``<folder>``."""
+    root = Path(folder)
+    name = config["model_name"]
+    return Destination(config.get("node", ""), root, name, root / name)

@@ -1,10 +1,12 @@
-"""Versioned, atomic pushes under ``<destination>/<model>/<version>/`` and the serving pointer.
+"""Model versions as every tfxd pusher keeps them: numbered folders under a model base path, each
+with a ``manifest.json``, and a serving pointer.
 
 A version is written to a hidden temporary folder, fsynced, then renamed into place: TF Serving (and
 ``tfxd models``) only ever see complete versions. Versions are integers (seconds since the epoch,
 bumped past the newest existing one), so two pushes in one second never collide: a rename onto an
 existing version fails and the next number is tried. The serving pointer is a TF Serving model
-config file (``<destination>/models.config``) pinning one version, replaced atomically.
+config file (``models.config``) pinning one version, replaced atomically. TF Serving ignores
+non-numeric names under a base path, so the pointer may sit inside it (TFX's Pusher layout).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +26,38 @@ from tfxd.errors import TfxdError
 MANIFEST = "manifest.json"
 POINTER = "models.config"
 TMP_PREFIX = ".tmp-"
+NOT_PUSHED = "tfxd_not_pushed"  # PushedModel property: why nothing was pushed
 
 
 class PushError(TfxdError):
     """A push or a rollback could not be completed; nothing half-done is visible."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one pusher node keeps its versions: ``model_dir/<version>/`` (the base path TF
+    Serving reads) and the pointer ``folder/models.config``."""
+
+    node: str
+    folder: Path
+    model: str
+    model_dir: Path
+
+    def versions(self) -> list[int]:
+        return versions(self.model_dir)
+
+    def serving(self) -> int | None:
+        return serving_version(self.folder, self.model)
+
+    def serve(self, version: int) -> None:
+        set_serving(self.folder, self.model, version, self.model_dir)
+
+    def pushed_as(self, source_model: str) -> int | None:
+        """The version already holding the model trained at ``source_model``, if any."""
+        for version in reversed(self.versions()):
+            if manifest(self.model_dir, version).get("source_model") == source_model:
+                return version
+        return None
 
 
 def versions(model_dir: Path) -> list[int]:
@@ -110,13 +141,14 @@ def serving_version(destination: Path, model: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def set_serving(destination: Path, model: str, version: int) -> None:
-    """Point TF Serving at ``version`` (model config file, replaced atomically)."""
+def set_serving(destination: Path, model: str, version: int, base_path: Path | None = None) -> None:
+    """Point TF Serving at ``version`` of ``model`` under ``base_path`` (default
+    ``destination/model``): a model config file in ``destination``, replaced atomically."""
     text = (
         "model_config_list {\n"
         "  config {\n"
         f'    name: "{model}"\n'
-        f'    base_path: "{destination / model}"\n'
+        f'    base_path: "{base_path or destination / model}"\n'
         '    model_platform: "tensorflow"\n'
         f"    model_version_policy {{ specific {{ versions: {version} }} }}\n"
         "  }\n"
@@ -124,6 +156,7 @@ def set_serving(destination: Path, model: str, version: int) -> None:
     )
     tmp = destination / f"{TMP_PREFIX}{POINTER}.{uuid.uuid4().hex[:8]}"
     try:
+        destination.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text, encoding="utf-8")
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
@@ -134,3 +167,71 @@ def set_serving(destination: Path, model: str, version: int) -> None:
         raise PushError(
             f"cannot write the serving pointer in {destination}: {err.strerror}"
         ) from err
+
+
+def pointed(pointer: str) -> str | None:
+    """The version folder a serving pointer's text pins (``base_path/version``), if one."""
+    import re
+
+    pinned = re.findall(r'base_path: "([^"]+)"[\s\S]*?versions: (\d+)', pointer)
+    if len(pinned) != 1:
+        return None
+    base_path, version = pinned[0]
+    return os.path.join(base_path, version)
+
+
+def push_saved_model(
+    dest: Destination,
+    saved_model: str,
+    record: dict[str, Any],
+    extra: Callable[[Path], None] | None = None,
+) -> int:
+    """Push ``saved_model`` (plus what ``extra`` writes into the version folder) as a new version
+    with ``record`` as its manifest, then serve it. Returns the version."""
+    import datetime as dt
+    import getpass
+
+    record.update(
+        model=dest.model,
+        node=dest.node,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        user=getpass.getuser(),
+    )
+
+    def fill(folder: Path, version: int) -> None:
+        shutil.copytree(saved_model, folder, dirs_exist_ok=True)
+        if extra is not None:
+            extra(folder)
+        record["version"] = version
+        (folder / MANIFEST).write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+    version = push_version(dest.model_dir, fill)
+    dest.serve(version)
+    record["version"] = version
+    return version
+
+
+def mark_pushed(artifact: Any, dest: Destination, version: int) -> None:
+    """The PushedModel properties TFX's Pusher sets (pushed, pushed_destination, pushed_version)."""
+    artifact.set_int_custom_property("pushed", 1)
+    artifact.set_string_custom_property("pushed_version", str(version))
+    artifact.set_string_custom_property("pushed_destination", str(dest.model_dir / str(version)))
+
+
+def mark_not_pushed(artifact: Any, why: str) -> None:
+    artifact.set_int_custom_property("pushed", 0)
+    artifact.set_string_custom_property(NOT_PUSHED, why)
+
+
+def already_pushed(dest: Destination, source_model: str) -> str | None:
+    """Why not to push the model at ``source_model`` again: it is a version already (the same
+    trained model is never two versions; re-serving it is a rollback's job)."""
+    version = dest.pushed_as(source_model)
+    if version is None:
+        return None
+    serving = dest.serving()
+    state = "serving" if serving == version else f"serving is {serving}"
+    return (
+        f"this model is already version {version} under {dest.model_dir} ({state}); "
+        f"to serve it again: tfxd rollback --to {version}"
+    )
