@@ -151,7 +151,7 @@ def history(tmp: Path, spans: int, features: int) -> None:
 
     def show() -> None:
         records = drift_history(store, "bench")
-        console.print(table(records, "bench", limit=12))
+        console.print(table(records, "bench", width=console.width))
         plot_png(records, "bench")
 
     start = time.perf_counter()

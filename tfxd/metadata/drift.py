@@ -77,28 +77,42 @@ def feature_order(records: list[SpanRecord]) -> list[str]:
     return sorted(worst, key=lambda f: (-worst[f], f))
 
 
-def table(records: list[SpanRecord], pipeline: str, limit: int | None = None) -> Table:
-    features = feature_order(records)[:limit] if limit else feature_order(records)
-    out = Table(title=f"drift of {pipeline}: score (threshold), breaches marked !")
-    for column in ("span", "status", "baseline", *features):
-        out.add_column(column, justify="right" if column in features else "left")
-    for record in records:
-        v = record.verdict
-        by_feature = {s.feature: s for s in v.scores}
-        status = {"drift": "[red]DRIFT[/]", "pass": "[green]pass[/]"}.get(v.status, v.status)
-        if v.status == "drift" and record.gate == "passed":
-            status += " (warned)"
+SPAN_COLUMN = 9  # characters a span's column takes, borders included
+
+
+def table(records: list[SpanRecord], pipeline: str, width: int = 80) -> Table:
+    """Features as rows (worst first), the newest spans that fit in ``width`` as columns; a
+    breach is marked ``!``. Older spans: ``--html`` / ``--png``."""
+    features = feature_order(records)
+    name_width = min(max([len(f) for f in features] + [8]), 28)
+    fits = max(1, (width - name_width - 4) // SPAN_COLUMN)
+    shown = records[-fits:]
+    title = f"drift of {pipeline}, ! = breach"
+    if len(shown) < len(records):
+        title += f" (newest {len(shown)} of {len(records)} spans; all: --html)"
+    out = Table(title=title, title_justify="left", pad_edge=False, collapse_padding=True)
+    out.add_column("feature", no_wrap=True, max_width=name_width, overflow="fold")
+    for record in shown:
+        out.add_column(f"span {record.span}", justify="right", overflow="fold")
+
+    def status(r: SpanRecord) -> str:
+        v = r.verdict
+        text = {"drift": "[red]DRIFT[/]", "pass": "[green]pass[/]"}.get(v.status, v.status)
+        return text + (" (warned)" if v.status == "drift" and r.gate == "passed" else "")
+
+    out.add_row("[bold]verdict[/]", *(status(r) for r in shown))
+    out.add_row("baseline", *(",".join(map(str, r.verdict.baseline)) or "-" for r in shown))
+    for feature in features:
         cells = []
-        for feature in features:
-            s = by_feature.get(feature)
-            if s is None:
-                cells.append("missing" if feature in v.missing else "")
-            elif s.drifted:
-                cells.append(f"[red]{s.score:.3f}![/]")
+        for record in shown:
+            score = next((x for x in record.verdict.scores if x.feature == feature), None)
+            if score is None:
+                cells.append("missing" if feature in record.verdict.missing else "")
+            elif score.drifted:
+                cells.append(f"[red]{score.score:.3f}![/]")
             else:
-                cells.append(f"{s.score:.3f}")
-        base = ",".join(map(str, v.baseline)) or "-"
-        out.add_row(str(record.span), status, base, *cells)
+                cells.append(f"{score.score:.3f}")
+        out.add_row(feature, *cells)
     return out
 
 
@@ -187,7 +201,7 @@ def print_drift(
     records = drift_history(store, pipeline)
     if not records:
         raise MetadataError(f"pipeline '{pipeline}' has no DriftValidator results in ML Metadata")
-    console.print(table(records, pipeline, limit=12))
+    console.print(table(records, pipeline, width=console.width))
     if png or html_file:
         image = plot_png(records, pipeline)
         if png:
