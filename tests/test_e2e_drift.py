@@ -1,5 +1,9 @@
 """The taxi pipeline over spans 1..4, span 3 shifted in two features: the drift gate passes 1, 2
-and 4, stops 3 on exactly those features (no model from it), and the history has all four."""
+and 4, stops 3 on exactly those features (no model from it), and the history has all four.
+
+Span 3 also breaks the accepted schema on its own, as the sample comes: ``pickup_census_tract`` is
+empty in every row of span 1 (so typed STRING there) and holds one integer in span 3. Accepting
+span 3's schema on purpose clears that break, and the drift still holds span 3 back."""
 
 from __future__ import annotations
 
@@ -44,6 +48,31 @@ def test_drift_gate_over_four_spans(tmp_path):
         if span == 3:
             shift(folder / "data" / "span-3" / "data.csv")
         outcomes[span] = tfxd("run", spec, cwd=folder)
+        if span == 3:
+            broken = " ".join(outcomes[3].stdout.split())
+            assert (
+                "span 3 breaks the accepted schema: pickup_census_tract: STRING in the accepted "
+                "schema (span 1), INT in span 3 (it held no values in span 1: the type there was "
+                "a guess). Fix: fix the data, or make span 3's schema the accepted one on purpose: "
+                "tfxd schema accept taxi --span 3, then run the span again" in broken
+            ), broken
+            accepted = tfxd(
+                "schema",
+                "accept",
+                "taxi",
+                "-f",
+                spec,
+                "--span",
+                "3",
+                "--reason",
+                "tracts now",
+                cwd=folder,
+            )
+            assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+            assert "the accepted schema is now span 3, by tfxd schema accept (was span 1)" in (
+                " ".join(accepted.stdout.split())
+            )
+            outcomes[3] = tfxd("run", spec, cwd=folder)  # the drift still holds it back
     for span in (1, 2, 4):
         assert outcomes[span].returncode == 0, outcomes[span].stdout + outcomes[span].stderr
         assert f"{'push':<12} done" in outcomes[span].stdout
@@ -51,7 +80,7 @@ def test_drift_gate_over_four_spans(tmp_path):
     assert failed.returncode == 1, failed.stdout
     text = " ".join(failed.stdout.split())
     assert "node 'drift' failed" in text
-    assert "span 3 drifted from span(s) 2:" in text
+    assert "span 3 drifted from span(s) 2:" in text and "breaks the accepted schema" not in text
     for name in SHIFTED:
         assert name in text
     assert f"{'train':<12} done" not in failed.stdout  # nothing after the gate ran
@@ -80,6 +109,11 @@ def test_drift_gate_over_four_spans(tmp_path):
     )
     assert shown.returncode == 0, shown.stderr
     assert "DRIFT" in shown.stdout and "no baseline" in shown.stdout
+    shown_text = " ".join(shown.stdout.split())
+    assert "accepted span 3's schema for drift: tracts now" in shown_text
+    schema = tfxd("schema", "show", "taxi", "-f", spec, cwd=folder)
+    assert schema.returncode == 0, schema.stderr
+    assert "drift: accepted schema from span 3, by tfxd schema accept" in schema.stdout
     assert (folder / "drift.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "data:image/png;base64," in (folder / "drift.html").read_text()
 

@@ -56,7 +56,7 @@ def cmd_example(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
+def cmd_json_schema(args: argparse.Namespace) -> int:
     from tfxd.components.registry import registry
     from tfxd.spec.schema import render_schema
 
@@ -66,6 +66,33 @@ def cmd_schema(args: argparse.Namespace) -> int:
     else:
         Path(args.output).write_text(text, encoding="utf-8")
         console.print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from ml_metadata import metadata_store
+
+    from tfxd.metadata import schema
+    from tfxd.metadata.store import connection_config
+    from tfxd.metadata.views import find_pipeline_file
+    from tfxd.pipelines.builder import local_root
+    from tfxd.pipelines.validate import check
+
+    loaded = find_pipeline_file(args.pipeline, args.file)
+    pipe = check(loaded, {})
+    if args.action == "show":
+        for line in schema.show(pipe, local_root(pipe)):
+            console.print(line, markup=False)
+        return 0
+    if args.span is None:
+        raise TfxdError("tfxd schema accept: which span's schema? add --span N")
+    store = metadata_store.MetadataStore(connection_config(loaded, readonly=False))
+    node, was, now = schema.accept(pipe, store, local_root(pipe), args.span, args.node, args.reason)
+    console.print(
+        f"{node}: the accepted schema is now {now} (was {was}); recorded in ML Metadata. "
+        f"Run span {args.span} again: tfxd run {loaded.path} --span {args.span}",
+        markup=False,
+    )
     return 0
 
 
@@ -395,9 +422,20 @@ def parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_example)
 
-    sp = sub.add_parser("schema", help="print or write the pipeline file's JSON Schema")
-    sp.add_argument("-o", "--output", default="-")
+    sp = sub.add_parser(
+        "schema", help="the schema spans are checked against: show it, or accept a span's"
+    )
+    sp.add_argument("action", choices=["show", "accept"])
+    sp.add_argument("pipeline")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.add_argument("--span", type=int, help="accept: the span whose schema becomes accepted")
+    sp.add_argument("--node", help="the gate, where a pipeline has several")
+    sp.add_argument("--reason", default="", help="accept: why, recorded with who and when")
     sp.set_defaults(func=cmd_schema)
+
+    sp = sub.add_parser("json-schema", help="print or write the pipeline file's JSON Schema")
+    sp.add_argument("-o", "--output", default="-")
+    sp.set_defaults(func=cmd_json_schema)
     return p
 
 

@@ -140,7 +140,7 @@ def test_history_lists_only_complete_span_files(tmp_path):
 # ------------------------------------------------------------------ executor
 
 
-def artifacts(tmp_path: Path, df, span: int):
+def artifacts(tmp_path: Path, df, span: int, schema_text: str | None = None):
     from tfx.types import standard_artifacts
     from tfx.utils import io_utils
 
@@ -158,18 +158,29 @@ def artifacts(tmp_path: Path, df, span: int):
     schema = standard_artifacts.Schema()
     schema.uri = str(tmp_path / f"schema{span}")
     os.makedirs(schema.uri, exist_ok=True)
-    io_utils.write_pbtxt_file(os.path.join(schema.uri, "schema.pbtxt"), schema_of(data))
+    if schema_text is None:
+        io_utils.write_pbtxt_file(os.path.join(schema.uri, "schema.pbtxt"), schema_of(data))
+    else:
+        (Path(schema.uri) / "schema.pbtxt").write_text(schema_text)
     return examples, stats_artifact, schema
 
 
-def run_executor(tmp_path: Path, df, span: int, *, policy: str = "fail", with_uri: bool = True):
+def run_executor(
+    tmp_path: Path,
+    df,
+    span: int,
+    *,
+    policy: str = "fail",
+    with_uri: bool = True,
+    imported: str | None = None,
+):
     from tfx.dsl.components.base import base_executor
     from tfx.proto.orchestration import execution_result_pb2
 
     from tfxd.components.drift_validator.executor import Executor
     from tfxd.components.reports.artifacts import MarkdownReport
 
-    examples, statistics, schema = artifacts(tmp_path, df, span)
+    examples, statistics, schema = artifacts(tmp_path, df, span, imported)
     report = MarkdownReport()
     report.uri = str(tmp_path / f"report{span}" / "value")
     uri = str(tmp_path / f"out{span}.pb") if with_uri else None
@@ -182,7 +193,10 @@ def run_executor(tmp_path: Path, df, span: int, *, policy: str = "fail", with_ur
         "numeric": 0.1,
         "features": {},
         "skip": [],
+        "pipeline": "taxi",
     }
+    if imported is not None:
+        config.update(schema_source="imported", schema_file="schema/taxi.pbtxt")
     executor.Do(
         {"examples": [examples], "statistics": [statistics], "schema": [schema]},
         {"report": [report]},
@@ -229,6 +243,111 @@ def test_warn_policy_passes_and_no_output_uri_raises(tmp_path):
     assert warned.execution_result.code == 0 and "DRIFT" in text
     with pytest.raises(DriftError, match="span 3 drifted"):
         run_executor(tmp_path, frame(fare_scale=9), 3, with_uri=False)
+
+
+def verdict_of(output) -> Verdict:
+    from google.protobuf import wrappers_pb2
+
+    detail = wrappers_pb2.StringValue()
+    output.execution_result.metadata_details[0].Unpack(detail)
+    return Verdict.from_json(detail.value)
+
+
+def tracts(n: int, as_text: bool):
+    values = RNG.integers(17031010100, 17031840000, n)
+    return [f"t{v}" for v in values] if as_text else values
+
+
+def test_a_changed_type_breaks_the_accepted_schema_until_accepted_on_purpose(tmp_path):
+    from tfxd.components.drift_validator.schema import Origin, SchemaStore
+
+    first = frame().assign(tract=tracts(600, as_text=True))
+    assert run_executor(tmp_path, first, 1)[0].execution_result.code == 0
+    store = SchemaStore(str(tmp_path / "history"))
+    assert store.accepted()[1] == Origin("span 1", "first", span=1, at=store.accepted()[1].at)
+
+    # Same distributions, but the column now holds integers: a break, whatever drift says.
+    out, text = run_executor(tmp_path, frame().assign(tract=tracts(600, as_text=False)), 2)
+    assert out.execution_result.code == 9
+    message = out.execution_result.result_message
+    assert message == (
+        "span 2 breaks the accepted schema: tract: STRING in the accepted schema (span 1), INT "
+        "in span 2. Fix: fix the data, or make span 2's schema the accepted one on purpose: "
+        "tfxd schema accept taxi --span 2, then run the span again"
+    )
+    assert verdict_of(out).status == "schema" and "SCHEMA BREAK" in text
+    assert History(str(tmp_path / "history")).spans() == [1]  # a broken span is no baseline
+
+    # Accepting span 2's schema (what `tfxd schema accept` does) lets span 2 through.
+    store.accept(store.candidate(2)[0], Origin("span 2", "accept", span=2))
+    again, _ = run_executor(tmp_path, frame().assign(tract=tracts(600, as_text=False)), 2)
+    assert again.execution_result.code == 0
+    assert store.accepted()[1].label() == "span 2, by tfxd schema accept"
+
+
+def test_missing_and_new_columns_break_the_accepted_schema(tmp_path):
+    run_executor(tmp_path, frame(), 1)
+    out, _ = run_executor(tmp_path, frame(tips=False).assign(extra=1.5), 2)
+    assert out.execution_result.code == 9
+    assert verdict_of(out).schema_breaks == {
+        "tips": "tips: in the accepted schema (span 1), missing from span 2",
+        "extra": "extra: new in span 2, not in the accepted schema (span 1)",
+    }
+
+
+def test_an_inferred_domain_tolerates_rare_new_values_not_a_renamed_category(tmp_path):
+    run_executor(tmp_path, frame(), 1)
+    rare = frame()
+    rare.loc[:2, "payment_type"] = "Bitcoin"  # 3 of 600 rows: a new company, not a break
+    assert run_executor(tmp_path, rare, 2)[0].execution_result.code == 0
+    renamed = frame().replace({"payment_type": {"Card": "CARD"}})
+    out, _ = run_executor(tmp_path, renamed, 3)
+    assert out.execution_result.code == 9
+    assert (
+        "payment_type: outside its domain in the accepted schema (span 1)"
+        in (verdict_of(out).schema_breaks["payment_type"])
+    )
+
+
+def test_accepting_a_span_keeps_the_values_accepted_before():
+    from tfxd.components.drift_validator.schema import widen
+
+    before = schema_of(stats(frame()))
+    only_cash = schema_of(stats(frame(cash=1.0)))
+    [domain] = [d for d in widen(only_cash, before).string_domain if d.name == "payment_type"]
+    assert sorted(domain.value) == ["Card", "Cash"]
+
+
+IMPORTED = """
+feature { name: "fare" type: FLOAT }
+feature { name: "zeros" type: FLOAT }
+feature { name: "tips" type: FLOAT }
+feature { name: "community" type: INT }
+feature { name: "payment_type" type: BYTES domain: "payment_type" }
+string_domain { name: "payment_type" value: "Cash" value: "Card" }
+"""
+
+
+def test_an_imported_schema_checks_the_first_span_too_int_as_float_and_domain(tmp_path):
+    # A span exported by pandas writes integers as 8.0: caught at the gate, not in Transform.
+    floats = frame().assign(community=RNG.integers(1, 77, 600).astype(float))
+    out, _ = run_executor(tmp_path, floats, 1, imported=IMPORTED)
+    assert out.execution_result.code == 9
+    assert out.execution_result.result_message == (
+        "span 1 breaks the accepted schema: community: INT in the accepted schema (imported "
+        "schema), FLOAT in span 1 (integers written with a decimal point, such as 8.0, read as "
+        "FLOAT). Fix: fix the data, or change the imported schema file (schema/taxi.pbtxt) on "
+        "purpose and re-run"
+    )
+    good = frame().assign(community=RNG.integers(1, 77, 600))
+    assert run_executor(tmp_path, good, 1, imported=IMPORTED)[0].execution_result.code == 0
+
+    bitcoin = good.assign(payment_type=RNG.choice(["Cash", "Card", "Bitcoin"], 600))
+    out, _ = run_executor(tmp_path, bitcoin, 2, imported=IMPORTED)
+    assert out.execution_result.code == 9
+    [(name, text)] = verdict_of(out).schema_breaks.items()
+    assert name == "payment_type" and "Bitcoin" in text
+    assert text.startswith("payment_type: outside its domain in the accepted schema (imported")
 
 
 # ------------------------------------------------------------------ pipeline level (no run)

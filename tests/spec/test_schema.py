@@ -26,7 +26,7 @@ _EditorLoader.yaml_implicit_resolvers = {
 
 def test_schema_is_current():
     current = render_schema({name: t.params for name, t in registry().items()})
-    assert SCHEMA.read_text() == current, "stale schema: run `tfxd schema -o " + str(SCHEMA) + "`"
+    assert SCHEMA.read_text() == current, f"stale schema: run `tfxd json-schema -o {SCHEMA}`"
 
 
 def test_example_validates_and_schema_catches_bad_params():

@@ -75,6 +75,9 @@ class ComponentType:
     # Keeps model versions: (node id, its params, the pipeline name, a path resolver) → where
     # (a ``tfxd.components.versions.Destination``); read by ``tfxd models`` and ``rollback``.
     model_versions: Callable[[str, Any, str, Callable[[str], str]], Any] | None = None
+    # Gates spans on an accepted schema: (node id, its params, the pipeline root, a path
+    # resolver) → the folder holding it; read by ``tfxd schema``.
+    schema_history: Callable[[str, Any, str, Callable[[str], str]], str] | None = None
 
     def inputs(self) -> dict[str, tuple[str, bool]]:
         """Input name → (artifact type name, optional)."""

@@ -660,8 +660,13 @@ def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
     return config
 
 
+def _drift_history(node: str, p: DriftValidatorParams, root: str, resolve: Any) -> str:
+    """Where the gate keeps accepted spans' statistics and the accepted schema."""
+    return resolve(p.history) if p.history else f"{root}/drift/{node}"
+
+
 def _drift_validator(ctx: BuildContext, inputs: dict, p: DriftValidatorParams) -> Any:
-    history = ctx.path(p.history) if p.history else f"{ctx.pipeline_root}/drift/{ctx.node_id}"
+    history = _drift_history(ctx.node_id, p, ctx.pipeline_root, ctx.path)
     config = drift_config(p)
     if config["baseline"] == "serving":
         if ctx.metadata is None:
@@ -669,7 +674,12 @@ def _drift_validator(ctx: BuildContext, inputs: dict, p: DriftValidatorParams) -
                 f"{ctx.node_id}: baseline: serving traces the serving model in ML Metadata, "
                 f"which executors cannot reach on {ctx.target}: use previous_span there"
             )
-        config.update(metadata=ctx.metadata, pipeline=ctx.pipeline_name)
+        config.update(metadata=ctx.metadata)
+    config["pipeline"] = ctx.pipeline_name
+    # An imported schema is the accepted one for every span, the first included.
+    producer = getattr(inputs.get("schema"), "producer_component", None)
+    if isinstance(producer, tfx.components.ImportSchemaGen):
+        config.update(schema_source="imported", schema_file=producer.exec_properties["schema_file"])
     return DriftValidator(**inputs, config=config, history=history, split=p.split)
 
 
@@ -874,7 +884,8 @@ for _t in [
         DriftValidator,
         DriftValidatorParams,
         _drift_validator,
-        "span statistics vs earlier spans → drift scores; fails the run on drift",
+        "span vs the accepted schema and earlier spans → fails the run on a break or drift",
+        schema_history=_drift_history,
     ),
     ComponentType(
         "BaselineModel",

@@ -97,7 +97,11 @@ def table(records: list[SpanRecord], pipeline: str, width: int = 80) -> Table:
 
     def status(r: SpanRecord) -> str:
         v = r.verdict
-        text = {"drift": "[red]DRIFT[/]", "pass": "[green]pass[/]"}.get(v.status, v.status)
+        text = {
+            "drift": "[red]DRIFT[/]",
+            "pass": "[green]pass[/]",
+            "schema": "[red]SCHEMA[/]" + ("[red]+DRIFT[/]" if v.breaches else ""),
+        }.get(v.status, v.status)
         return text + (" (warned)" if v.status == "drift" and r.gate == "passed" else "")
 
     out.add_row("[bold]verdict[/]", *(status(r) for r in shown))
@@ -185,6 +189,21 @@ def html_page(records: list[SpanRecord], pipeline: str, png: bytes) -> str:
     )
 
 
+def schema_lines(records: list[SpanRecord], store: Any, pipeline: str) -> list[str]:
+    """The schema breaks of each span and every ``tfxd schema accept``, in time order."""
+    from tfxd.metadata.schema import acceptances
+
+    lines = [
+        f"span {r.span}: {text}"
+        for r in records
+        for _, text in sorted(r.verdict.schema_breaks.items())
+    ]
+    for a in acceptances(store, pipeline):
+        why = f": {a.reason}" if a.reason else ""
+        lines.append(f"{a.at} {a.by} accepted span {a.span}'s schema for {a.node}{why}")
+    return lines
+
+
 def print_drift(
     pipeline: str,
     *,
@@ -202,6 +221,8 @@ def print_drift(
     if not records:
         raise MetadataError(f"pipeline '{pipeline}' has no DriftValidator results in ML Metadata")
     console.print(table(records, pipeline, width=console.width))
+    for line in schema_lines(records, store, pipeline):
+        console.print(line, markup=False, soft_wrap=False)
     if png or html_file:
         image = plot_png(records, pipeline)
         if png:

@@ -41,6 +41,10 @@ class Verdict:
     added: list[str] = field(default_factory=list)  # in this span, not in the baseline
     anomalies: dict[str, str] = field(default_factory=dict)  # schema anomalies (non-drift)
     skew: list[Score] = field(default_factory=list)  # serving data vs this span's training data
+    # Breaks of the accepted schema (column → message), what it was, and what to do about them.
+    schema_breaks: dict[str, str] = field(default_factory=dict)
+    schema_from: str = ""
+    schema_fix: str = ""
 
     @property
     def breaches(self) -> list[Score]:
@@ -52,6 +56,8 @@ class Verdict:
 
     @property
     def status(self) -> str:
+        if self.schema_breaks:
+            return "schema"
         if self.skew_breaches:
             return "drift"
         if not self.baseline:
@@ -59,6 +65,21 @@ class Verdict:
         return "drift" if self.breaches or self.missing or self.anomalies else "pass"
 
     def message(self) -> str:
+        """The schema breaks (with their fix), then the drift, each where there is any."""
+        out = []
+        if self.schema_breaks:
+            text = "; ".join(self.schema_breaks[k] for k in sorted(self.schema_breaks))
+            out.append(
+                f"span {self.span} breaks the accepted schema: {text}. Fix: {self.schema_fix}"
+            )
+        drift = self._drift_message()
+        if drift or not out:
+            out.append(drift)
+        return " ".join(out)
+
+    def _drift_message(self) -> str:
+        if not (self.breaches or self.missing or self.anomalies or self.skew_breaches):
+            return ""
         parts = [f"{s.feature} {s.metric} {s.score:.3f} > {s.threshold:g}" for s in self.breaches]
         parts += [f"{f} missing (in baseline span {self.baseline[-1]})" for f in self.missing]
         parts += [f"{f}: {text}" for f, text in sorted(self.anomalies.items())]

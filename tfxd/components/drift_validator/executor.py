@@ -20,17 +20,31 @@ from tfxd.components.drift_validator.drift import (
     pick_baseline,
     serving_span,
 )
+from tfxd.components.drift_validator.schema import (
+    Origin,
+    SchemaStore,
+    breaks,
+    empty_columns,
+    fix,
+)
 
 PROPERTY = "tfxd_drift"  # the verdict as JSON: on the execution and on the report artifact
 
 
 def report_markdown(verdict: Verdict) -> str:
     head = {
+        "schema": "SCHEMA BREAK",
         "pass": "no drift",
         "drift": "DRIFT",
         "no baseline": "no baseline (first span: recorded, not compared)",
     }[verdict.status]
     lines = [f"# Drift check of span {verdict.span}: {head}", ""]
+    if verdict.schema_from:
+        lines += [f"Accepted schema: {verdict.schema_from}", ""]
+    for name in sorted(verdict.schema_breaks):
+        lines.append(f"- schema break: {verdict.schema_breaks[name]}")
+    if verdict.schema_breaks:
+        lines += ["", f"Fix: {verdict.schema_fix}", ""]
     if verdict.baseline:
         lines.append(
             f"Baseline: span(s) {', '.join(map(str, verdict.baseline))}; "
@@ -80,6 +94,32 @@ class Executor(base_executor.BaseExecutor):
                 f"history (accepted spans: {', '.join(map(str, accepted)) or 'none'})"
             )
         return [span]
+
+    @staticmethod
+    def _check_schema(
+        verdict: Verdict, current: Any, schema: Any, folder: str, config: dict
+    ) -> Origin | None:
+        """Checks the span against the accepted schema (the imported one, or the first accepted
+        span's); returns the origin to record when this span's schema becomes the accepted one."""
+        store = SchemaStore(folder)
+        store.keep_candidate(verdict.span, schema, empty_columns(current))
+        if config.get("schema_source") == "imported":
+            accepted, origin = schema, Origin("imported", "imported")
+            store.accept(schema, origin)  # so that `tfxd schema` sees it is imported
+        elif (found := store.accepted()) is not None:
+            accepted, origin = found
+        else:  # cold start: this span's schema becomes the accepted one if the span passes
+            return Origin(
+                f"span {verdict.span}", "first", span=verdict.span, empty=empty_columns(current)
+            )
+        verdict.schema_from = origin.label()
+        verdict.schema_breaks = breaks(
+            current, accepted, origin.label(), verdict.span, origin.empty
+        )
+        verdict.schema_fix = fix(
+            origin, config.get("pipeline", ""), verdict.span, config.get("schema_file", "")
+        )
+        return None
 
     def Do(
         self,
@@ -133,14 +173,20 @@ class Executor(base_executor.BaseExecutor):
                 )
             )
             verdict.skew = compare(served, [(span, current)], schema, span=span, **options).scores
+        accept = self._check_schema(verdict, current, schema, history.folder, config)
         text = verdict.to_json()
         fileio.makedirs(os.path.dirname(report.uri))
         report.write(report_markdown(verdict))
         report.set_string_custom_property(PROPERTY, text)
-        failed = verdict.status == "drift" and verdict.policy == "fail"
+        # A schema break always stops the run: the nodes after the gate would crash on it.
+        failed = bool(verdict.schema_breaks) or (
+            verdict.status == "drift" and verdict.policy == "fail"
+        )
         if not failed:
             # An accepted span becomes a baseline for later ones; a rejected one never does.
             history.add(span, current)
+            if accept is not None:
+                SchemaStore(history.folder).accept(schema, accept)
         output = execution_result_pb2.ExecutorOutput()
         output.execution_properties[PROPERTY].string_value = text
         if failed:

@@ -1,0 +1,226 @@
+"""The accepted schema: what every span is checked against before anything trains on it.
+
+It is the imported schema where the gate's ``schema`` input comes from ``ImportSchemaGen``, else
+the schema of the first accepted span, replaced only on purpose (``tfxd schema accept``). It lives
+next to the drift history (``<history>/schema/``), so every target finds it without MLMD:
+``accepted.json`` (the schema as text and where it came from, one file so that it is replaced
+atomically) and ``span-<N>.json``, each checked span's own inferred schema, which ``tfxd schema
+accept --span N`` promotes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tfxd.components.drift_validator.drift import DriftError
+
+# TFDV anomalies that are domain breaks (values outside what the schema declares); presence and
+# valency anomalies are left out (one span's inferred presence is no contract), and type changes
+# are reported by ``breaks`` itself, naming both sides.
+_DOMAIN_PREFIXES = ("ENUM_TYPE_", "BOOL_TYPE_")
+_DOMAIN_SUFFIXES = ("_BIG_INT", "_SMALL_INT", "_BIG_FLOAT", "_SMALL_FLOAT")
+_TYPE_ANOMALIES = {f"ENUM_TYPE_{k}_NOT_STRING" for k in ("BYTES", "FLOAT", "INT")}
+
+
+@dataclass
+class Origin:
+    """Where the accepted schema came from."""
+
+    source: str  # "span 1" | "imported" (the ImportSchemaGen file)
+    how: str  # first (the first accepted span) | accept (tfxd schema accept) | imported
+    span: int | None = None
+    at: float = 0.0
+    reason: str = ""
+    empty: list[str] = field(default_factory=list)  # columns with no values in that span
+
+    def label(self) -> str:
+        if self.source == "imported":
+            return "imported schema"
+        return f"span {self.span}" + (", by tfxd schema accept" if self.how == "accept" else "")
+
+
+class SchemaStore:
+    """The accepted schema and each checked span's own schema, under ``<history>/schema``."""
+
+    def __init__(self, history_folder: str):
+        self.folder = os.path.join(history_folder, "schema")
+
+    def _write(self, name: str, data: bytes) -> None:
+        from tfx.dsl.io import fileio
+
+        fileio.makedirs(self.folder)
+        final = os.path.join(self.folder, name)
+        with fileio.open(final + ".tmp", "wb") as handle:
+            handle.write(data)
+        fileio.rename(final + ".tmp", final, overwrite=True)
+
+    def _read(self, name: str) -> bytes | None:
+        from tfx.dsl.io import fileio
+
+        path = os.path.join(self.folder, name)
+        if not fileio.exists(path):
+            return None
+        with fileio.open(path, "rb") as handle:
+            return handle.read()
+
+    def accepted(self) -> tuple[Any, Origin] | None:
+        data = self._read("accepted.json")
+        if data is None:
+            return None
+        record = json.loads(data)
+        return parse(record["schema"]), Origin(**record["origin"])
+
+    def accept(self, schema: Any, origin: Origin) -> None:
+        from google.protobuf import text_format
+
+        origin.at = origin.at or time.time()
+        if origin.how != "imported":
+            schema = tolerant(schema)
+        record = {"origin": asdict(origin), "schema": text_format.MessageToString(schema)}
+        self._write("accepted.json", json.dumps(record, indent=1, sort_keys=True).encode())
+
+    def keep_candidate(self, span: int, schema: Any, empty: list[str]) -> None:
+        from google.protobuf import text_format
+
+        record = {"schema": text_format.MessageToString(schema), "empty": empty}
+        self._write(f"span-{span}.json", json.dumps(record, indent=1).encode())
+
+    def candidate(self, span: int) -> tuple[Any, list[str]]:
+        """Span ``span``'s own schema and the columns it held no values in."""
+        data = self._read(f"span-{span}.json")
+        if data is None:
+            raise DriftError(
+                f"no schema of span {span} in {self.folder}: the gate has not checked that span "
+                "(run the pipeline on it first)"
+            )
+        record = json.loads(data)
+        return parse(record["schema"]), record["empty"]
+
+
+INFERRED_DOMAIN_MASS = 0.99
+
+
+def tolerant(schema: Any) -> Any:
+    """An inferred schema's categorical domains list the values one span happened to hold: a
+    value first seen later (a new taxi company) is not a break unless such values make up more
+    than 1% of a span (a renamed category is). An imported schema's domains stay exact."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    out = schema_pb2.Schema()
+    out.CopyFrom(schema)
+    for feature in out.feature:
+        has_domain = feature.HasField("domain") or feature.HasField("string_domain")
+        if has_domain and not feature.distribution_constraints.HasField("min_domain_mass"):
+            feature.distribution_constraints.min_domain_mass = INFERRED_DOMAIN_MASS
+    return out
+
+
+def widen(schema: Any, previous: Any) -> Any:
+    """``schema`` (a span's own) with each categorical domain also holding the values the
+    ``previous`` accepted schema allowed: accepting a span takes its columns and types without
+    narrowing what the spans before it were accepted with."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    out = schema_pb2.Schema()
+    out.CopyFrom(schema)
+    before = {d.name: list(d.value) for d in previous.string_domain}
+    for domain in out.string_domain:
+        known = set(domain.value)
+        domain.value.extend(v for v in before.get(domain.name, []) if v not in known)
+    return out
+
+
+def parse(text: str) -> Any:
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    return text_format.Parse(text, schema_pb2.Schema())
+
+
+def _schema_type(feature: Any) -> str:
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    return {schema_pb2.INT: "INT", schema_pb2.FLOAT: "FLOAT", schema_pb2.BYTES: "STRING"}.get(
+        feature.type, schema_pb2.FeatureType.Name(feature.type)
+    )
+
+
+def _stats_type(feature: Any) -> str:
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    kind = statistics_pb2.FeatureNameStatistics
+    return {kind.INT: "INT", kind.FLOAT: "FLOAT", kind.STRING: "STRING", kind.BYTES: "STRING"}.get(
+        feature.type, kind.Type.Name(feature.type)
+    )
+
+
+def _has_values(feature: Any) -> bool:
+    which = feature.WhichOneof("stats")
+    common = getattr(feature, which).common_stats if which else None
+    return bool(common and common.num_non_missing)
+
+
+def empty_columns(stats: Any) -> list[str]:
+    """Columns a span's statistics list with no value at all (all cells empty)."""
+    return sorted(
+        ".".join(f.path.step) or f.name for f in stats.datasets[0].features if not _has_values(f)
+    )
+
+
+def breaks(
+    current: Any, accepted: Any, where: str, span: int, empty: list[str] | None = None
+) -> dict[str, str]:
+    """What in ``current`` (a span's statistics) breaks the ``accepted`` schema: a changed type,
+    a missing or a new column, values outside a declared domain. Column → message."""
+    import tensorflow_data_validation as tfdv
+
+    features = {".".join(f.path.step) or f.name: f for f in current.datasets[0].features}
+    declared = {f.name: f for f in accepted.feature}
+    out: dict[str, str] = {}
+    for name, feature in sorted(declared.items()):
+        if name not in features:
+            out[name] = f"{name}: in the accepted schema ({where}), missing from span {span}"
+            continue
+        was, now = _schema_type(feature), _stats_type(features[name])
+        if was != now and _has_values(features[name]):
+            hint = ""
+            if (was, now) == ("INT", "FLOAT"):
+                hint = " (integers written with a decimal point, such as 8.0, read as FLOAT)"
+            elif name in (empty or []):
+                hint = f" (it held no values in {where}: the type there was a guess)"
+            out[name] = (
+                f"{name}: {was} in the accepted schema ({where}), {now} in span {span}{hint}"
+            )
+    for name in sorted(set(features) - set(declared)):
+        out[name] = f"{name}: new in span {span}, not in the accepted schema ({where})"
+    anomalies = tfdv.validate_statistics(current, accepted)
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    for name, info in sorted(anomalies.anomaly_info.items()):
+        kinds = {anomalies_pb2.AnomalyInfo.Type.Name(r.type) for r in info.reason}
+        domain = {
+            k
+            for k in kinds - _TYPE_ANOMALIES
+            if k.startswith(_DOMAIN_PREFIXES) or k.endswith(_DOMAIN_SUFFIXES)
+        }
+        if domain and name not in out:
+            detail = "; ".join(r.description for r in info.reason if r.description) or (
+                info.short_description
+            )
+            out[name] = f"{name}: outside its domain in the accepted schema ({where}): {detail}"
+    return out
+
+
+def fix(origin: Origin | None, pipeline: str, span: int, imported: str = "") -> str:
+    """What a person does about a schema break."""
+    if origin is not None and origin.source == "imported":
+        where = f" ({imported})" if imported else ""
+        return "fix the data, or change the imported schema file" + where + " on purpose and re-run"
+    return (
+        f"fix the data, or make span {span}'s schema the accepted one on purpose: "
+        f"tfxd schema accept {pipeline or 'PIPELINE'} --span {span}, then run the span again"
+    )
