@@ -368,6 +368,50 @@ def taxi_copy(tmp_path: Path) -> Path:
     return folder / "pipeline.yaml"
 
 
+def test_schema_accept_records_and_refuses_what_it_cannot_do(taxi_copy, tmp_path):
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from tfxd.components.drift_validator.schema import Origin, SchemaStore
+    from tfxd.errors import TfxdError
+    from tfxd.metadata.schema import accept, acceptances, show
+    from tfxd.pipelines.validate import check
+    from tfxd.spec import load
+
+    pipe = check(load(taxi_copy), {})
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(tmp_path / "mlmd.db")
+    store = metadata_store.MetadataStore(config)
+    type_id = store.put_context_type(metadata_store_pb2.ContextType(name="pipeline"))
+    store.put_contexts([metadata_store_pb2.Context(type_id=type_id, name="taxi")])  # as runs do
+    root = str(tmp_path / "root")
+    store_dir = SchemaStore(f"{root}/drift/drift")
+    assert show(pipe, root) == [
+        "drift: no accepted schema yet (the first span that passes sets it)"
+    ]
+    with pytest.raises(TfxdError, match="no schema of span 7 in .*: the gate has not checked"):
+        accept(pipe, store, root, 7)
+    with pytest.raises(TfxdError, match=r"no gate 'gate' \(gates: drift\): fix --node"):
+        accept(pipe, store, root, 1, node="gate")
+
+    first = schema_of(stats(frame()))
+    store_dir.accept(first, Origin("span 1", "first", span=1))
+    store_dir.keep_candidate(2, schema_of(stats(frame(cash=1.0))), ["tips"])
+    assert accept(pipe, store, root, 2, reason="new export") == (
+        "drift",
+        "span 1",
+        "span 2, by tfxd schema accept",
+    )
+    [done] = acceptances(store, "taxi")
+    assert (done.node, done.span, done.reason) == ("drift", 2, "new export")
+    assert store_dir.accepted()[1].empty == ["tips"]
+    assert show(pipe, root)[0].startswith("drift: accepted schema from span 2, by tfxd schema")
+
+    store_dir.accept(first, Origin("imported", "imported"))
+    with pytest.raises(TfxdError, match="checks spans against an imported schema: change that"):
+        accept(pipe, store, root, 2)
+
+
 def test_unknown_feature_names_are_spec_errors(taxi_copy):
     from tfxd.errors import SpecError
     from tfxd.pipelines.validate import validate_file
