@@ -1,11 +1,12 @@
-"""A pipeline that trains a small Keras model and pushes it with TFLitePusher, twice; then the
-model history, a rollback through the CLI, and an unchanged re-run that is a no-op."""
+"""TFX's own penguin module (penguin_utils_keras.py from the tfx wheel, unmodified) trained and
+pushed with TFLitePusher, twice: its serving signature over serialized tf.Examples converts; then
+the model history, a rollback through the CLI, and an unchanged re-run that is a no-op."""
 
 from __future__ import annotations
 
 import csv
 import json
-import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,37 +14,6 @@ import pytest
 from tests.conftest import tfxd
 
 pytestmark = pytest.mark.slow
-
-MODULE = """
-import os
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-import tensorflow as tf
-import tf_keras
-
-SPEC = {
-    "x1": tf.io.FixedLenFeature([1], tf.float32),
-    "x2": tf.io.FixedLenFeature([1], tf.float32),
-    "y": tf.io.FixedLenFeature([1], tf.int64),
-}
-
-
-def _data(patterns):
-    files = [f for p in patterns for f in tf.io.gfile.glob(p)]
-    data = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(32)
-    data = data.map(lambda b: tf.io.parse_example(b, SPEC))
-    return data.map(lambda f: ((f["x1"], f["x2"]), f["y"])).repeat()
-
-
-def run_fn(fn_args):
-    tf_keras.utils.set_random_seed(1)
-    x1 = tf_keras.layers.Input(shape=(1,), name="x1")
-    x2 = tf_keras.layers.Input(shape=(1,), name="x2")
-    h = tf_keras.layers.Dense(32, activation="relu")(tf_keras.layers.concatenate([x1, x2]))
-    model = tf_keras.Model([x1, x2], tf_keras.layers.Dense(2, activation="softmax")(h))
-    model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(_data(fn_args.train_files), steps_per_epoch=fn_args.train_steps, verbose=0)
-    model.save(fn_args.serving_model_dir, save_format="tf")
-"""
 
 PIPELINE = """\
 apiVersion: tfxd/v1
@@ -53,30 +23,54 @@ spec:
   root: runs
   components:
     examples: {type: CsvExampleGen, with: {input_base: data}}
+    stats: {type: StatisticsGen, inputs: {examples: examples.examples}}
+    schema: {type: SchemaGen, inputs: {statistics: stats.statistics}}
+    transform:
+      type: Transform
+      inputs: {examples: examples.examples, schema: schema.schema}
+      with: {module_file: penguin_utils_keras.py}
     train:
       type: Trainer
-      inputs: {examples: examples.examples}
-      with: {module_file: edge_model.py, train_steps: 150}
+      inputs: {examples: transform.transformed_examples, transform_graph: transform.transform_graph}
+      with: {module_file: penguin_utils_keras.py, train_steps: 150, eval_steps: 5}
     baseline: {type: BaselineModel, with: {source: serving}}
     push:
       type: TFLitePusher
       inputs: {model: train.model, examples: examples.examples}
-      with: {destination: serving, label: y, variants: [float32, int8], max_drop: 0.05}
+      with: {destination: serving, label: species, variants: [float32, int8], max_drop: 0.05}
       after: [baseline]
 """
 
 
+def penguins_as_tfx_ships_them(path: Path) -> None:
+    """TFX's penguin example reads penguins_processed.csv: rows with a gap dropped, species as
+    0/1/2, each measurement scaled to [0, 1]. Made here from the palmerpenguins data."""
+    from importlib import resources
+
+    source = resources.files("palmerpenguins") / "data" / "penguins.csv"
+    keys = ["culmen_length_mm", "culmen_depth_mm", "flipper_length_mm", "body_mass_g"]
+    columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    with source.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if all(r[c] not in ("", "NA") for c in columns)]
+    species = sorted({r["species"] for r in rows})
+    low = {c: min(float(r[c]) for r in rows) for c in columns}
+    high = {c: max(float(r[c]) for r in rows) for c in columns}
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["species", *keys])
+        for r in rows:
+            scaled = [(float(r[c]) - low[c]) / (high[c] - low[c]) for c in columns]
+            writer.writerow([species.index(r["species"]), *(f"{v:.6f}" for v in scaled)])
+
+
 def test_tflite_push_history_and_rollback(tmp_path: Path):
+    import tfx
+
     folder = tmp_path / "edge"
     (folder / "data").mkdir(parents=True)
-    rng = random.Random(0)
-    with (folder / "data" / "points.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["x1", "x2", "y"])
-        for _ in range(600):
-            x1, x2 = rng.gauss(0, 1), rng.gauss(0, 1)
-            writer.writerow([f"{x1:.4f}", f"{x2:.4f}", int(x1 + x2 > 0)])
-    (folder / "edge_model.py").write_text(MODULE)
+    penguins_as_tfx_ships_them(folder / "data" / "penguins_processed.csv")
+    module = Path(tfx.__file__).parent / "examples" / "penguin" / "penguin_utils_keras.py"
+    shutil.copy(module, folder / "penguin_utils_keras.py")
     (folder / "pipeline.yaml").write_text(PIPELINE)
     spec = str(folder / "pipeline.yaml")
 
@@ -90,9 +84,14 @@ def test_tflite_push_history_and_rollback(tmp_path: Path):
     assert len(versions) == 2 and versions[0] < versions[1]
     manifest = json.loads((model_dir / str(versions[1]) / "manifest.json").read_text())
     by_variant = {v["variant"]: v for v in manifest["variants"]}
+    assert manifest["signature"] == "serving_default"
     assert manifest["saved_model"]["accuracy"] > 0.9
-    assert by_variant["float32"]["pushed"] and by_variant["int8"]["pushed"]
-    assert (model_dir / str(versions[1]) / "tflite" / "int8.tflite").is_file()
+    assert by_variant["float32"]["pushed"] and by_variant["float32"]["tf_ops"] == ["ParseExampleV2"]
+    assert by_variant["float32"]["metric"] >= manifest["saved_model"]["accuracy"] - 0.05
+    assert (model_dir / str(versions[1]) / "tflite" / "float32.tflite").is_file()
+    # Full int8 of a signature over serialized examples: recorded, with the way out.
+    assert not by_variant["int8"]["pushed"]
+    assert "convert signature 'model'" in by_variant["int8"]["reason"]
     assert (
         f"specific {{ versions: {versions[1]} }}"
         in (folder / "serving" / "models.config").read_text()
@@ -112,13 +111,13 @@ def test_tflite_push_history_and_rollback(tmp_path: Path):
     moved = tfxd("run", spec, cwd=folder)
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert f"{'baseline':<12} done" in moved.stdout, moved.stdout
-    for node in ("examples", "train", "push"):
+    for node in ("examples", "transform", "train", "push"):
         assert f"{node:<12} cached" in moved.stdout, moved.stdout
     # Unchanged re-run: BaselineModel is cached while serving is unchanged, so every node
     # comes from the cache and nothing is pushed.
     again = tfxd("run", spec, cwd=folder)
     assert again.returncode == 0, again.stdout + again.stderr
-    for node in ("examples", "train", "baseline", "push"):
+    for node in ("examples", "transform", "train", "baseline", "push"):
         assert f"{node:<12} cached" in again.stdout, again.stdout
     assert "nothing ran: every node came from the cache" in again.stdout
     assert sorted(int(p.name) for p in model_dir.iterdir() if p.name.isdigit()) == versions

@@ -27,10 +27,13 @@ CONFIG = {
     "eval_examples": 200,
     "representative_examples": 100,
     "span": 3,
+    "signature": "serving_default",
 }
 
 
-def write_examples(folder: Path, split: str, n: int, seed: int) -> None:
+def write_examples(folder: Path, split: str, n: int, seed: int, raw: bool = False) -> None:
+    """Transformed examples (x_xf, c_xf, label y), or ``raw`` ones as TFX modules read them (x,
+    c: the label is made by the model's transform_features signature)."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -47,6 +50,8 @@ def write_examples(folder: Path, split: str, n: int, seed: int) -> None:
                 "c_xf": tf.train.Feature(int64_list=tf.train.Int64List(value=[c])),
                 "y": tf.train.Feature(int64_list=tf.train.Int64List(value=[y])),
             }
+            if raw:
+                feature = {"x": feature["x_xf"], "c": feature["c_xf"]}
             example = tf.train.Example(features=tf.train.Features(feature=feature))
             writer.write(example.SerializeToString())
     assert gzip.open(path).read(1)  # really gzipped
@@ -74,6 +79,32 @@ def train_model(uri: Path, *, convertible: bool = True) -> None:
     model.save(str(uri / "Format-Serving"), save_format="tf")
 
 
+def tfx_style(keras_uri: Path, uri: Path) -> None:
+    """The Keras model saved as TFX's modules save theirs: ``tf.saved_model.save`` with a
+    serving signature over serialized tf.Examples and a transform_features signature."""
+    import tensorflow as tf
+    import tf_keras
+
+    model = tf_keras.models.load_model(str(keras_uri / "Format-Serving"), compile=False)
+    spec = {"x": tf.io.FixedLenFeature([1], tf.float32), "c": tf.io.FixedLenFeature([1], tf.int64)}
+
+    def transform(raw: dict) -> dict:
+        label = tf.cast(raw["x"] > 0.3, tf.int64) + tf.cast(raw["x"] > 1.0, tf.int64)
+        return {"x_xf": raw["x"], "c_xf": raw["c"], "y_xf": label}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve(serialized):
+        features = transform(tf.io.parse_example(serialized, spec))
+        return {"outputs": model([features["x_xf"], features["c_xf"]])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(serialized):
+        return transform(tf.io.parse_example(serialized, spec))
+
+    signatures = {"serving_default": serve, "transform_features": transform_features}
+    tf.saved_model.save(model, str(uri / "Format-Serving"), signatures=signatures)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tflite")
@@ -81,6 +112,9 @@ def trained(tmp_path_factory) -> dict[str, Path]:
     train_model(root / "model_bincount", convertible=False)
     write_examples(root / "examples", "train", 300, 1)
     write_examples(root / "examples", "eval", 200, 2)
+    tfx_style(root / "model", root / "model_tfx")
+    write_examples(root / "raw", "train", 300, 1, raw=True)
+    write_examples(root / "raw", "eval", 200, 2, raw=True)
     (root / "empty").mkdir()
     write_examples(root / "empty", "eval", 50, 3)
     (root / "empty" / "Split-train").mkdir()
@@ -142,6 +176,57 @@ def test_push_measures_every_variant_and_serves_the_version(tmp_path, trained):
 
 
 @pytest.mark.slow  # the variants convert in a child process (~7 s)
+def test_a_tfx_style_serving_signature_converts_with_its_parsing_as_a_tf_op(tmp_path, trained):
+    pushed = push(tmp_path, trained, model="model_tfx", examples="raw", label="y_xf")
+    manifest = json.loads(pushed.get_string_custom_property("tfxd_manifest"))
+    assert manifest["signature"] == "serving_default"
+    assert manifest["saved_model"]["accuracy"] > 0.85  # labels made by transform_features
+    by_variant = {v["variant"]: v for v in manifest["variants"]}
+    for name in ("float32", "dynamic_range", "float16"):
+        assert by_variant[name]["pushed"], by_variant[name]
+        assert by_variant[name]["tf_ops"] == ["ParseExampleV2"]
+        assert by_variant[name]["metric"] >= manifest["saved_model"]["accuracy"] - 0.05
+    assert not by_variant["int8"]["pushed"]
+    assert (
+        "convert signature 'model' (the model's own inputs) for int8"
+        in (by_variant["int8"]["reason"])
+    )
+    assert pushed.get_int_custom_property("pushed") == 1
+
+    # TFLite builtins only: no variant converts (no kernel for the parsing), the SavedModel
+    # is still pushed.
+    builtins = push(
+        tmp_path / "b",
+        trained,
+        model="model_tfx",
+        examples="raw",
+        label="y_xf",
+        select_tf_ops=False,
+        variants=["float32"],
+    )
+    [only] = json.loads(builtins.get_string_custom_property("tfxd_manifest"))["variants"]
+    assert not only["pushed"] and "ParseExampleV2" in only["reason"]
+
+
+@pytest.mark.slow  # the variants convert in a child process (~7 s)
+def test_the_keras_model_on_its_own_inputs_and_bad_signatures(tmp_path, trained):
+    from tfxd.components.versions import PushError as Error
+
+    pushed = push(tmp_path, trained, signature="model", variants=["int8"])
+    [int8] = json.loads(pushed.get_string_custom_property("tfxd_manifest"))["variants"]
+    assert int8["pushed"] and int8["tf_ops"] == []
+    # The same for a model written by tf.saved_model.save, as TFX's modules write theirs: its
+    # own call, traced at save time, on transformed examples.
+    tfx = push(tmp_path / "t", trained, model="model_tfx", signature="model", variants=["int8"])
+    [int8] = json.loads(tfx.get_string_custom_property("tfxd_manifest"))["variants"]
+    assert int8["pushed"] and int8["metric"] > 0.85
+    with pytest.raises(Error, match="has no signature 'serve' \\(it has: serving_default, "):
+        push(tmp_path / "b", trained, model="model_tfx", signature="serve")
+    with pytest.raises(Error, match="label 'tips' is neither an integer feature of the examples"):
+        push(tmp_path / "c", trained, model="model_tfx", examples="raw", label="tips")
+
+
+@pytest.mark.slow  # the variants convert in a child process (~7 s)
 def test_variant_over_max_drop_is_not_pushed_with_the_reason(tmp_path, trained):
     pushed = push(tmp_path, trained, max_drop=-1.0, variants=["float16"])
     manifest = json.loads(pushed.get_string_custom_property("tfxd_manifest"))
@@ -154,13 +239,23 @@ def test_variant_over_max_drop_is_not_pushed_with_the_reason(tmp_path, trained):
 @pytest.mark.slow  # the variants convert in a child process (~7 s)
 def test_unconvertible_ops_and_int8_without_examples_fail_per_variant(tmp_path, trained):
     # int8 first: the converter segfaults on it, and float32 still converts in a new child.
-    pushed = push(tmp_path, trained, model="model_bincount", variants=["int8", "float32"])
+    pushed = push(
+        tmp_path,
+        trained,
+        model="model_bincount",
+        variants=["int8", "float32"],
+        select_tf_ops=False,
+    )
     manifest = json.loads(pushed.get_string_custom_property("tfxd_manifest"))
     assert all(not v["pushed"] and v["reason"] for v in manifest["variants"])
     by_variant = {v["variant"]: v["reason"] for v in manifest["variants"]}
     assert "converter failed" in by_variant["int8"]
     assert "ops TFLite has no kernel for: tf.DenseBincount" in by_variant["float32"]
     assert pushed.get_int_custom_property("pushed") == 1  # the SavedModel itself is pushed
+    # With TensorFlow ops allowed (the default), it converts and says which it needs.
+    flex = push(tmp_path / "f", trained, model="model_bincount", variants=["float32"])
+    [float32] = json.loads(flex.get_string_custom_property("tfxd_manifest"))["variants"]
+    assert float32["pushed"] and float32["tf_ops"] == ["DenseBincount"]
 
     other = push(tmp_path / "b", trained, examples="empty", variants=["float32", "int8"])
     by_variant = {

@@ -37,6 +37,7 @@ from tfxd.components.s3_example_gen.component import S3ExampleGen
 from tfxd.components.settings import pack
 from tfxd.components.sql_example_gen.component import SqlExampleGen
 from tfxd.components.tflite_pusher.component import TFLitePusher
+from tfxd.components.tflite_pusher.params import TFLitePusherParams
 from tfxd.components.versions import Destination
 from tfxd.errors import TfxdError
 
@@ -722,28 +723,6 @@ def _pusher(ctx: BuildContext, inputs: dict, p: PusherParams) -> Any:
 def _pusher_versions(node: str, p: PusherParams, pipeline: str, resolve: Any) -> Destination:
     folder = Path(resolve(p.destination))
     return Destination(node, folder, pipeline, folder)
-
-
-class TFLitePusherParams(Params):
-    destination: str = Field(
-        description="Serving folder: versions go to <destination>/<model_name>/<version>/, the "
-        "serving pointer to <destination>/models.config.",
-        json_schema_extra=path_field("dir-create"),
-    )
-    model_name: str | None = Field(None, description="Default: the pipeline name.")
-    label: str = Field(description="Label feature in the examples (e.g. species_xf).")
-    variants: list[Literal["float32", "dynamic_range", "float16", "int8"]] = Field(
-        default_factory=lambda: ["float32", "dynamic_range", "float16", "int8"],
-        description="TFLite variants to build, measure and push.",
-    )
-    max_drop: float = Field(
-        0.01, ge=0, description="A variant whose accuracy drops more than this is not pushed."
-    )
-    eval_split: str = "eval"
-    eval_examples: int = Field(500, ge=1, description="Examples measured per variant.")
-    representative_examples: int = Field(
-        200, ge=1, description="Training examples calibrating full int8."
-    )
 
 
 def _tflite_pusher(ctx: BuildContext, inputs: dict, p: TFLitePusherParams) -> Any:

@@ -1,9 +1,10 @@
-"""TFLite variants of a Keras SavedModel, each measured against the SavedModel on real examples."""
+"""TFLite variants of a SavedModel (a named signature, or a Keras model's own inputs), each
+measured against the SavedModel on real examples."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,41 +21,153 @@ class VariantResult:
     latency_ms: float | None = None
     pushed: bool = False
     reason: str = ""
+    tf_ops: list[str] = field(default_factory=list)  # run by the Flex delegate, not TFLite
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def load_keras(path: str) -> Any:
-    import tf_keras
-
-    return tf_keras.models.load_model(path, compile=False)
+MODEL = "model"  # ``signature: model``: the Keras model's own inputs (preprocessing on the device)
+OUTPUT = "output"  # the output name of a ``model`` conversion
 
 
-def input_names(model: Any) -> list[str]:
-    return [t.name.split(":")[0] for t in model.inputs]
+@dataclass
+class Signature:
+    """What is converted and measured: a named signature of the SavedModel, or its Keras model."""
+
+    key: str
+    inputs: dict[str, tuple[tuple[int, ...], Any]]  # name → (shape without batch, tf dtype)
+    output: str
+
+    @property
+    def serialized(self) -> bool:
+        """Takes serialized tf.Examples (TFX's serving signatures do)."""
+        import tensorflow as tf
+
+        return len(self.inputs) == 1 and next(iter(self.inputs.values()))[1] == tf.string
+
+    @property
+    def runner_key(self) -> str:
+        return "serving_default" if self.key == MODEL else self.key
 
 
-def read_examples(files: list[str], model: Any, label: str, limit: int) -> tuple[list, np.ndarray]:
-    """Up to ``limit`` examples from gzipped TFRecords, as the model's inputs plus labels."""
+class Source:
+    """A SavedModel opened for one signature: reads examples as its inputs and predicts."""
+
+    def __init__(self, saved_model: str, key: str, output: str | None, label: str):
+        import tensorflow as tf
+
+        self.label = label
+        self.transform: Any = None
+        self.loaded = tf.saved_model.load(saved_model)
+        if key == MODEL:
+            structure, specs = model_inputs(self.loaded)
+            inputs = {s.name: (tuple(int(d or 1) for d in s.shape[1:]), s.dtype) for s in specs}
+            self.signature = Signature(MODEL, inputs, OUTPUT)
+            self.fn = lambda feed: self.loaded(
+                tf.nest.pack_sequence_as(structure, [tf.constant(feed[s.name]) for s in specs]),
+                training=False,
+            )
+            return
+        found = sorted(self.loaded.signatures.keys())
+        if key not in found:
+            raise ValueError(
+                f"the SavedModel has no signature '{key}' (it has: {', '.join(found) or 'none'}): "
+                f"set with.signature to one of them, or to '{MODEL}' for a Keras model's own inputs"
+            )
+        fn = self.loaded.signatures[key]
+        specs = fn.structured_input_signature[1]
+        inputs = {n: (tuple(int(d or 1) for d in t.shape[1:]), t.dtype) for n, t in specs.items()}
+        outputs = sorted(fn.structured_outputs)
+        if output is None and len(outputs) != 1:
+            raise ValueError(
+                f"signature '{key}' has outputs {', '.join(outputs)}: set with.output to the "
+                "one holding the probabilities"
+            )
+        self.signature = Signature(key, inputs, output or outputs[0])
+        if output is not None and output not in outputs:
+            raise ValueError(
+                f"signature '{key}' has no output '{output}' (it has: {', '.join(outputs)})"
+            )
+        if "transform_features" in self.loaded.signatures:
+            self.transform = self.loaded.signatures["transform_features"]
+        self.fn = lambda feed: fn(**{n: tf.constant(v) for n, v in feed.items()})[
+            self.signature.output
+        ]
+
+    def read(self, files: list[str], limit: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Up to ``limit`` examples from gzipped TFRecords: the signature's inputs and labels
+        (from the examples, or through the model's ``transform_features`` signature when the
+        label is made by Transform, as in TFX's modules)."""
+        import tensorflow as tf
+
+        data = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit).batch(limit)
+        batch = next(iter(data), None)
+        if batch is None:
+            return {}, np.zeros((0,), np.int64)
+        name = next(iter(self.signature.inputs))
+        if self.signature.serialized:
+            feed = {name: np.array(list(batch.numpy()), dtype=object)}
+        else:
+            spec = {
+                n: tf.io.FixedLenFeature(list(shape), tf.int64 if d.is_integer else tf.float32)
+                for n, (shape, d) in self.signature.inputs.items()
+            }
+            parsed = tf.io.parse_example(batch, spec)
+            feed = {
+                n: parsed[n].numpy().astype(d.as_numpy_dtype)
+                for n, (_, d) in self.signature.inputs.items()
+            }
+        return feed, self._labels(batch)
+
+    def _labels(self, batch: Any) -> np.ndarray:
+        import tensorflow as tf
+
+        try:
+            spec = {self.label: tf.io.FixedLenFeature([1], tf.int64)}
+            return tf.io.parse_example(batch, spec)[self.label].numpy().reshape(-1)
+        except (tf.errors.InvalidArgumentError, ValueError) as err:
+            if self.transform is None:
+                raise ValueError(
+                    f"label '{self.label}' is not an integer feature of every example, and the "
+                    "model has no transform_features signature to make it: set with.label"
+                ) from err
+        made = self.transform(examples=batch)
+        if self.label not in made:
+            raise ValueError(
+                f"label '{self.label}' is neither an integer feature of the examples nor an "
+                f"output of transform_features ({', '.join(sorted(made))}): set with.label"
+            )
+        return np.asarray(made[self.label]).reshape(-1).astype(np.int64)
+
+    def predict(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(self.fn(feed))
+
+
+def model_inputs(loaded: Any) -> tuple[Any, list[Any]]:
+    """The inputs of the model itself, from the call traced when it was saved (Keras
+    ``model.save`` and ``tf.saved_model.save`` of a Keras model both keep it): their structure
+    and the flat, named, batch-polymorphic specs."""
     import tensorflow as tf
 
-    spec = {
-        name: tf.io.FixedLenFeature(
-            [int(d or 1) for d in t.shape[1:]], tf.int64 if t.dtype.is_integer else tf.float32
+    traces = list(getattr(loaded.__call__, "concrete_functions", []) if callable(loaded) else [])
+    if not traces:
+        raise ValueError(
+            f"signature '{MODEL}' needs the model's own call, and this SavedModel kept none "
+            "(it is not a Keras model): convert one of its signatures instead"
         )
-        for name, t in zip(input_names(model), model.inputs, strict=True)
-    }
-    spec[label] = tf.io.FixedLenFeature([1], tf.int64)
-    data = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit).batch(limit)
-    batch = next(iter(data.map(lambda b: tf.io.parse_example(b, spec))), None)
-    if batch is None:
-        return [], np.zeros((0,), np.int64)
-    inputs = [
-        batch[name].numpy().astype(t.dtype.as_numpy_dtype)
-        for name, t in zip(input_names(model), model.inputs, strict=True)
+
+    def inference(fn: Any) -> bool:
+        args, kwargs = fn.structured_input_signature
+        return kwargs.get("training") is False or (len(args) > 1 and args[1] is False)
+
+    fn = next((f for f in traces if inference(f)), traces[0])
+    structure = fn.structured_input_signature[0][0]
+    specs = [
+        tf.TensorSpec([None, *s.shape[1:]], s.dtype, name=s.name or f"input_{i}")
+        for i, s in enumerate(tf.nest.flatten(structure))
     ]
-    return inputs, batch[label].numpy().reshape(-1)
+    return structure, specs
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -66,42 +179,61 @@ def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float((predicted == labels).mean()) if len(labels) else float("nan")
 
 
-def convert(model: Any, variant: str, representative: list) -> bytes:
+def _samples(representative: dict[str, np.ndarray]) -> Any:
+    count = len(next(iter(representative.values())))
+    for i in range(count):
+        yield {n: column[i : i + 1] for n, column in representative.items()}
+
+
+def convert(
+    saved_model: str,
+    key: str,
+    variant: str,
+    representative: dict[str, np.ndarray],
+    select_tf_ops: bool,
+    model: Any = None,
+) -> bytes:
     """One variant: float32, dynamic_range (int8 weights), float16 (weights) or int8 (weights and
-    activations, calibrated on ``representative`` examples; inputs and outputs stay float)."""
+    activations, calibrated on ``representative`` examples; inputs and outputs stay float). A
+    signature converts from the SavedModel; ``model`` (with ``key`` MODEL) is the Keras model on
+    its own inputs. ``select_tf_ops`` lets ops without a TFLite kernel run as TensorFlow ops."""
     import tensorflow as tf
 
-    specs = [
-        tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=name)
-        for name, t in zip(input_names(model), model.inputs, strict=True)
-    ]
+    if key == MODEL:
+        structure, specs = model_inputs(model)
 
-    @tf.function(input_signature=specs)
-    def edge(*args: tf.Tensor) -> dict:
-        return {"output": model(list(args))}
+        @tf.function(input_signature=specs)
+        def edge(*args: tf.Tensor) -> dict:
+            return {OUTPUT: model(tf.nest.pack_sequence_as(structure, list(args)), training=False)}
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [edge.get_concrete_function()], model
-    )
+        converter = tf.lite.TFLiteConverter.from_concrete_functions(
+            [edge.get_concrete_function()], model
+        )
+    else:
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=[key])
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if variant != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if variant == "int8":
-        if not representative or not len(representative[0]):
+        if not representative or not len(next(iter(representative.values()))):
             raise ValueError("full int8 needs representative examples, and none were read")
-        count = len(representative[0])
-        names = input_names(model)
-
-        def samples():
-            for i in range(count):
-                yield {
-                    n: column[i : i + 1] for n, column in zip(names, representative, strict=True)
-                }
-
-        converter.representative_dataset = samples
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.representative_dataset = lambda: _samples(representative)
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if select_tf_ops:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
     return converter.convert()
+
+
+def tf_ops(content: bytes) -> list[str]:
+    """The TensorFlow ops a converted model runs through the Flex delegate (none: builtins only)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(content, 0)
+    codes = (model.OperatorCodes(i).CustomCode() for i in range(model.OperatorCodesLength()))
+    return sorted({c.decode()[4:] for c in codes if c and c.startswith(b"Flex")})
 
 
 MARK = "tfxd-tflite-variant: "  # the child's stderr line that starts each variant
@@ -124,7 +256,13 @@ def _failure(stderr: str, returncode: int) -> str:
 
 
 def convert_isolated(
-    saved_model: str, variants: list[str], representative: list, work: str, timeout: int = 600
+    saved_model: str,
+    key: str,
+    variants: list[str],
+    representative: dict[str, np.ndarray],
+    work: str,
+    select_tf_ops: bool = True,
+    timeout: int = 600,
 ) -> dict[str, bytes | str]:
     """``convert`` for every variant in one child process (one TensorFlow import for all): the
     TFLite converter can crash its process (it segfaults on some unsupported ops), so a crash
@@ -136,13 +274,23 @@ def convert_isolated(
     import sys
 
     data = os.path.join(work, "representative.npz")
-    np.savez(data, *representative)
+    np.savez(data, **representative)
     out: dict[str, bytes | str] = {}
     pending = list(variants)
     while pending:
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", __name__, saved_model, data, work, *pending],
+                [
+                    sys.executable,
+                    "-m",
+                    __name__,
+                    saved_model,
+                    key,
+                    "select" if select_tf_ops else "builtins",
+                    data,
+                    work,
+                    *pending,
+                ],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -177,14 +325,18 @@ def _main(argv: list[str]) -> int:
     import sys
     import traceback
 
-    saved_model, data, work, *variants = argv
-    with np.load(data) as arrays:
-        representative = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
-    model = load_keras(saved_model)
+    saved_model, key, ops, data, work, *variants = argv
+    with np.load(data, allow_pickle=True) as arrays:  # our own file: strings are objects
+        representative = {name: arrays[name] for name in arrays.files}
+    model = None
+    if key == MODEL:
+        import tensorflow as tf
+
+        model = tf.saved_model.load(saved_model)
     for variant in variants:
         print(MARK + variant, file=sys.stderr, flush=True)
         try:
-            content = convert(model, variant, representative)
+            content = convert(saved_model, key, variant, representative, ops == "select", model)
         except Exception as err:  # recorded for this variant; the next one still converts
             with open(f"{work}/{variant}.error", "w", encoding="utf-8") as handle:
                 handle.write("".join(traceback.format_exception_only(type(err), err)))
@@ -195,19 +347,18 @@ def _main(argv: list[str]) -> int:
 
 
 def evaluate(
-    content: bytes, names: list[str], inputs: list, labels: np.ndarray
+    content: bytes, signature: Signature, feed: dict[str, np.ndarray], labels: np.ndarray
 ) -> tuple[float, float]:
-    """(accuracy, mean CPU latency per example in ms) with the TFLite interpreter, one example
-    per invocation, as on a device. ``names`` are the model's input names, in input order."""
+    """(accuracy, mean CPU latency per example in ms) with the TFLite interpreter (the Flex
+    delegate where the model needs it), one example per invocation, as on a device."""
     import tensorflow as tf
 
     interpreter = tf.lite.Interpreter(model_content=content, num_threads=1)
-    runner = interpreter.get_signature_runner()
+    runner = interpreter.get_signature_runner(signature.runner_key)
     outputs = []
     start = time.perf_counter()
     for i in range(len(labels)):
-        feed = {name: column[i : i + 1] for name, column in zip(names, inputs, strict=True)}
-        outputs.append(runner(**feed)["output"][0])
+        outputs.append(runner(**{n: c[i : i + 1] for n, c in feed.items()})[signature.output][0])
     seconds = time.perf_counter() - start
     return accuracy(np.array(outputs), labels), 1000 * seconds / max(len(labels), 1)
 

@@ -19,6 +19,7 @@ from tfxd.components.tflite_pusher import convert as tfl
 from tfxd.components.versions import (
     MANIFEST,
     Destination,
+    PushError,
     already_pushed,
     mark_not_pushed,
     mark_pushed,
@@ -34,6 +35,15 @@ def blessed(input_dict: dict[str, list[Any]]) -> tuple[bool, str]:
             if not fileio.exists(os.path.join(artifact.uri, "BLESSED")):
                 return False, f"{key} says NOT blessed"
     return True, ""
+
+
+def _hint(variant: str, signature: tfl.Signature) -> str:
+    if variant == "int8" and signature.serialized:
+        return (
+            "; full int8 of a signature over serialized tf.Examples is not supported by the "
+            f"converter: convert signature '{tfl.MODEL}' (the model's own inputs) for int8"
+        )
+    return ""
 
 
 def _dir_bytes(path: str) -> int:
@@ -58,8 +68,11 @@ class Executor(base_executor.BaseExecutor):
         if not ok:
             mark_not_pushed(pushed, why)
             return
-        model = tfl.load_keras(saved_model)
-        names = tfl.input_names(model)
+        try:
+            key = config.get("signature", tfl.MODEL)
+            source = tfl.Source(saved_model, key, config.get("output"), config["label"])
+        except ValueError as err:
+            raise PushError(f"TFLitePusher '{dest.node}': {err}") from err
         [examples] = input_dict["examples"]
         splits = artifact_utils.decode_split_names(examples.split_names)
 
@@ -68,26 +81,34 @@ class Executor(base_executor.BaseExecutor):
             return sorted(glob.glob(os.path.join(uri, "*.gz")))
 
         eval_split = config["eval_split"] if config["eval_split"] in splits else splits[-1]
-        inputs, labels = tfl.read_examples(
-            files(eval_split), model, config["label"], config["eval_examples"]
-        )
         train_split = "train" if "train" in splits else splits[0]
-        representative, _ = tfl.read_examples(
-            files(train_split), model, config["label"], config["representative_examples"]
-        )
-        reference = tfl.accuracy(model.predict(inputs, verbose=0), labels) if inputs else None
+        try:
+            feed, labels = source.read(files(eval_split), config["eval_examples"])
+            representative, _ = source.read(files(train_split), config["representative_examples"])
+        except ValueError as err:
+            raise PushError(f"TFLitePusher '{dest.node}': {err}") from err
+        signature = source.signature
+        reference = tfl.accuracy(source.predict(feed), labels) if len(labels) else None
         results = []
         contents: dict[str, bytes] = {}
         work = tempfile.mkdtemp(prefix="tflite-")
-        converted = tfl.convert_isolated(saved_model, config["variants"], representative, work)
+        converted = tfl.convert_isolated(
+            saved_model,
+            signature.key,
+            config["variants"],
+            representative,
+            work,
+            select_tf_ops=config.get("select_tf_ops", True),
+        )
         for variant in config["variants"]:
             result = tfl.VariantResult(variant)
             content = converted[variant]
             try:
                 if isinstance(content, str):
-                    raise RuntimeError(content)
+                    raise RuntimeError(content + _hint(variant, signature))
                 result.bytes = len(content)
-                result.metric, result.latency_ms = tfl.evaluate(content, names, inputs, labels)
+                result.tf_ops = tfl.tf_ops(content)
+                result.metric, result.latency_ms = tfl.evaluate(content, signature, feed, labels)
                 result.drop = (reference - result.metric) if reference is not None else None
                 if result.drop is not None and result.drop > config["max_drop"]:
                     result.reason = (
@@ -98,12 +119,13 @@ class Executor(base_executor.BaseExecutor):
                     result.pushed = True
                     contents[variant] = content
             except Exception as err:  # a variant that fails must not stop the others
-                result.reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300]}"
+                result.reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:500]}"
             results.append(result)
         shutil.rmtree(work, ignore_errors=True)
 
         record: dict[str, Any] = {
             "source_model": saved_model,
+            "signature": signature.key,
             "span": config.get("span"),
             "saved_model": {"bytes": _dir_bytes(saved_model), "accuracy": reference},
             "eval": {"split": eval_split, "examples": int(len(labels))},

@@ -1,0 +1,48 @@
+"""TFLitePusher's ``with:`` block: what the executor reads back from its config."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tfxd.components.registry import Params, path_field
+
+
+class TFLitePusherParams(Params):
+    destination: str = Field(
+        description="Serving folder: versions go to <destination>/<model_name>/<version>/, the "
+        "serving pointer to <destination>/models.config.",
+        json_schema_extra=path_field("dir-create"),
+    )
+    model_name: str | None = Field(None, description="Default: the pipeline name.")
+    label: str = Field(
+        description="Integer label: a feature of the examples, or an output of the model's "
+        "transform_features signature (TFX modules make tips_xf there)."
+    )
+    variants: list[Literal["float32", "dynamic_range", "float16", "int8"]] = Field(
+        default_factory=lambda: ["float32", "dynamic_range", "float16", "int8"],
+        description="TFLite variants to build, measure and push.",
+    )
+    max_drop: float = Field(
+        0.01, ge=0, description="A variant whose accuracy drops more than this is not pushed."
+    )
+    signature: str = Field(
+        "serving_default",
+        description="The SavedModel signature to convert and measure (TFX modules' "
+        "serving_default takes serialized tf.Examples; its parsing runs as a TensorFlow op), or "
+        "'model': a Keras model on its own inputs (the device does the preprocessing).",
+    )
+    output: str | None = Field(
+        None, description="The signature's output holding the scores (default: its only one)."
+    )
+    select_tf_ops: bool = Field(
+        True,
+        description="Let ops without a TFLite kernel run as TensorFlow ops (the Flex delegate); "
+        "each variant lists the ones it needs. false: TFLite builtins only.",
+    )
+    eval_split: str = "eval"
+    eval_examples: int = Field(500, ge=1, description="Examples measured per variant.")
+    representative_examples: int = Field(
+        200, ge=1, description="Training examples calibrating full int8."
+    )
