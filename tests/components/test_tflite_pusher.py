@@ -209,6 +209,46 @@ def test_a_tfx_style_serving_signature_converts_with_its_parsing_as_a_tf_op(tmp_
 
 
 @pytest.mark.slow  # the variants convert in a child process (~7 s)
+def test_a_vocabulary_lookup_in_the_signature_is_recorded_with_the_way_out(tmp_path, trained):
+    """As in TFX's taxi module: Transform's vocabularies are tables initialized from asset files,
+    which TFLite does not initialize."""
+    import tensorflow as tf
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("a\nb\n")
+
+    class Lookup(tf.Module):
+        def __init__(self):
+            init = tf.lookup.TextFileInitializer(
+                str(vocab),
+                tf.string,
+                tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64,
+                tf.lookup.TextFileIndex.LINE_NUMBER,
+            )
+            self.table = tf.lookup.StaticHashTable(init, -1)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def serve(self, serialized):
+            spec = {"x": tf.io.FixedLenFeature([1], tf.float32)}
+            x = tf.io.parse_example(serialized, spec)["x"]
+            known = tf.cast(self.table.lookup(tf.constant(["b"])), tf.float32)
+            return {"outputs": tf.sigmoid(x + known)}
+
+    module = Lookup()
+    root = trained["root"] / "model_vocab" / "Format-Serving"
+    tf.saved_model.save(module, str(root), signatures={"serving_default": module.serve})
+    pushed = push(
+        tmp_path, trained, model="model_vocab", examples="raw", label="c", variants=["float32"]
+    )
+    [float32] = json.loads(pushed.get_string_custom_property("tfxd_manifest"))["variants"]
+    assert not float32["pushed"]
+    assert "hashtable need to be initialized" in float32["reason"]
+    assert "tensorflow/tensorflow#52206): convert signature 'model'" in float32["reason"]
+    assert pushed.get_int_custom_property("pushed") == 1  # the SavedModel is pushed
+
+
+@pytest.mark.slow  # the variants convert in a child process (~7 s)
 def test_the_keras_model_on_its_own_inputs_and_bad_signatures(tmp_path, trained):
     from tfxd.components.versions import PushError as Error
 

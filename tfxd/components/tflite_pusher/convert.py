@@ -113,7 +113,15 @@ class Source:
                 n: tf.io.FixedLenFeature(list(shape), tf.int64 if d.is_integer else tf.float32)
                 for n, (shape, d) in self.signature.inputs.items()
             }
-            parsed = tf.io.parse_example(batch, spec)
+            try:
+                parsed = tf.io.parse_example(batch, spec)
+            except tf.errors.InvalidArgumentError as err:
+                detail = " ".join(str(err.message).split("Name: <unknown>, ")[-1].split())
+                raise ValueError(
+                    f"the examples do not fit the inputs of signature '{self.signature.key}' "
+                    f"({detail[:300]}): give it the examples it reads (raw ones for a serving "
+                    f"signature over tf.Examples, transformed ones for '{MODEL}')"
+                ) from None
             feed = {
                 n: parsed[n].numpy().astype(d.as_numpy_dtype)
                 for n, (_, d) in self.signature.inputs.items()

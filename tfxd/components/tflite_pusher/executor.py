@@ -37,7 +37,13 @@ def blessed(input_dict: dict[str, list[Any]]) -> tuple[bool, str]:
     return True, ""
 
 
-def _hint(variant: str, signature: tfl.Signature) -> str:
+def _hint(variant: str, signature: tfl.Signature, failure: str = "") -> str:
+    if "hashtable need to be initialized" in failure:
+        return (
+            "; TFLite does not run the SavedModel's table initializers (Transform's vocabularies, "
+            f"tensorflow/tensorflow#52206): convert signature '{tfl.MODEL}' (the model on "
+            "transformed features, the lookups done before it)"
+        )
     if variant == "int8" and signature.serialized:
         return (
             "; full int8 of a signature over serialized tf.Examples is not supported by the "
@@ -108,7 +114,12 @@ class Executor(base_executor.BaseExecutor):
                     raise RuntimeError(content + _hint(variant, signature))
                 result.bytes = len(content)
                 result.tf_ops = tfl.tf_ops(content)
-                result.metric, result.latency_ms = tfl.evaluate(content, signature, feed, labels)
+                try:
+                    result.metric, result.latency_ms = tfl.evaluate(
+                        content, signature, feed, labels
+                    )
+                except RuntimeError as err:
+                    raise RuntimeError(str(err) + _hint(variant, signature, str(err))) from None
                 result.drop = (reference - result.metric) if reference is not None else None
                 if result.drop is not None and result.drop > config["max_drop"]:
                     result.reason = (
