@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import PENGUIN
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import validate_file
@@ -43,7 +45,8 @@ def test_kubeflow_build_uses_runtime_parameter_and_image_paths(penguin_data):
 
 
 def test_every_standard_type_builds(tmp_path):
-    """ImportExampleGen, ImportSchemaGen and BulkInferrer are not in the penguin example."""
+    """ImportExampleGen, ImportSchemaGen and BulkInferrer are not in the penguin example; a
+    DriftValidator fed an imported schema checks every span against it."""
     (tmp_path / "records").mkdir()
     (tmp_path / "schema.pbtxt").write_text('feature { name: "x" type: FLOAT }\n')
     (tmp_path / "model.py").write_text("")
@@ -57,6 +60,10 @@ spec:
   components:
     examples: {type: ImportExampleGen, with: {input_base: records}}
     schema: {type: ImportSchemaGen, with: {schema_file: schema.pbtxt}}
+    stats: {type: StatisticsGen, inputs: {examples: examples.examples}}
+    drift:
+      type: DriftValidator
+      inputs: {examples: examples.examples, statistics: stats.statistics, schema: schema.schema}
     train:
       type: Trainer
       inputs: {examples: examples.examples, schema: schema.schema}
@@ -73,8 +80,14 @@ spec:
     assert types == {
         "examples": "ImportExampleGen",
         "schema": "ImportSchemaGen",
+        "stats": "StatisticsGen",
+        "drift": "DriftValidator",
         "train": "Trainer",
         "infer": "BulkInferrer",
     }
+    drift = next(c for c in built.pipeline.components if c.id == "drift")
+    config = json.loads(drift.exec_properties["config"])
+    assert config["schema_source"] == "imported" and config["pipeline"] == "all-types"
+    assert config["schema_file"] == str(tmp_path / "schema.pbtxt")
     infer = next(c for c in built.pipeline.components if c.id == "infer")
     assert "eval" in str(infer.exec_properties["data_spec"])
