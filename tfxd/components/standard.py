@@ -13,8 +13,14 @@ from tfx import v1 as tfx
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
 
 from tfxd.components.baseline_model.component import BaselineModel
+from tfxd.components.baseline_model.params import BaselineModelParams
 from tfxd.components.bigquery_example_gen.component import BigQueryExampleGen
 from tfxd.components.drift_validator.component import DriftValidator
+from tfxd.components.drift_validator.params import (
+    DriftValidatorParams,
+    drift_config,
+    drift_history,
+)
 from tfxd.components.horovod_trainer import executor as horovod_executor
 from tfxd.components.horovod_trainer.component import HorovodTrainer
 from tfxd.components.kafka_example_gen.component import KafkaExampleGen
@@ -595,79 +601,8 @@ def _evaluator(ctx: BuildContext, inputs: dict, p: EvaluatorParams) -> Any:
 # ---------------------------------------------------------------- drift
 
 
-class LastSpans(Params):
-    last_spans: int = Field(
-        ge=1, description="Compare with the mean score over the N newest spans."
-    )
-
-
-class PinnedSpan(Params):
-    span: int = Field(ge=0, description="Always compare with this accepted span.")
-
-
-class DriftThreshold(Params):
-    l_infinity: float | None = Field(None, gt=0, description="Categorical: L-infinity distance.")
-    jensen_shannon: float | None = Field(None, gt=0, description="Numeric: Jensen-Shannon.")
-
-
-class DriftDefaults(Params):
-    categorical: float = Field(0.1, gt=0, description="Default L-infinity threshold.")
-    numeric: float = Field(0.1, gt=0, description="Default Jensen-Shannon threshold.")
-
-
-class DriftValidatorParams(Params):
-    baseline: Literal["previous_span", "serving"] | LastSpans | PinnedSpan = Field(
-        "previous_span",
-        description="previous_span (newest accepted span before this one), serving (the span "
-        "the newest pushed model was trained on; local and Airflow), {last_spans: N} or "
-        "{span: N} (pinned).",
-    )
-    default: DriftDefaults = Field(default_factory=DriftDefaults)
-    features: dict[str, DriftThreshold] = Field(
-        default_factory=dict, description="Per-feature thresholds over the defaults."
-    )
-    skip: list[str] = Field(
-        default_factory=list, description="Features not scored (e.g. timestamps, ids)."
-    )
-    on_drift: Literal["fail", "warn"] = Field(
-        "fail",
-        description="fail: the run ends failed and nothing downstream runs; warn: recorded, "
-        "the run goes on.",
-    )
-    split: str = Field("train", description="Which split's statistics are compared.")
-    history: str | None = Field(
-        None,
-        description="Folder of accepted spans' statistics (default <pipeline root>/drift/<node>).",
-        json_schema_extra=path_field("dir-create"),
-    )
-
-
-def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
-    baseline: Any = p.baseline
-    config: dict[str, Any] = {"baseline": "previous_span", "last_spans": 1}
-    if baseline == "serving":
-        config["baseline"] = "serving"
-    elif isinstance(baseline, LastSpans):
-        config.update(baseline="last_spans", last_spans=baseline.last_spans)
-    elif isinstance(baseline, PinnedSpan):
-        config["baseline"] = baseline.span
-    config.update(
-        on_drift=p.on_drift,
-        categorical=p.default.categorical,
-        numeric=p.default.numeric,
-        features={k: v.model_dump(exclude_none=True) for k, v in sorted(p.features.items())},
-        skip=sorted(p.skip),
-    )
-    return config
-
-
-def _drift_history(node: str, p: DriftValidatorParams, root: str, resolve: Any) -> str:
-    """Where the gate keeps accepted spans' statistics and the accepted schema."""
-    return resolve(p.history) if p.history else f"{root}/drift/{node}"
-
-
 def _drift_validator(ctx: BuildContext, inputs: dict, p: DriftValidatorParams) -> Any:
-    history = _drift_history(ctx.node_id, p, ctx.pipeline_root, ctx.path)
+    history = drift_history(ctx.node_id, p, ctx.pipeline_root, ctx.path)
     config = drift_config(p)
     if config["baseline"] == "serving":
         if ctx.metadata is None:
@@ -685,14 +620,6 @@ def _drift_validator(ctx: BuildContext, inputs: dict, p: DriftValidatorParams) -
 
 
 # ---------------------------------------------------------------- push, infer, baseline
-
-
-class BaselineModelParams(Params):
-    source: str = Field(
-        description="The serving folder a Pusher writes (relative to the pipeline file); the "
-        "newest version in it becomes the Evaluator's baseline.",
-        json_schema_extra=path_field("dir-create"),
-    )
 
 
 def _baseline_model(ctx: BuildContext, inputs: dict, p: BaselineModelParams) -> Any:
@@ -864,7 +791,7 @@ for _t in [
         DriftValidatorParams,
         _drift_validator,
         "span vs the accepted schema and earlier spans → fails the run on a break or drift",
-        schema_history=_drift_history,
+        schema_history=drift_history,
     ),
     ComponentType(
         "BaselineModel",

@@ -1,0 +1,80 @@
+"""DriftValidator's ``with:`` block, the config its executor reads, where it keeps its history."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from tfxd.components.registry import Params, path_field
+
+
+class LastSpans(Params):
+    last_spans: int = Field(
+        ge=1, description="Compare with the mean score over the N newest spans."
+    )
+
+
+class PinnedSpan(Params):
+    span: int = Field(ge=0, description="Always compare with this accepted span.")
+
+
+class DriftThreshold(Params):
+    l_infinity: float | None = Field(None, gt=0, description="Categorical: L-infinity distance.")
+    jensen_shannon: float | None = Field(None, gt=0, description="Numeric: Jensen-Shannon.")
+
+
+class DriftDefaults(Params):
+    categorical: float = Field(0.1, gt=0, description="Default L-infinity threshold.")
+    numeric: float = Field(0.1, gt=0, description="Default Jensen-Shannon threshold.")
+
+
+class DriftValidatorParams(Params):
+    baseline: Literal["previous_span", "serving"] | LastSpans | PinnedSpan = Field(
+        "previous_span",
+        description="previous_span (newest accepted span before this one), serving (the span "
+        "the newest pushed model was trained on; local and Airflow), {last_spans: N} or "
+        "{span: N} (pinned).",
+    )
+    default: DriftDefaults = Field(default_factory=DriftDefaults)
+    features: dict[str, DriftThreshold] = Field(
+        default_factory=dict, description="Per-feature thresholds over the defaults."
+    )
+    skip: list[str] = Field(
+        default_factory=list, description="Features not scored (e.g. timestamps, ids)."
+    )
+    on_drift: Literal["fail", "warn"] = Field(
+        "fail",
+        description="fail: the run ends failed and nothing downstream runs; warn: recorded, "
+        "the run goes on.",
+    )
+    split: str = Field("train", description="Which split's statistics are compared.")
+    history: str | None = Field(
+        None,
+        description="Folder of accepted spans' statistics (default <pipeline root>/drift/<node>).",
+        json_schema_extra=path_field("dir-create"),
+    )
+
+
+def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
+    baseline: Any = p.baseline
+    config: dict[str, Any] = {"baseline": "previous_span", "last_spans": 1}
+    if baseline == "serving":
+        config["baseline"] = "serving"
+    elif isinstance(baseline, LastSpans):
+        config.update(baseline="last_spans", last_spans=baseline.last_spans)
+    elif isinstance(baseline, PinnedSpan):
+        config["baseline"] = baseline.span
+    config.update(
+        on_drift=p.on_drift,
+        categorical=p.default.categorical,
+        numeric=p.default.numeric,
+        features={k: v.model_dump(exclude_none=True) for k, v in sorted(p.features.items())},
+        skip=sorted(p.skip),
+    )
+    return config
+
+
+def drift_history(node: str, p: DriftValidatorParams, root: str, resolve: Any) -> str:
+    """Where the gate keeps accepted spans' statistics and the accepted schema."""
+    return resolve(p.history) if p.history else f"{root}/drift/{node}"
