@@ -233,13 +233,10 @@ def train_one_rank(store, folder: Path) -> tuple[Path, Path, str]:
 
 
 def eval_accuracy(model_dir: Path, examples_uri: str) -> float:
-    """Keras accuracy on the whole transformed eval split."""
-    import numpy as np
-    import tf_keras
+    """The model's accuracy (its own call) on the whole transformed eval split."""
+    from tfxd.components.tflite_pusher.convert import MODEL, Source, accuracy
 
-    from tfxd.components.tflite_pusher.convert import accuracy, read_examples
-
-    model = tf_keras.models.load_model(str(model_dir), compile=False)
+    source = Source(str(model_dir), MODEL, None, "species_xf")
     files = [str(f) for f in Path(examples_uri, "Split-eval").glob("*.gz")]
-    inputs, labels = read_examples(files, model, "species_xf", 10_000)
-    return accuracy(np.asarray(model.predict(inputs, verbose=0)), labels)
+    feed, labels = source.read(files, 10_000)
+    return accuracy(source.predict(feed), labels)
