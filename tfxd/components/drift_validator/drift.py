@@ -123,15 +123,19 @@ class History:
         return load_statistics(os.path.join(self.folder, f"span-{span}.pb"))
 
     def add(self, span: int, stats_list: Any) -> None:
-        """Write atomically: a reader never sees half a file."""
-        from tfx.dsl.io import fileio
+        write_atomically(
+            os.path.join(self.folder, f"span-{span}.pb"), stats_list.SerializeToString()
+        )
 
-        fileio.makedirs(self.folder)
-        final = os.path.join(self.folder, f"span-{span}.pb")
-        tmp = final + ".tmp"
-        with fileio.open(tmp, "wb") as handle:
-            handle.write(stats_list.SerializeToString())
-        fileio.rename(tmp, final, overwrite=True)
+
+def write_atomically(path: str, data: bytes) -> None:
+    """A reader (local path or a TFX filesystem URI) never sees half a file."""
+    from tfx.dsl.io import fileio
+
+    fileio.makedirs(os.path.dirname(path))
+    with fileio.open(path + ".tmp", "wb") as handle:
+        handle.write(data)
+    fileio.rename(path + ".tmp", path, overwrite=True)
 
 
 def load_statistics(path: str) -> Any:
@@ -260,7 +264,7 @@ def serving_span(store: Any, pipeline: str) -> int | None:
     return None
 
 
-def _feature_name(feature: Any) -> str:
+def feature_name(feature: Any) -> str:
     return ".".join(feature.path.step) or feature.name
 
 
@@ -293,7 +297,7 @@ def compare(
         statistics_pb2.FeatureNameStatistics.INT,
         statistics_pb2.FeatureNameStatistics.FLOAT,
     }
-    features = {_feature_name(f): f for f in dataset.features}
+    features = {feature_name(f): f for f in dataset.features}
     kinds = {
         name: "numeric" if f.type in numeric_types else "categorical"
         for name, f in features.items()
@@ -310,7 +314,7 @@ def compare(
         base_set = base.datasets[0]
         if base_set.num_examples == 0:
             raise DriftError(f"baseline span {base_span} has no examples")
-        base_features = {_feature_name(f): f for f in base_set.features}
+        base_features = {feature_name(f): f for f in base_set.features}
         verdict.missing = sorted(
             set(verdict.missing) | (set(base_features) - set(features) - set(skip))
         )

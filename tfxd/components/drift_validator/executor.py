@@ -102,16 +102,15 @@ class Executor(base_executor.BaseExecutor):
         """Checks the span against the accepted schema (the imported one, or the first accepted
         span's); returns the origin to record when this span's schema becomes the accepted one."""
         store = SchemaStore(folder)
-        store.keep_candidate(verdict.span, schema, empty_columns(current))
+        empty = empty_columns(current)
+        store.keep_candidate(verdict.span, schema, empty)
         if config.get("schema_source") == "imported":
             accepted, origin = schema, Origin("imported", "imported")
             store.accept(schema, origin)  # so that `tfxd schema` sees it is imported
         elif (found := store.accepted()) is not None:
             accepted, origin = found
         else:  # cold start: this span's schema becomes the accepted one if the span passes
-            return Origin(
-                f"span {verdict.span}", "first", span=verdict.span, empty=empty_columns(current)
-            )
+            return Origin(f"span {verdict.span}", "first", span=verdict.span, empty=empty)
         verdict.schema_from = origin.label()
         verdict.schema_breaks = breaks(
             current, accepted, origin.label(), verdict.span, origin.empty

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tfxd.components.drift_validator.drift import DriftError
+from tfxd.components.drift_validator.drift import DriftError, feature_name, write_atomically
 
 # TFDV anomalies that are domain breaks (values outside what the schema declares); presence and
 # valency anomalies are left out (one span's inferred presence is no contract), and type changes
@@ -50,13 +50,7 @@ class SchemaStore:
         self.folder = os.path.join(history_folder, "schema")
 
     def _write(self, name: str, data: bytes) -> None:
-        from tfx.dsl.io import fileio
-
-        fileio.makedirs(self.folder)
-        final = os.path.join(self.folder, name)
-        with fileio.open(final + ".tmp", "wb") as handle:
-            handle.write(data)
-        fileio.rename(final + ".tmp", final, overwrite=True)
+        write_atomically(os.path.join(self.folder, name), data)
 
     def _read(self, name: str) -> bytes | None:
         from tfx.dsl.io import fileio
@@ -166,9 +160,7 @@ def _has_values(feature: Any) -> bool:
 
 def empty_columns(stats: Any) -> list[str]:
     """Columns a span's statistics list with no value at all (all cells empty)."""
-    return sorted(
-        ".".join(f.path.step) or f.name for f in stats.datasets[0].features if not _has_values(f)
-    )
+    return sorted(feature_name(f) for f in stats.datasets[0].features if not _has_values(f))
 
 
 def breaks(
@@ -178,7 +170,7 @@ def breaks(
     a missing or a new column, values outside a declared domain. Column → message."""
     import tensorflow_data_validation as tfdv
 
-    features = {".".join(f.path.step) or f.name: f for f in current.datasets[0].features}
+    features = {feature_name(f): f for f in current.datasets[0].features}
     declared = {f.name: f for f in accepted.feature}
     out: dict[str, str] = {}
     for name, feature in sorted(declared.items()):

@@ -95,10 +95,12 @@ class Source:
             self.signature.output
         ]
 
-    def read(self, files: list[str], limit: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Up to ``limit`` examples from gzipped TFRecords: the signature's inputs and labels
-        (from the examples, or through the model's ``transform_features`` signature when the
-        label is made by Transform, as in TFX's modules)."""
+    def read(
+        self, files: list[str], limit: int, labels: bool = True
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Up to ``limit`` examples from gzipped TFRecords: the signature's inputs and, with
+        ``labels``, the labels (from the examples, or through the model's ``transform_features``
+        signature when the label is made by Transform, as in TFX's modules)."""
         import tensorflow as tf
 
         data = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit).batch(limit)
@@ -126,7 +128,7 @@ class Source:
                 n: parsed[n].numpy().astype(d.as_numpy_dtype)
                 for n, (_, d) in self.signature.inputs.items()
             }
-        return feed, self._labels(batch)
+        return feed, self._labels(batch) if labels else np.zeros((0,), np.int64)
 
     def _labels(self, batch: Any) -> np.ndarray:
         import tensorflow as tf

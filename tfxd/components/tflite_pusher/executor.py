@@ -90,7 +90,9 @@ class Executor(base_executor.BaseExecutor):
         train_split = "train" if "train" in splits else splits[0]
         try:
             feed, labels = source.read(files(eval_split), config["eval_examples"])
-            representative, _ = source.read(files(train_split), config["representative_examples"])
+            representative, _ = source.read(
+                files(train_split), config["representative_examples"], labels=False
+            )
         except ValueError as err:
             raise PushError(f"TFLitePusher '{dest.node}': {err}") from err
         signature = source.signature
