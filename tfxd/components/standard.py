@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import tfx.components
 from pydantic import Field, field_validator, model_validator
-from tfx import v1 as tfx
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
 
 from tfxd.components.baseline_model.component import BaselineModel
@@ -424,7 +425,7 @@ class ImportSchemaGenParams(Params):
 
 
 def _import_schema_gen(ctx: BuildContext, inputs: dict, p: ImportSchemaGenParams) -> Any:
-    return tfx.components.ImportSchemaGen(schema_file=ctx.path(p.schema_file))
+    return ImportSchemaGen(schema_file=ctx.path(p.schema_file))
 
 
 def _example_validator(ctx: BuildContext, inputs: dict, p: ExcludeSplits) -> Any:
@@ -614,7 +615,7 @@ def _drift_validator(ctx: BuildContext, inputs: dict, p: DriftValidatorParams) -
     config["pipeline"] = ctx.pipeline_name
     # An imported schema is the accepted one for every span, the first included.
     producer = getattr(inputs.get("schema"), "producer_component", None)
-    if isinstance(producer, tfx.components.ImportSchemaGen):
+    if isinstance(producer, ImportSchemaGen):
         config.update(schema_source="imported", schema_file=producer.exec_properties["schema_file"])
     return DriftValidator(**inputs, config=config, history=history, split=p.split)
 
@@ -744,7 +745,7 @@ for _t in [
     ),
     ComponentType(
         "ImportSchemaGen",
-        _c.ImportSchemaGen,
+        ImportSchemaGen,
         ImportSchemaGenParams,
         _import_schema_gen,
         "a curated schema.pbtxt → Schema",

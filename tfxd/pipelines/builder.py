@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfx import v1 as tfx
+import tfx.orchestration.pipeline
 from tfx.orchestration import data_types
 
 from tfxd.components.registry import BuildContext, Target
@@ -146,7 +146,7 @@ def build(
     kwargs: dict[str, Any] = {}
     if with_metadata and target != "kubeflow":
         kwargs["metadata_connection_config"] = connection_config(pipe.loaded, readonly=False)
-    pipeline = tfx.dsl.Pipeline(
+    pipeline = tfx.orchestration.pipeline.Pipeline(
         pipeline_name=pipe.name,
         pipeline_root=pipeline_root,
         components=components,

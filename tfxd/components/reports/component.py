@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfx import v1 as tfx
+import tfx.components
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts, standard_component_specs
 from tfx.utils import json_utils
