@@ -173,6 +173,7 @@ def run_executor(
     policy: str = "fail",
     with_uri: bool = True,
     imported: str | None = None,
+    new_values: float = 0.01,
 ):
     from tfx.dsl.components.base import base_executor
     from tfx.proto.orchestration import execution_result_pb2
@@ -194,6 +195,7 @@ def run_executor(
         "features": {},
         "skip": [],
         "pipeline": "taxi",
+        "new_values": new_values,
     }
     if imported is not None:
         config.update(schema_source="imported", schema_file="schema/taxi.pbtxt")
@@ -306,6 +308,14 @@ def test_an_inferred_domain_tolerates_rare_new_values_not_a_renamed_category(tmp
     assert (
         "payment_type: outside its domain in the accepted schema (span 1)"
         in (verdict_of(out).schema_breaks["payment_type"])
+    )
+    # The tolerance is the pipeline's: at 0.1% the three rare rows are a break, named as such.
+    strict, _ = run_executor(tmp_path, rare, 4, new_values=0.001)
+    assert strict.execution_result.code == 9
+    assert (
+        verdict_of(strict)
+        .schema_breaks["payment_type"]
+        .endswith("(new values over the 0.1% of span 4 that with.new_values allows)")
     )
 
 
@@ -537,3 +547,18 @@ def test_serving_baseline_and_skew_in_the_executor(tmp_path):
     assert message.startswith("span 2 drifted from span(s) 1: serving skew fare")
     assert "Train/serving skew" in Path(report.uri).read_text()
     assert isinstance(served, standard_artifacts.ExampleStatistics)
+
+
+def test_a_gap_in_a_column_the_accepted_schema_requires_is_a_break(tmp_path):
+    """An inferred shape [1] (a value in every row of span 1) makes models parse the column as
+    required: a later span with a gap would crash them (TFMA on the serving model, the server)."""
+    run_executor(tmp_path, frame(), 1)
+    gap = frame().astype({"payment_type": object})
+    gap.loc[:1, "payment_type"] = None
+    out, _ = run_executor(tmp_path, gap, 2)
+    assert out.execution_result.code == 9
+    assert verdict_of(out).schema_breaks == {
+        "payment_type": "payment_type: a value in every row in the accepted schema (span 1: "
+        "shape [1], so models built on it parse the column as required), none in 2 row(s) of "
+        "span 2 (SchemaGen's infer_feature_shape: false keeps columns optional)"
+    }

@@ -26,6 +26,7 @@ from tfxd.components.drift_validator.schema import (
     breaks,
     empty_columns,
     fix,
+    tolerant,
 )
 
 PROPERTY = "tfxd_drift"  # the verdict as JSON: on the execution and on the report artifact
@@ -109,6 +110,7 @@ class Executor(base_executor.BaseExecutor):
             store.accept(schema, origin)  # so that `tfxd schema` sees it is imported
         elif (found := store.accepted()) is not None:
             accepted, origin = found
+            accepted = tolerant(accepted, config.get("new_values", 0.01))
         else:  # cold start: this span's schema becomes the accepted one if the span passes
             return Origin(f"span {verdict.span}", "first", span=verdict.span, empty=empty)
         verdict.schema_from = origin.label()

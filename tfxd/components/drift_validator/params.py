@@ -48,6 +48,14 @@ class DriftValidatorParams(Params):
         description="fail: the run ends failed and nothing downstream runs; warn: recorded, "
         "the run goes on.",
     )
+    new_values: float = Field(
+        0.01,
+        ge=0,
+        lt=1,
+        description="Share of a span's values in a categorical column that may be values the "
+        "accepted (inferred) schema's domain has not seen, e.g. new taxi companies; more is a "
+        "schema break. An imported schema's domains stay exact.",
+    )
     split: str = Field("train", description="Which split's statistics are compared.")
     history: str | None = Field(
         None,
@@ -71,6 +79,7 @@ def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
         numeric=p.default.numeric,
         features={k: v.model_dump(exclude_none=True) for k, v in sorted(p.features.items())},
         skip=sorted(p.skip),
+        new_values=p.new_values,
     )
     return config
 

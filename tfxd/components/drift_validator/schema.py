@@ -72,8 +72,6 @@ class SchemaStore:
         from google.protobuf import text_format
 
         origin.at = origin.at or time.time()
-        if origin.how != "imported":
-            schema = tolerant(schema)
         record = {"origin": asdict(origin), "schema": text_format.MessageToString(schema)}
         self._write("accepted.json", json.dumps(record, indent=1, sort_keys=True).encode())
 
@@ -95,21 +93,18 @@ class SchemaStore:
         return parse(record["schema"]), record["empty"]
 
 
-INFERRED_DOMAIN_MASS = 0.99
-
-
-def tolerant(schema: Any) -> Any:
+def tolerant(schema: Any, new_values: float) -> Any:
     """An inferred schema's categorical domains list the values one span happened to hold: a
     value first seen later (a new taxi company) is not a break unless such values make up more
-    than 1% of a span (a renamed category is). An imported schema's domains stay exact."""
+    than ``new_values`` of a span (a renamed category does). Imported schemas are not passed
+    here: their domains stay exact."""
     from tensorflow_metadata.proto.v0 import schema_pb2
 
     out = schema_pb2.Schema()
     out.CopyFrom(schema)
     for feature in out.feature:
-        has_domain = feature.HasField("domain") or feature.HasField("string_domain")
-        if has_domain and not feature.distribution_constraints.HasField("min_domain_mass"):
-            feature.distribution_constraints.min_domain_mass = INFERRED_DOMAIN_MASS
+        if feature.HasField("domain") or feature.HasField("string_domain"):
+            feature.distribution_constraints.min_domain_mass = 1 - new_values
     return out
 
 
@@ -158,6 +153,18 @@ def _has_values(feature: Any) -> bool:
     return bool(common and common.num_non_missing)
 
 
+def _rows_without_value(feature: Any) -> str | int:
+    """How many rows hold no value of ``feature`` ("some" where the statistics cannot tell)."""
+    which = feature.WhichOneof("stats")
+    if not which:
+        return 0
+    common = getattr(feature, which).common_stats
+    rows = common.num_non_missing + common.num_missing
+    if common.max_num_values <= 1:
+        return int(rows - common.tot_num_values)
+    return "some rows" if common.num_missing or not common.min_num_values else 0
+
+
 def empty_columns(stats: Any) -> list[str]:
     """Columns a span's statistics list with no value at all (all cells empty)."""
     return sorted(feature_name(f) for f in stats.datasets[0].features if not _has_values(f))
@@ -187,6 +194,16 @@ def breaks(
             out[name] = (
                 f"{name}: {was} in the accepted schema ({where}), {now} in span {span}{hint}"
             )
+    for name, feature in sorted(declared.items()):
+        gaps = _rows_without_value(features[name]) if name in features and name not in out else 0
+        if feature.shape.dim and gaps:
+            shape = ", ".join(str(d.size) for d in feature.shape.dim)
+            rows = f"{gaps} row(s)" if isinstance(gaps, int) else gaps
+            out[name] = (
+                f"{name}: a value in every row in the accepted schema ({where}: shape [{shape}], "
+                f"so models built on it parse the column as required), none in {rows} of span "
+                f"{span} (SchemaGen's infer_feature_shape: false keeps columns optional)"
+            )
     for name in sorted(set(features) - set(declared)):
         out[name] = f"{name}: new in span {span}, not in the accepted schema ({where})"
     anomalies = tfdv.validate_statistics(current, accepted)
@@ -204,6 +221,12 @@ def breaks(
                 info.short_description
             )
             out[name] = f"{name}: outside its domain in the accepted schema ({where}): {detail}"
+            constraints = declared[name].distribution_constraints if name in declared else None
+            mass = constraints.min_domain_mass if constraints is not None else 0
+            if 0 < mass < 1:
+                share = f"{round(100 * (1 - mass), 4):g}%"
+                allows = f"the {share} of span {span} that with.new_values allows"
+                out[name] += f" (new values over {allows})"
     return out
 
 
