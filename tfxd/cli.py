@@ -51,7 +51,7 @@ def cmd_example(args: argparse.Namespace) -> int:
         count = examples.publish_example_data(args.name, args.publish)
         console.print(f"published {count} message(s) to {args.publish}")
     else:
-        folder = examples.write_example_data(args.name, Path(args.pipelines), spans)
+        folder = examples.write_example_data(args.name, Path(args.pipelines), spans, args.by)
         console.print(f"wrote example data to {folder}")
     return 0
 
@@ -415,6 +415,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("name", help="example name, e.g. penguin")
     sp.add_argument("--pipelines", default="pipelines", help="folder holding the examples")
     sp.add_argument("--spans", help="taxi: which spans to write, e.g. 1,2 (default: all)")
+    sp.add_argument(
+        "--by",
+        default="week",
+        choices=["week", "half-year"],
+        help="taxi: spans by week of the month (4) or by half-year from 2013 (8)",
+    )
     where = sp.add_mutually_exclusive_group()
     where.add_argument("--to", metavar="S3_PREFIX", help="upload under s3://bucket/prefix instead")
     where.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,12 @@ from tfxd.errors import MissingDependencyError, TfxdError
 
 EXAMPLES = {
     "penguin": "Palmer penguins, raw CSV from the palmerpenguins package",
-    "taxi": "Chicago taxi trips (the sample inside the tfx wheel), as spans by week of the month",
+    "taxi": "Chicago taxi trips (the sample inside the tfx wheel), as spans by week or half-year",
 }
-TAXI_SPANS = 4
+TAXI_CUTS = {
+    "week": "span N: the trips of week N of their month (days 1-7, 8-14, 15-21, 22-31), all years",
+    "half-year": "span N: the N-th half-year from January 2013 (span 1: 2013-01..06, 8 spans)",
+}
 
 
 def _write_if_changed(target: Path, data: bytes) -> None:
@@ -25,29 +29,36 @@ def _write_if_changed(target: Path, data: bytes) -> None:
         tmp.replace(target)
 
 
-def taxi_spans(spans: list[int] | None = None) -> dict[int, bytes]:
-    """The taxi sample split by when each trip started: span N holds the trips of week N of their
-    month (days 1-7, 8-14, 15-21, 22-31), across all years. CSV bytes by span number."""
+def _taxi_span(started: dt.datetime, by: str) -> int:
+    if by == "week":
+        return min((started.day - 1) // 7, 3) + 1
+    return (started.year - 2013) * 2 + (started.month - 1) // 6 + 1
+
+
+def taxi_spans(spans: list[int] | None = None, by: str = "week") -> dict[int, bytes]:
+    """The taxi sample split by when each trip started (``TAXI_CUTS`` says how, per ``by``), rows
+    kept as the wheel ships them. CSV bytes by span number."""
     import csv
-    import datetime as dt
     import io
 
     import tfx
 
+    if by not in TAXI_CUTS:
+        raise TfxdError(f"taxi spans are cut by {' or '.join(TAXI_CUTS)}, not '{by}'")
     source = Path(tfx.__file__).parent / "examples/chicago_taxi_pipeline/data/simple/data.csv"
     with source.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         rows = list(reader)
     stamp = header.index("trip_start_timestamp")
-    out: dict[int, list[list[str]]] = {n: [] for n in range(1, TAXI_SPANS + 1)}
+    out: dict[int, list[list[str]]] = {}
     for row in rows:
-        day = dt.datetime.fromtimestamp(int(row[stamp]), dt.timezone.utc).day
-        out[min((day - 1) // 7, TAXI_SPANS - 1) + 1].append(row)
+        started = dt.datetime.fromtimestamp(int(row[stamp]), dt.timezone.utc)
+        out.setdefault(_taxi_span(started, by), []).append(row)
     result = {}
-    for span in spans or list(out):
+    for span in spans or sorted(out):
         if span not in out:
-            raise TfxdError(f"taxi has spans 1 to {TAXI_SPANS}, not {span}")
+            raise TfxdError(f"taxi by {by} has spans 1 to {max(out)}, not {span}")
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
@@ -56,21 +67,23 @@ def taxi_spans(spans: list[int] | None = None) -> dict[int, bytes]:
     return result
 
 
-def write_example_data(name: str, pipelines_dir: Path, spans: list[int] | None = None) -> Path:
+def write_example_data(
+    name: str, pipelines_dir: Path, spans: list[int] | None = None, by: str = "week"
+) -> Path:
     """Copy the example's raw data into ``pipelines/<name>/data/``; returns the data folder.
-    For taxi, ``spans`` chooses which ``span-N/`` folders to write (default: all)."""
+    For taxi, ``spans`` chooses which ``span-N/`` folders to write (default: all), cut ``by``."""
     if name not in EXAMPLES:
         raise TfxdError(f"unknown example '{name}': choose one of {', '.join(sorted(EXAMPLES))}")
     folder = pipelines_dir / name / "data"
-    for relative, data in example_files(name, spans).items():
+    for relative, data in example_files(name, spans, by).items():
         _write_if_changed(folder / relative, data)
     return folder
 
 
-def example_files(name: str, spans: list[int] | None = None) -> dict[str, bytes]:
+def example_files(name: str, spans: list[int] | None = None, by: str = "week") -> dict[str, bytes]:
     """The example's data files by relative path (taxi: ``span-N/data.csv``)."""
     if name == "taxi":
-        return {f"span-{span}/data.csv": data for span, data in taxi_spans(spans).items()}
+        return {f"span-{span}/data.csv": data for span, data in taxi_spans(spans, by).items()}
     if name == "penguin":
         try:
             source = resources.files("palmerpenguins") / "data" / "penguins.csv"

@@ -67,6 +67,12 @@ def test_each_new_span_runs_once_in_order(tmp_path, penguin_data):
     )
     assert spans == [1, 2, 3]
 
+    # A plain run reads the newest span pinned as the watcher did: the same run to the cache.
+    from tfxd.runners.local import run_pipeline
+
+    again = run_pipeline(validate_file(spec), console=console)
+    assert again.ok and {n.status for n in again.nodes} == {"cached"}, again.nodes
+
 
 def test_one_watcher_per_root_and_a_crashed_one_leaves_no_lock(tmp_path, penguin_data):
     folder = tmp_path / "spanned"

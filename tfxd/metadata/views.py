@@ -228,6 +228,34 @@ def pushed_model(store: Any, pipeline: str, version_folder: str) -> Any:
     return model
 
 
+def input_files(base: str, props: Any, examples: Any) -> list[str]:
+    """The files under a local ``input_base`` that an ExampleGen read: its split patterns with
+    the span of its Examples filled in (``span-{SPAN}/*`` → ``span-3/data.csv``)."""
+    import json
+    import re
+
+    if not Path(base).is_dir():
+        return []
+    patterns = ["*"]
+    if "input_config" in props:
+        splits = json.loads(props["input_config"].string_value or "{}").get("splits", [])
+        patterns = [split["pattern"] for split in splits if split.get("pattern")] or patterns
+    custom = examples.custom_properties
+    span = custom["span"].int_value if "span" in custom else 0
+
+    def fill(match: re.Match) -> str:
+        width = match.group(1)
+        return str(span).zfill(int(width)) if width else str(span)
+
+    found = {
+        str(path.relative_to(base))
+        for pattern in patterns
+        for path in Path(base).glob(re.sub(r"\{SPAN(?::(\d+))?\}", fill, pattern))
+        if path.is_file()
+    }
+    return sorted(found)
+
+
 def trace(store: Any, pipeline: str, artifact: Any) -> LineageNode:
     """Walk from ``artifact`` back to the pipeline's inputs through OUTPUT and INPUT events."""
     from ml_metadata.proto import metadata_store_pb2 as mlmd
@@ -252,8 +280,8 @@ def trace(store: Any, pipeline: str, artifact: Any) -> LineageNode:
         if "input_base" in props:
             base = props["input_base"].string_value
             out.details.append(f"input files: {base}")
-            if Path(base).is_dir():
-                files = sorted(p.name for p in Path(base).iterdir() if p.is_file())
+            files = input_files(base, props, a)
+            if files:
                 out.details.append("  " + ", ".join(files[:10]) + (" …" if len(files) > 10 else ""))
             if "input_fingerprint" in props:
                 out.details.append(f"fingerprint: {props['input_fingerprint'].string_value}")

@@ -241,10 +241,12 @@ def run_pipeline(
     if from_nodes and only_nodes:
         raise TfxdError("use either --from or --only, not both")
 
-    if span is not None:
-        from tfxd.runners.watch import pinnable
+    from tfxd.runners.watch import newest_file_span, pinnable
 
+    if span is not None:
         pinnable(pipe)  # --span needs spans to pin
+    else:  # the newest span, pinned as --span pins it: the same run as `tfxd watch` makes of it
+        span = newest_file_span(pipe)
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
     ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
     if from_nodes or only_nodes:

@@ -89,6 +89,18 @@ def span_sources(pipe: Pipeline) -> list[SpanSource]:
     return out
 
 
+def newest_file_span(pipe: Pipeline) -> int | None:
+    """The newest span present where every span source of ``pipe`` is files; else None (no
+    spans, or queries and streams, which a run resolves by itself)."""
+    try:
+        sources = span_sources(pipe)
+    except TfxdError:
+        return None
+    if not all(source.kind == "files" for source in sources):
+        return None
+    return (available_spans(pipe) or [None])[-1]
+
+
 def pinnable(pipe: Pipeline) -> None:
     """Check that ``tfxd run --span`` can pin the spans of ``pipe``."""
     if any(s.kind == "stream" for s in span_sources(pipe)):
