@@ -78,6 +78,11 @@ class ComponentType:
     # Gates spans on an accepted schema: (node id, its params, the pipeline root, a path
     # resolver) → the folder holding it; read by ``tfxd schema``.
     schema_history: Callable[[str, Any, str, Callable[[str], str]], str] | None = None
+    # Reads data in spans: "files" ({SPAN} in an input_splits pattern), "days" (TFX's day
+    # placeholders in a query) or "stream" (each run drains the next span); read by `tfxd watch`.
+    spans: Literal["files", "days", "stream"] | None = None
+    # A gate: a run it fails leaves its span rejected (not retried) rather than failed.
+    gates: bool = False
 
     def inputs(self) -> dict[str, tuple[str, bool]]:
         """Input name → (artifact type name, optional)."""

@@ -688,6 +688,7 @@ for _t in [
         SqlExampleGenParams,
         _sql_example_gen,
         "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
+        spans="days",
     ),
     ComponentType(
         "BigQueryExampleGen",
@@ -695,6 +696,7 @@ for _t in [
         BigQueryExampleGenParams,
         _bigquery_example_gen,
         "BigQuery tables (parallel Storage Read streams) or queries (paged) → Examples",
+        spans="days",
     ),
     ComponentType(
         "PubSubExampleGen",
@@ -703,6 +705,7 @@ for _t in [
         _pubsub_example_gen,
         "a Pub/Sub subscription drained into one span per run, each message exactly once",
         uncached_on=TARGETS,
+        spans="stream",
     ),
     ComponentType(
         "KafkaExampleGen",
@@ -711,6 +714,7 @@ for _t in [
         _kafka_example_gen,
         "a Kafka topic drained into one span per run, each record exactly once",
         uncached_on=TARGETS,
+        spans="stream",
     ),
     ComponentType(
         "S3ExampleGen",
@@ -718,6 +722,7 @@ for _t in [
         S3ExampleGenParams,
         _s3_example_gen,
         "CSV / TFRecord / Parquet / JSON-lines objects under an s3:// prefix → Examples",
+        spans="files",
     ),
     ComponentType(
         "CsvExampleGen",
@@ -725,6 +730,7 @@ for _t in [
         FileExampleGenParams,
         _csv_example_gen,
         "CSV files → Examples",
+        spans="files",
     ),
     ComponentType(
         "ImportExampleGen",
@@ -732,6 +738,7 @@ for _t in [
         FileExampleGenParams,
         _import_example_gen,
         "TFRecord files of tf.Example → Examples",
+        spans="files",
     ),
     ComponentType(
         "StatisticsGen",
@@ -793,6 +800,7 @@ for _t in [
         _drift_validator,
         "span vs the accepted schema and earlier spans → fails the run on a break or drift",
         schema_history=drift_history,
+        gates=True,
     ),
     ComponentType(
         "BaselineModel",

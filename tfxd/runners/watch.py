@@ -29,11 +29,6 @@ from tfxd.pipelines.builder import local_root
 from tfxd.pipelines.validate import Pipeline, validate_file
 from tfxd.runners.locks import process_lock
 
-FILE_GENS = ("CsvExampleGen", "ImportExampleGen", "S3ExampleGen")
-QUERY_GENS = ("SqlExampleGen", "BigQueryExampleGen")
-STREAM_GENS = ("PubSubExampleGen", "KafkaExampleGen")
-GATES = ("DriftValidator",)
-
 
 class WatcherBusy(TfxdError):
     """Another watcher of the same pipeline root is running."""
@@ -58,19 +53,19 @@ def span_sources(pipe: Pipeline) -> list[SpanSource]:
     out = []
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
-        name, params = node.type.name, node.params
-        if name in FILE_GENS:
+        kind, params = node.type.spans, node.params
+        if kind == "files":
             for pattern in params.input_splits.values():
                 if "{SPAN}" in pattern:
                     base = params.input_base
                     if not base.startswith("s3://"):
                         base = pipe.loaded.resolve(base)
                     out.append(SpanSource(node_id, "files", base, pattern))
-        elif name in QUERY_GENS and query_has_spans(params.queries()):
+        elif kind == "days" and query_has_spans(params.queries()):
             first = params.first_day
             day = (first - dt.date(1970, 1, 1)).days if first else None
             out.append(SpanSource(node_id, "days", first_day=day))
-        elif name in STREAM_GENS:
+        elif kind == "stream":
             out.append(SpanSource(node_id, "stream"))
     if not out:
         raise TfxdError(
@@ -179,8 +174,8 @@ def span_outcomes(pipe: Pipeline) -> dict[int, str]:
     if "sqlite" in ref and not Path(ref["sqlite"]).exists():
         return {}  # never ran
     store = open_store(pipe.loaded)
-    gens = {n for n in pipe.order if pipe.nodes[n].type.name in FILE_GENS + QUERY_GENS}
-    gates = {n for n in pipe.order if pipe.nodes[n].type.name in GATES}
+    gens = {n for n in pipe.order if pipe.nodes[n].type.spans in ("files", "days")}
+    gates = {n for n in pipe.order if pipe.nodes[n].type.gates}
     outcomes: dict[int, str] = {}
     for run in sorted(list_runs(store, pipe.name), key=lambda r: r.started):
         spans = set()
