@@ -154,7 +154,7 @@ def _has_values(feature: Any) -> bool:
 
 
 def _rows_without_value(feature: Any) -> str | int:
-    """How many rows hold no value of ``feature`` ("some" where the statistics cannot tell)."""
+    """How many rows hold no value of ``feature`` ("some rows" where the statistics cannot tell)."""
     which = feature.WhichOneof("stats")
     if not which:
         return 0
