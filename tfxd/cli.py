@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from rich.console import Console
 
 from tfxd.errors import SpecError, TfxdError
+from tfxd.examples import TAXI_CUTS
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -418,8 +419,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--by",
         default="week",
-        choices=["week", "half-year"],
-        help="taxi: spans by week of the month (4) or by half-year from 2013 (8)",
+        choices=list(TAXI_CUTS),
+        help="taxi: how spans are cut; " + "; ".join(f"{k}: {v}" for k, v in TAXI_CUTS.items()),
     )
     where = sp.add_mutually_exclusive_group()
     where.add_argument("--to", metavar="S3_PREFIX", help="upload under s3://bucket/prefix instead")

@@ -93,7 +93,7 @@ def newest_file_span(pipe: Pipeline) -> int | None:
         return None
     if not all(source.kind == "files" for source in sources):
         return None
-    return (available_spans(pipe) or [None])[-1]
+    return (available_spans(pipe, sources) or [None])[-1]
 
 
 def pinnable(pipe: Pipeline) -> None:
@@ -105,13 +105,13 @@ def pinnable(pipe: Pipeline) -> None:
         )
 
 
-def available_spans(pipe: Pipeline) -> list[int]:
+def available_spans(pipe: Pipeline, sources: list[SpanSource] | None = None) -> list[int]:
     """Spans every span source has: files present, complete days, or the next stream span
     when a message is waiting (or a drained span is not yet published)."""
     from tfxd.components.standard import complete_day
 
     found: set[int] | None = None
-    for source in span_sources(pipe):
+    for source in sources if sources is not None else span_sources(pipe):
         if source.kind == "files":
             spans = _file_spans(source)
         elif source.kind == "days":

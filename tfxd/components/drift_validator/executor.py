@@ -20,6 +20,7 @@ from tfxd.components.drift_validator.drift import (
     pick_baseline,
     serving_span,
 )
+from tfxd.components.drift_validator.params import NEW_VALUES
 from tfxd.components.drift_validator.schema import (
     Origin,
     SchemaStore,
@@ -110,7 +111,7 @@ class Executor(base_executor.BaseExecutor):
             store.accept(schema, origin)  # so that `tfxd schema` sees it is imported
         elif (found := store.accepted()) is not None:
             accepted, origin = found
-            accepted = tolerant(accepted, config.get("new_values", 0.01))
+            accepted = tolerant(accepted, config.get("new_values", NEW_VALUES))
         else:  # cold start: this span's schema becomes the accepted one if the span passes
             return Origin(f"span {verdict.span}", "first", span=verdict.span, empty=empty)
         verdict.schema_from = origin.label()

@@ -8,6 +8,8 @@ from pydantic import Field
 
 from tfxd.components.registry import Params, path_field
 
+NEW_VALUES = 0.01  # the default share of a span that may be values no accepted domain holds
+
 
 class LastSpans(Params):
     last_spans: int = Field(
@@ -49,7 +51,7 @@ class DriftValidatorParams(Params):
         "the run goes on.",
     )
     new_values: float = Field(
-        0.01,
+        NEW_VALUES,
         ge=0,
         lt=1,
         description="Share of a span's values in a categorical column that may be values the "

@@ -194,9 +194,7 @@ def breaks(
             out[name] = (
                 f"{name}: {was} in the accepted schema ({where}), {now} in span {span}{hint}"
             )
-    for name, feature in sorted(declared.items()):
-        gaps = _rows_without_value(features[name]) if name in features and name not in out else 0
-        if feature.shape.dim and gaps:
+        elif feature.shape.dim and (gaps := _rows_without_value(features[name])):
             shape = ", ".join(str(d.size) for d in feature.shape.dim)
             rows = f"{gaps} row(s)" if isinstance(gaps, int) else gaps
             out[name] = (
