@@ -150,6 +150,7 @@ def cmd_run_spec(args: argparse.Namespace) -> int:
         mounts=mounts,
         run_id=args.run_id,
         console=console,
+        cold=args.cold,
     )
     return 0 if result.ok else 1
 
@@ -343,6 +344,12 @@ def parser() -> argparse.ArgumentParser:
         help="stand a host folder in for an image path, e.g. /tfxd=. (repeatable)",
     )
     sp.add_argument("--run-id", help="resume this run after its last finished task")
+    sp.add_argument(
+        "--cold",
+        action="store_true",
+        help="start each command in a fresh interpreter, as a container does (default: forked "
+        "from one that imported TensorFlow once)",
+    )
     with_params(sp)
     sp.set_defaults(func=cmd_run_spec)
 

@@ -3,8 +3,9 @@
 It does what KFP's driver and launcher do for each task of ``root.dag.tasks``, in dependency
 order: resolve input parameters (constants, pipeline parameters, upstream outputs) and input
 artifacts (the producer's ExecutorOutput), give each output artifact a URI under the pipeline root,
-write the ExecutorInput, run ``lifecycle.preCacheCheck`` and then the task's container command as a
-subprocess with this interpreter, and read the ExecutorOutput the task wrote. ``triggerPolicy``
+write the ExecutorInput, run ``lifecycle.preCacheCheck`` and then the task's container command with
+this interpreter (forked from one that imported TensorFlow once, or a fresh interpreter per command
+with ``cold``: see ``launcher``), and read the ExecutorOutput the task wrote. ``triggerPolicy``
 conditions are evaluated; a task whose condition is false is skipped with everything downstream.
 
 There is no container: ``--mount /tfxd=.`` stands in for the image's files, like a bind mount
@@ -22,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,6 +34,7 @@ from rich.console import Console
 
 from tfxd.errors import RunError, TfxdError
 from tfxd.runners.cel import CelError, evaluate
+from tfxd.runners.launcher import Launcher
 from tfxd.runners.locks import pipeline_lock
 
 PYTHONS = ("python", "python3", "python3.10")
@@ -247,6 +248,7 @@ def run_spec(
     mounts: dict[str, str] | None = None,
     run_id: str | None = None,
     console: Console | None = None,
+    cold: bool = False,
 ) -> SpecRunResult:
     """Execute the compiled spec at ``path``; see the module docstring."""
     path = Path(path)
@@ -270,7 +272,7 @@ def run_spec(
     result = SpecRunResult(pipeline=name, run_id=run_id, root=root)
     outputs: dict[str, dict[str, Any]] = {}  # task → {"artifacts": {...}, "parameters": {...}}
     skipped: set[str] = set()
-    with pipeline_lock(str(run_dir), name):
+    with pipeline_lock(str(run_dir), name), Launcher(env, cold=cold) as launcher:
         console.print(f"[bold]{name}[/] run-spec {run_id}  (root {root})")
         failed = False
         for task in tasks:
@@ -299,7 +301,7 @@ def run_spec(
                     console.print(f"  [dim]-  {task.name:<12} skipped (condition false)[/]")
                     continue
                 with console.status(f"{task.name} running…"):
-                    outputs[task.name] = _execute(task, task_dir, executor_input, env)
+                    outputs[task.name] = _execute(task, task_dir, executor_input, env, launcher)
             except (TfxdError, CelError) as err:
                 seconds = time.monotonic() - start
                 result.tasks.append(TaskResult(task.name, "failed", seconds, str(err)))
@@ -428,7 +430,11 @@ def _with_driver_metadata(executor_input: dict[str, Any], output_file: Path) -> 
 
 
 def _execute(
-    task: Task, task_dir: Path, executor_input: dict[str, Any], env: dict[str, str]
+    task: Task,
+    task_dir: Path,
+    executor_input: dict[str, Any],
+    env: dict[str, str],
+    launcher: Launcher,
 ) -> dict[str, Any]:
     """Run preCacheCheck and the container command; returns the task's outputs."""
     if task_dir.exists():
@@ -462,10 +468,7 @@ def _execute(
             step_env[item["name"]] = item.get("value", "")
         with open(log_path, "ab") as log:
             log.write(f"==> {label}: {' '.join(argv[:4])} …\n".encode())
-            log.flush()
-            code = subprocess.run(
-                argv, stdout=log, stderr=subprocess.STDOUT, env=step_env, check=False
-            ).returncode
+        code = launcher.run(argv, step_env, log_path)
         if code != 0:
             tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
             raise RunError(

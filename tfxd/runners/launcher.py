@@ -1,0 +1,157 @@
+"""Start ``python -m MODULE ARGS`` task commands without paying TensorFlow's import each time.
+
+A cold start imports TensorFlow and TFX anew (~10 s on a 2-core machine) for every task and
+driver. :class:`Launcher` instead keeps one helper interpreter that imported them once, before it
+ran any TensorFlow op, and forks it per command: the child takes the command's argv, environment
+and log file, runs the module as ``__main__`` and exits with its status, like a fresh process
+whose imports were already done. Only modules of TFX and tfxd (which import TensorFlow anyway) are
+forked; any other command starts cold, as does every command with ``cold=True`` (a fresh
+interpreter each, as a container starts).
+
+The helper speaks JSON lines on stdin/stdout: ``{"argv", "env", "log"}`` in, ``{"code"}`` out;
+it exits when its stdin closes (the launcher closed, or the process that started it died).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+# Imported once by the helper; the modules that tasks run as __main__ are not among them.
+WARM_IMPORTS = (
+    "tensorflow",
+    "apache_beam",
+    "tfx.components",
+    "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor",
+)
+
+
+WARM_MODULES = ("tfx.", "tfxd.")
+
+
+class Launcher:
+    """Runs task commands, forked from one warm helper unless ``cold``."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        cold: bool = False,
+        warm_modules: tuple[str, ...] = WARM_MODULES,
+        imports: tuple[str, ...] = WARM_IMPORTS,
+    ):
+        self.env = env
+        self.cold = cold
+        self.warm_modules = warm_modules
+        self.imports = imports
+        self._helper: subprocess.Popen[str] | None = None
+
+    def run(self, argv: list[str], env: dict[str, str], log: Path) -> int:
+        """Run ``argv`` with ``env``, stdout and stderr appended to ``log``; its exit status."""
+        warm = len(argv) > 2 and argv[1] == "-m" and argv[2].startswith(self.warm_modules)
+        if self.cold or not warm:
+            with open(log, "ab") as out:
+                return subprocess.run(
+                    argv, stdout=out, stderr=subprocess.STDOUT, env=env, check=False
+                ).returncode
+        helper = self._start()
+        assert helper.stdin is not None and helper.stdout is not None
+        request = {"argv": argv[2:], "env": env, "log": str(log)}
+        helper.stdin.write(json.dumps(request) + "\n")
+        helper.stdin.flush()
+        line = helper.stdout.readline()
+        if not line:  # the helper died: start this command cold, and the next helper afresh
+            self._helper = None
+            return Launcher(self.env, cold=True).run(argv, env, log)
+        return int(json.loads(line)["code"])
+
+    def close(self) -> None:
+        if self._helper is not None:
+            assert self._helper.stdin is not None
+            self._helper.stdin.close()
+            self._helper.wait()
+            self._helper = None
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._helper is None or self._helper.poll() is not None:
+            self._helper = subprocess.Popen(
+                [sys.executable, "-m", "tfxd.runners.launcher", *self.imports],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=self.env,
+                text=True,
+            )
+        return self._helper
+
+
+def _child(request: dict[str, Any]) -> int:
+    """In the forked child: become the command and run it; its exit status."""
+    import runpy
+    import traceback
+
+    fd = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    paths = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [p for p in paths if p not in sys.path]
+    module, *args = request["argv"]
+    sys.argv = [module, *args]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        return 0
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        print(done.code, file=sys.stderr)
+        return 1
+    except BaseException:  # the command's crash is its exit status
+        traceback.print_exc()
+        return 1
+
+
+def _serve(imports: list[str], requests: IO[str], replies: IO[str]) -> None:
+    import importlib
+
+    for name in imports:
+        importlib.import_module(name)
+    for line in requests:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = _child(request)
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        replies.write(json.dumps({"code": code}) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    # Replies go to a private copy of stdout; whatever an import prints goes to stderr.
+    _replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    _serve(sys.argv[1:], sys.stdin, _replies)
