@@ -29,13 +29,13 @@ def kafka():
 
 def run_executor(tmp_path: Path, topic: str, name: str, **overrides):
     """One execution of the executor, as a launcher would make it; its Examples artifact."""
+    from tfxd.components.example_gen.build import hash_splits
     from tfxd.components.kafka_example_gen.component import KafkaExampleGen
     from tfxd.components.kafka_example_gen.executor import Executor
-    from tfxd.components.standard import _hash_splits
 
     ours = {"topic": topic, "brokers_env": ENV, "group": "tfxd-test", **overrides}
     settings = stream_settings(tmp_path, **ours)
-    component = KafkaExampleGen(settings=settings, output_config=_hash_splits({"train": 1}))
+    component = KafkaExampleGen(settings=settings, output_config=hash_splits({"train": 1}))
     return execute(Executor, component, tmp_path / "out" / name)
 
 
@@ -161,8 +161,8 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(kafka, 
     assert committed(kafka, "crash", "tfxd.kstream.stream") == total
 
     # tfxd watch sees the next span only when a record waits
+    from tfxd.pipelines.spans import available_spans
     from tfxd.pipelines.validate import validate_file
-    from tfxd.runners.watch import available_spans
 
     pipe = validate_file(tmp_path / "pipeline.yaml")
     assert available_spans(pipe) == []

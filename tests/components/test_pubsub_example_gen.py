@@ -93,12 +93,12 @@ def emulator():
 
 def run_executor(tmp_path: Path, sub: str, name: str, **overrides):
     """One execution of the executor, as a launcher would make it; its Examples artifact."""
+    from tfxd.components.example_gen.build import hash_splits
     from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
     from tfxd.components.pubsub_example_gen.executor import Executor
-    from tfxd.components.standard import _hash_splits
 
     settings = stream_settings(tmp_path, subscription=sub, **overrides)
-    component = PubSubExampleGen(settings=settings, output_config=_hash_splits({"train": 1}))
+    component = PubSubExampleGen(settings=settings, output_config=hash_splits({"train": 1}))
     return execute(Executor, component, tmp_path / "out" / name)
 
 
@@ -361,8 +361,8 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulato
     assert not list(journal.glob("*.msgs"))  # the last run settled the last span
 
     # tfxd watch sees the stream's next span only when a message waits, and runs it
+    from tfxd.pipelines.spans import available_spans
     from tfxd.pipelines.validate import validate_file
-    from tfxd.runners.watch import available_spans
 
     pipe = validate_file(tmp_path / "pipeline.yaml")
     assert available_spans(pipe) == []

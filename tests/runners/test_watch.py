@@ -14,8 +14,9 @@ from rich.console import Console
 
 from tests.conftest import PENGUIN
 from tfxd.errors import TfxdError
+from tfxd.pipelines.spans import available_spans
 from tfxd.pipelines.validate import validate_file
-from tfxd.runners.watch import WatcherBusy, available_spans, span_outcomes, watch
+from tfxd.runners.watch import WatcherBusy, span_outcomes, watch
 
 pytestmark = pytest.mark.slow
 

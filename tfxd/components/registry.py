@@ -1,11 +1,16 @@
-"""Component types by YAML name: their parameters, their inputs and outputs, and how to build them.
+"""Component types by YAML name: their parameters, their inputs and outputs, how to build them,
+and what generic layers may ask of them (capabilities) instead of switching on type names.
 
-Inputs and outputs are read from the TFX component's own ``SPEC_CLASS``, so they cannot drift from
-what TFX builds. Adding a component type is one ``register(...)`` call.
+A type is declared in its component's folder (``params.py``: the ``with:`` model and its
+``ComponentType``) and listed in ``catalogue.py``. Declaring a type imports no TFX: the component
+class and the builder are named as ``"module:attr"`` and imported when a pipeline is built. Inputs
+and outputs are read from the TFX component's own ``SPEC_CLASS``, so they cannot drift from what
+TFX builds.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -60,38 +65,64 @@ class BuildContext:
         return {function: f"{self.module_import(module_file)}.{function}"}
 
 
+def load(ref: str) -> Any:
+    """The object a ``"package.module:attr"`` reference names."""
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+Resolver = Callable[[str], str]
+
+
 @dataclass(frozen=True)
 class ComponentType:
     """A component type usable as ``type:`` in YAML."""
 
     name: str
-    component_class: type
     params: type[Params]
-    build: Callable[[BuildContext, dict[str, Any], Any], Any]
+    component: str  # "module:Class": the TFX component class
+    build: str  # "module:function": (BuildContext, inputs, params) → the component
     summary: str = ""
     # Targets where it is never cached: its result depends on more than its inputs and
     # parameters there (elsewhere a driver may put what else it reads into the cache key).
     uncached_on: frozenset[str] = frozenset()
     # Keeps model versions: (node id, its params, the pipeline name, a path resolver) → where
     # (a ``tfxd.components.versions.Destination``); read by ``tfxd models`` and ``rollback``.
-    model_versions: Callable[[str, Any, str, Callable[[str], str]], Any] | None = None
+    model_versions: Callable[[str, Any, str, Resolver], Any] | None = None
     # Gates spans on an accepted schema: (node id, its params, the pipeline root, a path
     # resolver) → the folder holding it; read by ``tfxd schema``.
-    schema_history: Callable[[str, Any, str, Callable[[str], str]], str] | None = None
+    schema_history: Callable[[str, Any, str, Resolver], str] | None = None
     # Reads data in spans: "files" ({SPAN} in an input_splits pattern), "days" (TFX's day
     # placeholders in a query) or "stream" (each run drains the next span); read by `tfxd watch`.
     spans: Literal["files", "days", "stream"] | None = None
+    # spans="stream": "module:function" (params, pipeline name, node id) → the connected source
+    # (``waiting()``, ``close()``), and the name of its drain journal's folder under the node's.
+    stream_source: str | None = None
+    journal: str = ""
     # A gate: a run it fails leaves its span rejected (not retried) rather than failed.
     gates: bool = False
+    # The module that runs as the Kubeflow preCacheCheck instead of TFX's file-based driver.
+    kfp_driver: str | None = None
+    # The columns of the data it reads, where a local file tells them before anything runs:
+    # (params, path resolver) → column names, or None when unknown.
+    columns: Callable[[Any, Resolver], list[str] | None] | None = None
+    # Columns of upstream data it names: params → ((field path under with:, is a key), column).
+    column_refs: Callable[[Any], list[tuple[tuple[Any, ...], bool, str]]] | None = None
+
+    def component_class(self) -> type:
+        return load(self.component)
+
+    def builder(self) -> Callable[[BuildContext, dict[str, Any], Any], Any]:
+        return load(self.build)
 
     def inputs(self) -> dict[str, tuple[str, bool]]:
         """Input name → (artifact type name, optional)."""
-        spec = self.component_class.SPEC_CLASS
+        spec = self.component_class().SPEC_CLASS
         return {k: (v.type.TYPE_NAME, bool(v.optional)) for k, v in spec.INPUTS.items()}
 
     def outputs(self) -> dict[str, str]:
         """Output name → artifact type name."""
-        spec = self.component_class.SPEC_CLASS
+        spec = self.component_class().SPEC_CLASS
         return {k: v.type.TYPE_NAME for k, v in spec.OUTPUTS.items()}
 
     def path_fields(self) -> dict[str, str]:
@@ -109,18 +140,13 @@ class ComponentType:
         }
 
 
-_REGISTRY: dict[str, ComponentType] = {}
-
-
-def register(component_type: ComponentType) -> ComponentType:
-    if component_type.name in _REGISTRY:
-        raise TfxdError(f"component type '{component_type.name}' is registered twice")
-    _REGISTRY[component_type.name] = component_type
-    return component_type
-
-
 def registry() -> dict[str, ComponentType]:
     """Every known component type (standard TFX ones and ours), by YAML name."""
-    if not _REGISTRY:
-        from tfxd.components import standard  # noqa: F401  (registers on import)
-    return dict(_REGISTRY)
+    from tfxd.components.catalogue import CATALOGUE
+
+    types: dict[str, ComponentType] = {}
+    for component_type in CATALOGUE:
+        if component_type.name in types:
+            raise TfxdError(f"component type '{component_type.name}' is listed twice")
+        types[component_type.name] = component_type
+    return types

@@ -137,7 +137,7 @@ def build(
             params = params.model_copy(update=updates)
         inputs = {key: channels[up].outputs[out] for key, (up, out) in node.inputs.items()}
         ctx.node_id = node_id
-        component = node.type.build(ctx, inputs, params).with_id(node_id)
+        component = node.type.builder()(ctx, inputs, params).with_id(node_id)
         for upstream in node.after:
             component.add_upstream_node(channels[upstream])
         channels[node_id] = component

@@ -168,56 +168,55 @@ def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
             after = [a for a in comp.after if a in comps and a != name]
             nodes[name] = Node(name, ctype, params, inputs, runtime_refs, after)
     problems += _check_edges(loaded, comps, types)
-    problems += _check_feature_names(loaded, nodes)
+    problems += _check_column_names(loaded, nodes)
     if problems or loaded.spec is None:
         raise SpecError(problems)
     order = topological_order({n: node.upstream for n, node in nodes.items()})
     return Pipeline(loaded, loaded.spec, nodes=nodes, order=order, parameters=parameters)
 
 
-def _csv_columns(folder: Path) -> list[str] | None:
-    """The header of the newest CSV file under ``folder`` (recursively), if there is one."""
-    import csv
+def _data_sources(nodes: dict[str, Node], node_id: str) -> list[Node]:
+    """The nearest nodes upstream of ``node_id`` (through inputs) whose type knows its columns."""
+    found, seen = [], set()
+    frontier = [u for u, _ in nodes[node_id].inputs.values()]
+    while frontier:
+        current = nodes.get(frontier.pop())
+        if current is None or current.id in seen:
+            continue
+        seen.add(current.id)
+        if current.type.columns is not None:
+            found.append(current)
+        else:
+            frontier += [u for u, _ in current.inputs.values()]
+    return found
 
-    files = (
-        sorted(folder.rglob("*.csv"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
-    )
-    if not files:
-        return None
-    with files[-1].open(newline="", encoding="utf-8", errors="replace") as handle:
-        return next(csv.reader(handle), None)
 
-
-def _check_feature_names(loaded: LoadedSpec, nodes: dict[str, Node]) -> list:
-    """Feature names in a DriftValidator's thresholds and skip list must be columns of the CSV
-    files its statistics come from (when the source is a local CsvExampleGen)."""
+def _check_column_names(loaded: LoadedSpec, nodes: dict[str, Node]) -> list:
+    """Columns a node names (``ComponentType.column_refs``, e.g. DriftValidator's thresholds
+    and skip list) must be columns of the data upstream, where its source knows them before
+    anything runs (``ComponentType.columns``, e.g. a local CsvExampleGen's header)."""
     out = []
     for name, node in nodes.items():
-        if node.type.name != "DriftValidator" or "statistics" not in node.inputs:
+        if node.type.column_refs is None:
             continue
-        stats = nodes.get(node.inputs["statistics"][0])
-        source = nodes.get(stats.inputs.get("examples", ("",))[0]) if stats else None
-        if source is None or source.type.name != "CsvExampleGen":
+        sources = _data_sources(nodes, name)
+        if len(sources) != 1:
             continue
-        base = source.params.input_base
-        if not isinstance(base, str) or is_uri(base):
-            continue
-        columns = _csv_columns(loaded.resolve(base))
+        [source] = sources
+        assert source.type.columns is not None
+        columns = source.type.columns(source.params, loaded.resolve)
         if not columns:
             continue
-        named = [("features", f) for f in node.params.features]
-        named += [("skip", i) for i in range(len(node.params.skip))]
-        for field_name, key in named:
-            feature = key if field_name == "features" else node.params.skip[key]
-            if feature in columns:
+        for path, is_key, column in node.type.column_refs(node.params):
+            if column in columns:
                 continue
             out.append(
                 loaded.doc.problem(
-                    ("spec", "components", name, "with", field_name, key),
-                    f"DriftValidator '{name}': no feature '{feature}' in the data of "
-                    f"'{source.id}' ({base})",
-                    did_you_mean(feature, columns) or f"features: {', '.join(columns)}",
-                    key=field_name == "features",
+                    ("spec", "components", name, "with", *path),
+                    f"{node.type.name} '{name}': no feature '{column}' in the data of "
+                    f"'{source.id}' ({getattr(source.params, 'input_base', source.id)})",
+                    did_you_mean(column, columns) or f"features: {', '.join(columns)}",
+                    key=is_key,
                 )
             )
     return out

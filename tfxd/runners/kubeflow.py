@@ -17,8 +17,6 @@ SCHEMA_VERSION = "2.1.0"
 TFX_ENTRYPOINT = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
 ENTRYPOINT = "tfxd.runners.kfp_entrypoint"
 TFX_FILE_DRIVER = "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"
-S3_EXECUTORS = "tfxd.components.s3_example_gen.executor"
-S3_DRIVER = "tfxd.components.s3_example_gen.kfp_driver"
 VERTEX_SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
 TARGET_NAMES = {"kubeflow": "the KFP API server", "vertex": "Vertex AI Pipelines"}
 # The KFP API server refuses uploads over 32 MiB (a hard-coded ceiling in the backend).
@@ -68,15 +66,19 @@ def pipeline_spec(
     for node in built.always_run:
         tasks[node].setdefault("cachingOptions", {})["enableCache"] = False
     # Every executor runs through our entrypoint: TFX's, plus the report artifact types.
-    for body in spec.get("deploymentSpec", {}).get("executors", {}).values():
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    for body in executors.values():
         container = body.get("container", {})
         if container.get("command", [])[-1:] == [TFX_ENTRYPOINT]:
             container["command"] = [*container["command"][:-1], ENTRYPOINT]
+    # A type with its own driver (S3ExampleGen: s3:// registered, an ETag fingerprint) runs it
+    # in place of TFX's file-based one.
+    for node_id in pipe.order:
+        driver = pipe.nodes[node_id].type.kfp_driver
+        container = executors.get(f"{node_id}_executor", {}).get("container", {})
         pre = container.get("lifecycle", {}).get("preCacheCheck", {})
-        if pre.get("command", [])[-1:] == [TFX_FILE_DRIVER] and any(
-            S3_EXECUTORS in str(arg) for arg in container.get("args", [])
-        ):  # S3ExampleGen: TFX's driver with s3:// registered and an ETag fingerprint
-            pre["command"] = [*pre["command"][:-1], S3_DRIVER]
+        if driver and pre.get("command", [])[-1:] == [TFX_FILE_DRIVER]:
+            pre["command"] = [*pre["command"][:-1], driver]
     check_pipeline_spec(spec, target)
     return spec, built.notes
 

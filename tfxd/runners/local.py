@@ -241,7 +241,7 @@ def run_pipeline(
     if from_nodes and only_nodes:
         raise TfxdError("use either --from or --only, not both")
 
-    from tfxd.runners.watch import newest_file_span, pinnable
+    from tfxd.pipelines.spans import newest_file_span, pinnable
 
     if span is not None:
         pinnable(pipe)  # --span needs spans to pin

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from tfxd.components.registry import Params, path_field
+from tfxd.components.registry import ComponentType, Params, path_field
 
 NEW_VALUES = 0.01  # the default share of a span that may be values no accepted domain holds
 
@@ -89,3 +89,23 @@ def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
 def drift_history(node: str, p: DriftValidatorParams, root: str, resolve: Any) -> str:
     """Where the gate keeps accepted spans' statistics and the accepted schema."""
     return resolve(p.history) if p.history else f"{root}/drift/{node}"
+
+
+def drift_columns(p: DriftValidatorParams) -> list[tuple[tuple[Any, ...], bool, str]]:
+    """The columns its thresholds (keys of ``features``) and ``skip`` list name."""
+    named: list[tuple[tuple[Any, ...], bool, str]] = [
+        (("features", f), True, f) for f in p.features
+    ]
+    return named + [(("skip", i), False, f) for i, f in enumerate(p.skip)]
+
+
+TYPE = ComponentType(
+    "DriftValidator",
+    DriftValidatorParams,
+    "tfxd.components.drift_validator.component:DriftValidator",
+    "tfxd.components.drift_validator.build:build",
+    "span vs the accepted schema and earlier spans → fails the run on a break or drift",
+    schema_history=drift_history,
+    gates=True,
+    column_refs=drift_columns,
+)

@@ -1,12 +1,14 @@
-"""TFLitePusher's ``with:`` block: what the executor reads back from its config."""
+"""TFLitePusher's ``with:`` block (what the executor reads back from its config) and its type."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from tfxd.components.registry import Params, path_field
+from tfxd.components.registry import ComponentType, Params, Resolver, path_field
+from tfxd.components.versions import Destination
 
 
 class TFLitePusherParams(Params):
@@ -46,3 +48,19 @@ class TFLitePusherParams(Params):
     representative_examples: int = Field(
         200, ge=1, description="Training examples calibrating full int8."
     )
+
+
+def versions(node: str, p: TFLitePusherParams, pipeline: str, resolve: Resolver) -> Destination:
+    folder = Path(resolve(p.destination))
+    name = p.model_name or pipeline
+    return Destination(node, folder, name, folder / name)
+
+
+TYPE = ComponentType(
+    "TFLitePusher",
+    TFLitePusherParams,
+    "tfxd.components.tflite_pusher.component:TFLitePusher",
+    "tfxd.components.tflite_pusher.build:build",
+    "blessed model → SavedModel + measured TFLite variants, one atomic version, served",
+    model_versions=versions,
+)

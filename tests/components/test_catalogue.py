@@ -1,0 +1,54 @@
+"""The catalogue: every type declared in its own folder, and no generic layer switching on a
+type's name."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tfxd.components.registry import registry
+
+PACKAGE = Path(__file__).parents[2] / "tfxd"
+
+
+def owner(type_name: str) -> Path:
+    """The folder that declares the type: where its builder lives, beside its params.py."""
+    module = registry()[type_name].build.partition(":")[0]
+    return (PACKAGE.parent / module.replace(".", "/")).with_suffix(".py").parent
+
+
+def test_type_names_appear_as_values_only_in_their_own_folder():
+    names = set(registry())
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                if owner(node.value) not in path.parents:
+                    found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.value!r}")
+    assert not found, "a generic layer names a component type; ask a capability:\n" + "\n".join(
+        found
+    )
+
+
+def test_every_type_has_its_folder_parts_and_builds_by_reference():
+    for name, component_type in registry().items():
+        folder = owner(name)
+        assert (folder / "params.py").is_file() and (folder / "build.py").is_file(), name
+        if folder.name != "standard":  # TFX's own components: their executors are TFX's
+            for part in ("component.py", "executor.py", "README.md"):
+                assert (folder / part).is_file(), f"{name}: {folder.name}/{part}"
+        module, _, attr = component_type.build.partition(":")
+        assert module.startswith("tfxd.components.") and attr, component_type.build
+        assert component_type.component.count(":") == 1, component_type.component
+
+
+def test_the_catalogue_imports_no_tensorflow():
+    code = (
+        "import sys; from tfxd.components.registry import registry; registry(); "
+        "print(sorted(m for m in ('tensorflow', 'tfx', 'apache_beam') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,1 @@
+"""What the ExampleGens share: file patterns with spans, queries with day spans, output splits."""

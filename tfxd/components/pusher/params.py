@@ -1,0 +1,32 @@
+"""Pusher's ``with:`` block and its component type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from tfxd.components.registry import ComponentType, Params, Resolver, path_field
+from tfxd.components.versions import Destination
+
+
+class PusherParams(Params):
+    destination: str = Field(
+        description="Serving folder; versions go under it (relative to the pipeline file).",
+        json_schema_extra=path_field("dir-create"),
+    )
+
+
+def versions(node: str, p: PusherParams, pipeline: str, resolve: Resolver) -> Destination:
+    folder = Path(resolve(p.destination))
+    return Destination(node, folder, pipeline, folder)
+
+
+TYPE = ComponentType(
+    "Pusher",
+    PusherParams,
+    "tfxd.components.pusher.component:Pusher",
+    "tfxd.components.pusher.build:build",
+    "blessed model → a new version in a serving folder, served",
+    model_versions=versions,
+)

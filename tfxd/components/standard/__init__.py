@@ -1,0 +1,1 @@
+"""TFX's standard components as YAML types: their ``with:`` models and builders."""

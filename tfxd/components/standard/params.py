@@ -1,0 +1,170 @@
+"""The ``with:`` models of TFX's standard components, and their component types."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from tfxd.components.example_gen.params import FileExampleGenParams, csv_columns
+from tfxd.components.registry import RUNTIME, ComponentType, Params, path_field
+
+
+class ExcludeSplits(Params):
+    exclude_splits: list[str] = Field(default_factory=list, description="Splits to skip.")
+
+
+class SchemaGenParams(ExcludeSplits):
+    infer_feature_shape: bool = Field(
+        True,
+        description="Infer fixed shapes (dense tensors) where every example has a value.",
+        json_schema_extra=RUNTIME,
+    )
+
+
+class ImportSchemaGenParams(Params):
+    schema_file: str = Field(
+        description="A schema.pbtxt (relative to the pipeline file).",
+        json_schema_extra=path_field("file"),
+    )
+
+
+class ModuleParams(Params):
+    module_file: str = Field(
+        description="Python module with the user functions (relative to the pipeline file).",
+        json_schema_extra=path_field("file"),
+    )
+    custom_config: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form settings passed to the module's functions."
+    )
+
+
+class TransformParams(ModuleParams):
+    force_tf_compat_v1: bool = False
+
+
+class TrainParams(ModuleParams):
+    train_steps: int = Field(100, ge=1, description="Training steps.")
+    eval_steps: int = Field(10, ge=1, description="Evaluation steps.")
+
+
+class ChangeThreshold(Params):
+    direction: Literal["higher_is_better", "lower_is_better"] = "higher_is_better"
+    absolute: float | None = None
+    relative: float | None = None
+
+
+class Threshold(Params):
+    lower: float | None = Field(None, description="Bless only if the metric is at least this.")
+    upper: float | None = Field(None, description="Bless only if the metric is at most this.")
+    change: ChangeThreshold | None = Field(None, description="Against the baseline model.")
+
+
+class Metric(Params):
+    class_name: str = Field(description="A TFMA or Keras metric class, e.g. ExampleCount.")
+    config: dict[str, Any] = Field(default_factory=dict)
+    threshold: Threshold | None = None
+
+
+class EvaluatorParams(Params):
+    label_key: str = Field(description="Label feature (after preprocessing, if any).")
+    signature: str = Field("serving_default", description="Model signature to evaluate.")
+    preprocessing: list[str] = Field(
+        default_factory=list,
+        description="Model signatures applied to raw examples first (e.g. transform_features).",
+    )
+    slices: list[list[str]] = Field(
+        default_factory=lambda: [[]],
+        description="Slicing specs: each a list of feature keys; [] is the overall slice.",
+    )
+    metrics: list[Metric] = Field(min_length=1)
+    example_splits: list[str] = Field(default_factory=lambda: ["eval"])
+
+
+class BulkInferrerParams(Params):
+    example_splits: list[str] = Field(default_factory=lambda: ["eval"])
+    signature: str = "serving_default"
+
+
+_TFX = "tfx.components:"
+_REPORTS = "tfxd.components.reports.component:"
+_BUILD = "tfxd.components.standard.build:"
+
+TYPES = (
+    ComponentType(
+        "CsvExampleGen",
+        FileExampleGenParams,
+        _TFX + "CsvExampleGen",
+        _BUILD + "csv_example_gen",
+        "CSV files → Examples",
+        spans="files",
+        columns=csv_columns,
+    ),
+    ComponentType(
+        "ImportExampleGen",
+        FileExampleGenParams,
+        _TFX + "ImportExampleGen",
+        _BUILD + "import_example_gen",
+        "TFRecord files of tf.Example → Examples",
+        spans="files",
+    ),
+    ComponentType(
+        "StatisticsGen",
+        ExcludeSplits,
+        _REPORTS + "StatisticsGen",
+        _BUILD + "statistics_gen",
+        "Examples → statistics (TFDV)",
+    ),
+    ComponentType(
+        "SchemaGen",
+        SchemaGenParams,
+        _TFX + "SchemaGen",
+        _BUILD + "schema_gen",
+        "statistics → inferred schema",
+    ),
+    ComponentType(
+        "ImportSchemaGen",
+        ImportSchemaGenParams,
+        "tfx.components.schema_gen.import_schema_gen.component:ImportSchemaGen",
+        _BUILD + "import_schema_gen",
+        "a curated schema.pbtxt → Schema",
+    ),
+    ComponentType(
+        "ExampleValidator",
+        ExcludeSplits,
+        _REPORTS + "ExampleValidator",
+        _BUILD + "example_validator",
+        "statistics + schema → anomalies",
+    ),
+    ComponentType(
+        "Transform",
+        TransformParams,
+        _TFX + "Transform",
+        _BUILD + "transform",
+        "tf.Transform preprocessing_fn from the module file",
+    ),
+    ComponentType(
+        "Tuner",
+        TrainParams,
+        _TFX + "Tuner",
+        _BUILD + "tuner",
+        "Keras Tuner search through tuner_fn in the module file",
+    ),
+    ComponentType(
+        "Trainer", TrainParams, _TFX + "Trainer", _BUILD + "trainer", "run_fn from the module file"
+    ),
+    ComponentType(
+        "Evaluator",
+        EvaluatorParams,
+        _REPORTS + "Evaluator",
+        _BUILD + "evaluator",
+        "TFMA metrics, slices and thresholds → blessing",
+    ),
+    ComponentType(
+        "BulkInferrer",
+        BulkInferrerParams,
+        _TFX + "BulkInferrer",
+        _BUILD + "bulk_inferrer",
+        "batch predictions over Examples",
+    ),
+)
