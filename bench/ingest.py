@@ -90,7 +90,7 @@ def output_config() -> str:
 def s3_case(csv: Path, out: Path) -> float:
     import boto3
 
-    from tests.s3_server import s3_server
+    from tests.servers.s3 import s3_server
     from tfxd.components.s3_example_gen.executor import CsvExecutor
 
     with s3_server():
@@ -113,7 +113,7 @@ def sql_case(server: str, csv: Path, out: Path) -> float:
     from google.protobuf import json_format, struct_pb2
     from tfx.proto import example_gen_pb2
 
-    from tests.sql_servers import mariadb_server, postgres_server
+    from tests.servers.sql import mariadb_server, postgres_server
     from tfxd.components.sql_example_gen.executor import Executor
 
     start = postgres_server if server == "postgresql" else mariadb_server
@@ -145,7 +145,7 @@ def bigquery_case(csv: Path, out: Path) -> float:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    from tests.bigquery_server import PROJECT, bigquery_server
+    from tests.servers.bigquery import PROJECT, bigquery_server
     from tfxd.components.bigquery_example_gen.executor import Executor
     from tfxd.components.settings import pack
 
@@ -177,7 +177,7 @@ def pubsub_case(csv: Path, out: Path) -> float:
     import pandas as pd
     from google.cloud import pubsub_v1
 
-    from tests.pubsub_server import make_subscription, pubsub_server
+    from tests.servers.pubsub import make_subscription, pubsub_server
     from tfxd.components.pubsub_example_gen.executor import Executor
 
     with pubsub_server():
@@ -200,7 +200,7 @@ def kafka_case(csv: Path, out: Path) -> float:
     import pandas as pd
     from kafka import KafkaProducer
 
-    from tests.kafka_server import ENV, kafka_server, make_topic
+    from tests.servers.kafka import ENV, kafka_server, make_topic
     from tfxd.components.kafka_example_gen.executor import Executor
 
     with kafka_server() as servers:

@@ -264,9 +264,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from tfxd.metadata.views import print_lineage
+    from tfxd.metadata.views import find_pipeline_file, print_lineage
+    from tfxd.pipelines.validate import check
 
-    print_lineage(args.pipeline, model=args.model, spec_file=args.file, console=console)
+    checked = None
+    if args.model == "serving":  # where the pusher serves: the checked pipeline says
+        checked = check(find_pipeline_file(args.pipeline, args.file), {})
+    print_lineage(
+        args.pipeline, model=args.model, spec_file=args.file, console=console, checked=checked
+    )
     return 0
 
 

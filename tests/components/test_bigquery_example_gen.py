@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bigquery_server import PROJECT, bigquery_server, emulator_venv
 from tests.conftest import tfxd
+from tests.servers.bigquery import PROJECT, bigquery_server, emulator_venv
 
 N = 60
 

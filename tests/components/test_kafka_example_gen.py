@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.components.executors import execute, stream_settings
-from tests.components.test_pubsub_example_gen import (
+from tests.components.streams import (
     features,
     kill_twice_while_feeding,
     publish_mlmd,
     published_spans,
     run_until_empty,
 )
-from tests.kafka_server import ENV, kafka_server, make_topic, produce
+from tests.servers.kafka import ENV, kafka_server, make_topic, produce
 from tfxd.components.stream.journal import Journal, StreamError
 
 
@@ -117,7 +117,7 @@ def test_too_many_bad_records_stage_and_commit_nothing(kafka, tmp_path):
 
 
 def test_missing_topic_brokers_and_empty_drain_are_explained(kafka, tmp_path, monkeypatch):
-    from tests.servers import free_port
+    from tests.servers.process import free_port
 
     with pytest.raises(StreamError, match=r"Kafka topic nope does not exist on the brokers in"):
         run_executor(tmp_path, "nope", "a")

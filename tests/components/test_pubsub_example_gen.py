@@ -4,13 +4,19 @@ executor's exactly-once protocol (settle, drain, stage, acknowledge, write) with
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.components.executors import execute, stream_settings
-from tests.pubsub_server import emulator_bin, make_subscription, publish, pubsub_server
+from tests.components.streams import (
+    features,
+    kill_twice_while_feeding,
+    publish_mlmd,
+    published_spans,
+    run_until_empty,
+)
+from tests.servers.pubsub import emulator_bin, make_subscription, publish, pubsub_server
 from tfxd.components.pubsub_example_gen.subscription import PubSubError
 from tfxd.components.stream import decode
 from tfxd.components.stream.journal import Journal, Message, StreamError
@@ -18,16 +24,6 @@ from tfxd.components.stream.journal import Journal, Message, StreamError
 
 def messages(*payloads: bytes) -> list[Message]:
     return [Message(id=str(i), data=p, publish_time=1.5e9 + i) for i, p in enumerate(payloads)]
-
-
-def features(serialized: bytes) -> dict:
-    import tensorflow as tf
-
-    out = {}
-    for key, f in tf.train.Example.FromString(serialized).features.feature.items():
-        kind = f.WhichOneof("kind")
-        out[key] = list(getattr(f, kind).value)
-    return out
 
 
 def test_json_fields_keep_one_type_per_span_and_drift_is_named():
@@ -110,25 +106,6 @@ def values(examples) -> list[int]:
     for record in tf.data.TFRecordDataset([str(f) for f in files], compression_type="GZIP"):
         out += features(record.numpy())["n"]
     return sorted(out)
-
-
-def publish_mlmd(tmp_path: Path, examples) -> None:
-    """Record ``examples`` as a live artifact, as the launcher does once an execution ends."""
-    from ml_metadata import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
-
-    from tfxd.components.mlmd_reference import connection_from_reference
-
-    store = metadata_store.MetadataStore(
-        connection_from_reference({"sqlite": str(tmp_path / "metadata.db")}, readonly=False)
-    )
-    kind = metadata_store_pb2.ArtifactType(name="Examples")
-    artifact = metadata_store_pb2.Artifact(
-        type_id=store.put_artifact_type(kind),
-        uri=examples.uri,
-        state=metadata_store_pb2.Artifact.LIVE,
-    )
-    store.put_artifacts([artifact])
 
 
 def pending(sub: str) -> int:
@@ -252,96 +229,6 @@ spec:
 """
 
 
-def published_spans(root: Path) -> dict[int, list[int]]:
-    """Span → the ``n`` of every example in it, from the live Examples artifacts in MLMD."""
-    import tensorflow as tf
-    from ml_metadata import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
-
-    from tfxd.components.mlmd_reference import connection_from_reference
-
-    store = metadata_store.MetadataStore(
-        connection_from_reference({"sqlite": str(root / "metadata.db")})
-    )
-    spans: dict[int, list[int]] = {}
-    for artifact in store.get_artifacts_by_type("Examples"):
-        if artifact.state != metadata_store_pb2.Artifact.LIVE:
-            continue
-        span = artifact.custom_properties["span"].int_value
-        assert span not in spans, f"span {span} published twice"
-        files = [str(f) for f in Path(artifact.uri).glob("Split-*/*.gz")]
-        spans[span] = [
-            features(r.numpy())["n"][0]
-            for r in tf.data.TFRecordDataset(files, compression_type="GZIP")
-        ]
-    return spans
-
-
-def kill_when(process, ready, what: str, delay: float = 0.0) -> None:
-    import os
-    import signal
-    import time
-
-    deadline = time.monotonic() + 120
-    while not ready():
-        assert process.poll() is None, f"the run ended before {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    time.sleep(delay)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def kill_twice_while_feeding(
-    cwd: Path, journal: Path, feed: Callable[[int, int], None], total: int
-) -> None:
-    """A steady producer (``feed(start, stop)``, 10 messages every 0.25 s up to ``total``)
-    while two runs of ``pipeline.yaml`` are SIGKILLed: the first while it drains (nothing
-    staged), the second once its span is staged in ``journal``."""
-    import subprocess
-    import sys
-    import threading
-    import time
-
-    def producer() -> None:
-        for start in range(0, total, 10):
-            feed(start, start + 10)
-            time.sleep(0.25)
-
-    fed = threading.Thread(target=producer)
-    fed.start()
-    run = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml"]
-    start = lambda: subprocess.Popen(  # noqa: E731
-        run, cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    first = start()  # the journal opens as the drain starts
-    kill_when(first, journal.is_dir, "the drain", delay=1.0)
-    assert not list(journal.glob("*.msgs"))
-    second = start()
-    kill_when(second, lambda: bool(list(journal.glob("*.msgs"))), "the span on disk")
-    fed.join()
-
-
-def run_until_empty(cwd: Path, total: int, env: dict[str, str] | None = None) -> dict:
-    """Run ``pipeline.yaml`` until a run finds nothing new; the published spans, checked to
-    hold each of ``total`` messages exactly once."""
-    from tests.conftest import tfxd
-
-    outcomes = []
-    for _ in range(4):
-        done = tfxd("run", "pipeline.yaml", cwd=cwd, env=env)
-        outcomes.append(done.returncode)
-        if done.returncode:
-            assert "no new message within 3 s" in done.stdout + done.stderr
-            break
-    assert outcomes[0] == 0 and outcomes[-1] == 1, outcomes
-    spans = published_spans(cwd / "runs")
-    assert sorted(spans) == list(range(1, len(spans) + 1))
-    every = sorted(n for ns in spans.values() for n in ns)
-    assert every == list(range(total)), "a message was lost or repeated"
-    return spans
-
-
 @pytest.mark.slow  # five short runs through the CLI, two of them SIGKILLed (~1.5 min)
 def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulator, tmp_path):
     import time
@@ -431,7 +318,7 @@ def published_spans_of(root: Path, feature: str) -> list[tuple[int, int]]:
 def test_the_journal_works_on_s3(tmp_path):
     import boto3
 
-    from tests.s3_server import s3_server
+    from tests.servers.s3 import s3_server
 
     with s3_server():
         boto3.session.Session().client("s3").create_bucket(Bucket="tfxd-journal")

@@ -11,7 +11,7 @@ import pytest
 
 from tests.components.executors import execute
 from tests.conftest import tfxd
-from tests.s3_server import s3_server
+from tests.servers.s3 import s3_server
 
 ROWS = [{"id": i, "x": i / 10, "kind": "ab"[i % 2], "label": i % 3} for i in range(60)]
 
@@ -289,7 +289,7 @@ def test_refused_credentials_are_explained_and_publish_nothing(tmp_path):
     """moto's server checks credentials when started with INITIAL_NO_AUTH_ACTION_COUNT=0."""
     import sys
 
-    from tests.servers import answers, free_port, server_process
+    from tests.servers.process import answers, free_port, server_process
 
     port = free_port()
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import tfxd
-from tests.sql_servers import mariadb_bin, mariadb_server, postgres_bin, postgres_server
+from tests.servers.sql import mariadb_bin, mariadb_server, postgres_bin, postgres_server
 
 N = 100
 SERVERS = {

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests.conftest import PENGUIN
-from tests.kfp_server import KfpServer
+from tests.servers.kfp import KfpServer
 from tfxd.cli import main
 from tfxd.pipelines.validate import validate_file
 from tfxd.runners import submit

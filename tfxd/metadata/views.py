@@ -298,14 +298,21 @@ def trace(store: Any, pipeline: str, artifact: Any) -> LineageNode:
 
 
 def print_lineage(
-    pipeline: str, *, model: str = "latest", spec_file: str | None = None, console: Console
+    pipeline: str,
+    *,
+    model: str = "latest",
+    spec_file: str | None = None,
+    console: Console,
+    checked: Any = None,
 ) -> LineageNode:
+    """The lineage tree of a model; ``model="serving"`` needs the checked pipeline (``checked``)
+    to know where its pusher serves."""
     loaded = find_pipeline_file(pipeline, spec_file)
     store = open_store(loaded)
     if model == "latest":
         artifact = latest_artifact(store, pipeline, "Model")
     elif model == "serving":
-        artifact = serving_model(store, loaded)
+        artifact = serving_model(store, checked)
     else:
         try:
             [artifact] = store.get_artifacts_by_id([int(model)])
@@ -322,12 +329,10 @@ def print_lineage(
     return root
 
 
-def serving_model(store: Any, loaded: LoadedSpec) -> Any:
-    """The Model artifact behind the version that serves now (the pipeline's pusher node)."""
+def serving_model(store: Any, pipe: Any) -> Any:
+    """The Model artifact behind the version that serves now (the checked pipeline's pusher)."""
     from tfxd.metadata.models import destinations
-    from tfxd.pipelines.validate import check
 
-    pipe = check(loaded, {})
     [dest, *_] = destinations(pipe)
     version = dest.serving()
     if version is None:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.servers import answers, environment, free_port, server_process
+from tests.servers.process import answers, environment, free_port, server_process
 
 PROJECT = "tfxd-test"
 

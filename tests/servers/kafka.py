@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.servers import environment, free_port, server_process
+from tests.servers.process import environment, free_port, server_process
 
 ENV = "TFXD_TEST_KAFKA"  # the variable the test pipelines name in brokers_env
 

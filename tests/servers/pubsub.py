@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.servers import environment, free_port, server_process
+from tests.servers.process import environment, free_port, server_process
 
 PROJECT = "tfxd-test"
 CANDIDATES = ("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",)

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.servers import free_port
+from tests.servers.process import free_port
 
 PASSWORD = "tfxd-Secret-31"  # the servers check it: a wrong one is refused
 
