@@ -86,3 +86,21 @@ def test_every_example_pipeline_validates_and_compiles_for_kubeflow(spec, tmp_pa
     (spec.parent / "data").mkdir(exist_ok=True)  # written by `tfxd example`, not committed
     compile_kubeflow(validate_file(spec), tmp_path / "spec.yaml")
     assert (tmp_path / "spec.yaml").stat().st_size > 1000
+
+
+def test_every_relative_link_in_the_docs_resolves():
+    pages = [REPO / "README.md", *(REPO / "docs").glob("*.md")]
+    pages += (REPO / "tfxd" / "components").glob("*/README.md")
+    broken = [
+        f"{page.relative_to(REPO)}: {target}"
+        for page in pages
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text(encoding="utf-8"))
+        if not re.match(r"https?:|mailto:", target) and not (page.parent / target).exists()
+    ]
+    assert not broken, broken
+
+
+def test_the_readme_is_a_front_page():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text.encode()) <= 10_000
+    assert "declarative" in text.split("```")[0].lower()  # what tfxd is, before any command

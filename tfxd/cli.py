@@ -57,6 +57,16 @@ def cmd_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from tfxd.components.reference import render
+
+    path = Path(args.output)
+    text = render(path.read_text(encoding="utf-8") if path.exists() else "")
+    path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {args.output}")
+    return 0
+
+
 def cmd_json_schema(args: argparse.Namespace) -> int:
     from tfxd.components.registry import registry
     from tfxd.spec.schema import render_schema
@@ -456,6 +466,12 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("json-schema", help="print or write the pipeline file's JSON Schema")
     sp.add_argument("-o", "--output", default="-")
     sp.set_defaults(func=cmd_json_schema)
+
+    sp = sub.add_parser(
+        "reference", help="write the component types' reference into a Markdown file"
+    )
+    sp.add_argument("-o", "--output", default="docs/reference.md")
+    sp.set_defaults(func=cmd_reference)
     return p
 
 

@@ -52,3 +52,13 @@ def test_the_catalogue_imports_no_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_reference_in_docs_is_generated_from_the_params_models():
+    from tfxd.components.reference import render
+
+    path = PACKAGE.parent / "docs" / "reference.md"
+    current = path.read_text(encoding="utf-8")
+    assert current == render(current), (
+        "docs/reference.md is stale: run tfxd reference -o docs/reference.md"
+    )
