@@ -141,7 +141,7 @@ def run(path: Path, **kwargs: Any):
 
 
 def statuses(result) -> dict[str, str]:
-    return {t.name: t.status for t in result.tasks}
+    return {t.name: t.status for t in result.steps}
 
 
 def data(result, task: str) -> str:
@@ -194,7 +194,7 @@ def test_failure_stops_the_run_and_a_rerun_resumes(tmp_path):
     assert not first.ok
     states = statuses(first)
     assert states["a"] == "done" and states["b"] == "failed"
-    assert "fake task failing on purpose" in next(t for t in first.tasks if t.name == "b").error
+    assert "fake task failing on purpose" in next(t for t in first.steps if t.name == "b").error
     assert {states["d"], states["e"]} == {"not run"}
     spec["components"]["comp-b"]["executorLabel"] = "exec-ok"
     second = run(write(spec, path), run_id="r1")

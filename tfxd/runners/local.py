@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,28 +25,14 @@ from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.validate import Pipeline, validate_file
 from tfxd.runners.locks import pipeline_lock
+from tfxd.runners.progress import RunOutcome, StepResult, report
 
 ABANDONED = "tfxd_abandoned"
 
 
 @dataclass
-class NodeResult:
-    node_id: str
-    status: str  # done | cached | failed | skipped | not run
-    seconds: float = 0.0
-    error: str = ""
-
-
-@dataclass
-class RunResult:
-    pipeline: str
-    run_id: str
-    nodes: list[NodeResult] = field(default_factory=list)
-    repaired: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return all(n.status in ("done", "cached", "skipped") for n in self.nodes)
+class RunResult(RunOutcome):
+    repaired: int = 0  # executions a killed run left RUNNING, marked failed before this one
 
 
 @contextmanager
@@ -274,11 +260,11 @@ def run_pipeline(
             pnode = node.pipeline_node
             node_id = pnode.node_info.id
             if failed:
-                result.nodes.append(NodeResult(node_id, "not run"))
+                report(console, result, StepResult(node_id, "not run"))
                 continue
             if pnode.execution_options.HasField("skip"):
-                result.nodes.append(NodeResult(node_id, "skipped"))
-                console.print(f"  [dim]-  {node_id:<12} skipped (reusing earlier outputs)[/]")
+                step = StepResult(node_id, "skipped")
+                report(console, result, step, "(reusing earlier outputs)")
                 continue
             start = time.monotonic()
             log = log_dir / f"{node_id}.log"
@@ -296,8 +282,7 @@ def run_pipeline(
                 text = "".join(traceback.format_exception_only(type(err), err)).strip()
                 # An executor that failed its execution on purpose: show its own message.
                 text = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
-                result.nodes.append(NodeResult(node_id, "failed", seconds, text))
-                console.print(f"  [red]✗  {node_id:<12} failed[/] {seconds:6.1f}s  {text}")
+                report(console, result, StepResult(node_id, "failed", seconds, text), text)
                 if capture_logs:
                     console.print(f"     log: {log}")
                 failed = True
@@ -312,20 +297,16 @@ def run_pipeline(
                     notes = not_pushed(handle.store, execution.id)
                 if execution.last_known_state == mlmd.Execution.CACHED:
                     status = "cached"
-            style = {"done": "green", "cached": "cyan", "skipped": "dim"}[status]
-            mark = {"done": "✓", "cached": "↺", "skipped": "-"}[status]
-            console.print(f"  [{style}]{mark}  {node_id:<12} {status:<7}[/] {seconds:6.1f}s")
+            report(console, result, StepResult(node_id, status, seconds))
             for note in notes if status == "done" else []:
                 console.print(f"     [yellow]not pushed[/]: {note}")
-            result.nodes.append(NodeResult(node_id, status, seconds))
-    done = sum(n.status == "done" for n in result.nodes)
-    cached = sum(n.status == "cached" for n in result.nodes)
+    done, cached = result.count("done"), result.count("cached")
     verdict = "[green]succeeded[/]" if result.ok else "[red]failed[/]"
-    total = sum(n.seconds for n in result.nodes)
+    total = sum(n.seconds for n in result.steps)
     console.print(f"run {verdict}: {done} ran, {cached} cached, {total:.1f}s")
     if result.ok and done == 0 and cached:
         console.print("nothing ran: every node came from the cache (nothing new was pushed)")
     if not result.ok:
-        bad = next(n for n in result.nodes if n.status == "failed")
-        console.print(f"[red]node '{bad.node_id}' failed[/]: {bad.error}")
+        bad = result.first_failure()
+        console.print(f"[red]node '{bad.name}' failed[/]: {bad.error}")
     return result

@@ -25,7 +25,7 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from tfxd.errors import RunError, TfxdError
 from tfxd.runners.cel import CelError, evaluate
 from tfxd.runners.launcher import Launcher
 from tfxd.runners.locks import pipeline_lock
+from tfxd.runners.progress import RunOutcome, StepResult, report
 
 PYTHONS = ("python", "python3", "python3.10")
 # Artifact types whose URI is a file, not a folder (TFX value artifacts, KFP's HTML/Markdown).
@@ -52,23 +53,8 @@ DONE = ".done.json"
 
 
 @dataclass
-class TaskResult:
-    name: str
-    status: str  # done | resumed | skipped | failed | not run
-    seconds: float = 0.0
-    error: str = ""
-
-
-@dataclass
-class SpecRunResult:
-    pipeline: str
-    run_id: str
-    root: str
-    tasks: list[TaskResult] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(t.status in ("done", "resumed", "skipped") for t in self.tasks)
+class SpecRunResult(RunOutcome):
+    root: str = ""
 
 
 @dataclass
@@ -277,19 +263,18 @@ def run_spec(
         failed = False
         for task in tasks:
             if failed:
-                result.tasks.append(TaskResult(task.name, "not run"))
+                report(console, result, StepResult(task.name, "not run"))
                 continue
             if task.upstream & skipped:
                 skipped.add(task.name)
-                result.tasks.append(TaskResult(task.name, "skipped", error="upstream skipped"))
-                console.print(f"  [dim]-  {task.name:<12} skipped (upstream skipped)[/]")
+                step = StepResult(task.name, "skipped", error="upstream skipped")
+                report(console, result, step, "(upstream skipped)")
                 continue
             task_dir = run_dir / task.name
             done = task_dir / DONE
             if done.exists():
                 outputs[task.name] = json.loads(done.read_text(encoding="utf-8"))
-                result.tasks.append(TaskResult(task.name, "resumed"))
-                console.print(f"  [cyan]↺  {task.name:<12} resumed[/] (finished earlier)")
+                report(console, result, StepResult(task.name, "resumed"), "(finished earlier)")
                 continue
             start = time.monotonic()
             try:
@@ -297,24 +282,24 @@ def run_spec(
                 condition = task.body.get("triggerPolicy", {}).get("condition")
                 if condition and not evaluate(condition, _cel_inputs(executor_input)):
                     skipped.add(task.name)
-                    result.tasks.append(TaskResult(task.name, "skipped", error=condition))
-                    console.print(f"  [dim]-  {task.name:<12} skipped (condition false)[/]")
+                    step = StepResult(task.name, "skipped", error=condition)
+                    report(console, result, step, "(condition false)")
                     continue
                 with console.status(f"{task.name} running…"):
                     outputs[task.name] = _execute(task, task_dir, executor_input, env, launcher)
             except (TfxdError, CelError) as err:
                 seconds = time.monotonic() - start
-                result.tasks.append(TaskResult(task.name, "failed", seconds, str(err)))
-                console.print(f"  [red]✗  {task.name:<12} failed[/] {seconds:6.1f}s  {err}")
+                report(
+                    console, result, StepResult(task.name, "failed", seconds, str(err)), str(err)
+                )
                 failed = True
                 continue
             seconds = time.monotonic() - start
-            console.print(f"  [green]✓  {task.name:<12} done   [/] {seconds:6.1f}s")
-            result.tasks.append(TaskResult(task.name, "done", seconds))
+            report(console, result, StepResult(task.name, "done", seconds))
     verdict = "[green]succeeded[/]" if result.ok else "[red]failed[/]"
     console.print(f"run-spec {verdict}: outputs and logs under {run_dir}")
     if not result.ok:
-        bad = next(t for t in result.tasks if t.status == "failed")
+        bad = result.first_failure()
         console.print(
             f"[red]task '{bad.name}' failed[/]; re-run with --run-id {run_id} to resume after "
             "the last finished task"

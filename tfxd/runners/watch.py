@@ -173,8 +173,8 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> Check:
         if stream:  # a stream's open span must settle before the next is drained
             check.failed.append(f"{span} (retried at the next check)")
             break
-        bad = next(n for n in result.nodes if n.status == "failed")
-        error = f"node '{bad.node_id}' failed: {bad.error}"
+        bad = result.first_failure()
+        error = f"node '{bad.name}' failed: {bad.error}"
         store = metadata_store.MetadataStore(connection_config(pipe.loaded, readonly=False))
         quarantine.record_attempt(store, pipe.name, span, error)
         attempts = quarantine.failed_attempts(store, pipe.name).get(span, 0)

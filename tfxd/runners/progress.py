@@ -1,0 +1,58 @@
+"""What the local runner and ``run-spec`` report per step, in one vocabulary and one line format.
+
+A step (a pipeline node, a compiled spec's task) ends ``done``, ``cached`` (its earlier execution
+reused), ``resumed`` (finished by an earlier attempt of the same run), ``skipped``, ``failed`` or
+``not run`` (after a failure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+MARKS = {
+    "done": ("✓", "green"),
+    "cached": ("↺", "cyan"),
+    "resumed": ("↺", "cyan"),
+    "skipped": ("-", "dim"),
+    "failed": ("✗", "red"),
+}
+SUCCEEDED = frozenset({"done", "cached", "resumed", "skipped"})
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # done | cached | resumed | skipped | failed | not run
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class RunOutcome:
+    """A run's steps, in order; ``ok`` when none failed or was left unrun."""
+
+    pipeline: str
+    run_id: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status in SUCCEEDED for s in self.steps)
+
+    def count(self, status: str) -> int:
+        return sum(s.status == status for s in self.steps)
+
+    def first_failure(self) -> StepResult:
+        return next(s for s in self.steps if s.status == "failed")
+
+
+def report(console: Console, outcome: RunOutcome, step: StepResult, detail: str = "") -> None:
+    """Record ``step`` and print its line: mark, name, status, seconds (when it ran), detail."""
+    outcome.steps.append(step)
+    if step.status == "not run":
+        return
+    mark, style = MARKS[step.status]
+    seconds = f" {step.seconds:6.1f}s" if step.status in ("done", "cached", "failed") else ""
+    line = f"  [{style}]{mark}  {step.name:<12} {step.status:<7}[/]{seconds}"
+    console.print(line + (f" {detail}" if detail else ""))
