@@ -18,7 +18,6 @@ from tfxd.spec import (
     did_you_mean,
     is_uri,
     load_partial,
-    parse_reference,
 )
 from tfxd.spec.load import find_cycle, pydantic_problems
 
@@ -157,12 +156,7 @@ def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
             match = PARAM_REF.fullmatch(raw.strip()) if isinstance(raw, str) else None
             if match and field_name in ctype.runtime_fields():
                 runtime_refs[field_name] = match.group(1)
-        inputs = {}
-        for key, ref in comp.inputs.items():
-            parsed = parse_reference(ref)
-            if parsed is None or parsed[0] not in comps:
-                continue  # reported by the spec loader
-            inputs[key] = parsed
+        inputs = dict(loaded.edges.get(name, {}))  # the loader parsed and checked them
         if params is not None:
             problems += _check_paths(loaded, ctype, params, base)
             after = [a for a in comp.after if a in comps and a != name]
@@ -251,7 +245,7 @@ def _check_edges(loaded: LoadedSpec, comps: dict, types: dict[str, ComponentType
             continue
         declared = ctype.inputs()
         base = ("spec", "components", name)
-        for key, ref in comp.inputs.items():
+        for key in comp.inputs:
             loc = (*base, "inputs", key)
             if key not in declared:
                 hint = did_you_mean(key, declared)
@@ -264,10 +258,9 @@ def _check_edges(loaded: LoadedSpec, comps: dict, types: dict[str, ComponentType
                     )
                 )
                 continue
-            parsed = parse_reference(ref)
-            if parsed is None or parsed[0] not in comps:
-                continue
-            up_name, output = parsed
+            if key not in loaded.edges.get(name, {}):
+                continue  # not a reference to another node: the loader reported it
+            up_name, output = loaded.edges[name][key]
             up_type = types.get(comps[up_name].type)
             if up_type is None:
                 continue

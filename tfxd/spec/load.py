@@ -41,6 +41,9 @@ class LoadedSpec:
     components: dict[str, Component] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # The graph, parsed once: node → input name → (upstream node, output), for every reference
+    # that names another node of the file (the others are among ``problems``).
+    edges: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     def checked(self) -> PipelineSpec:
         """The spec, or ``SpecError`` with every problem found so far."""
@@ -97,7 +100,8 @@ def load_partial(path: str | Path, text: str | None = None) -> LoadedSpec:
         components = _lenient_components(body.get("components"))
         raw = body.get("parameters")
         parameters = raw if isinstance(raw, dict) else {}
-    problems += check_references(doc, components)
+    reference_problems, edges = check_references(doc, components)
+    problems += reference_problems
     kubeflow = (
         (body.get("runners") or {}).get("kubeflow")
         if isinstance(body.get("runners"), dict)
@@ -107,7 +111,7 @@ def load_partial(path: str | Path, text: str | None = None) -> LoadedSpec:
     if isinstance(pods, dict):
         problems += check_pod_nodes(doc, pods, components)
     problems += check_parameters(doc, body.get("components"), parameters)
-    return LoadedSpec(spec, doc, dict(components), dict(parameters), problems)
+    return LoadedSpec(spec, doc, dict(components), dict(parameters), problems, edges)
 
 
 def _lenient_components(raw: Any) -> dict[str, Component]:
@@ -269,10 +273,14 @@ def parse_reference(ref: str) -> tuple[str, str] | None:
     return node, output
 
 
-def check_references(doc: Document, nodes: dict[str, Component]) -> list[Problem]:
-    """Dangling or malformed ``node.output`` references, and cycles."""
+def check_references(
+    doc: Document, nodes: dict[str, Component]
+) -> tuple[list[Problem], dict[str, dict[str, tuple[str, str]]]]:
+    """Dangling or malformed ``node.output`` references, and cycles; and the inputs that refer to
+    another node, parsed (node → input name → (upstream node, output))."""
     out: list[Problem] = []
     edges: dict[str, set[str]] = {name: set() for name in nodes}
+    inputs: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in nodes}
     for name, comp in nodes.items():
         for key, ref in comp.inputs.items():
             loc = ("spec", "components", name, "inputs", key)
@@ -307,6 +315,7 @@ def check_references(doc: Document, nodes: dict[str, Component]) -> list[Problem
                 )
                 continue
             edges[name].add(upstream)
+            inputs[name][key] = parsed
         for i, upstream in enumerate(comp.after):
             loc = ("spec", "components", name, "after", i)
             if upstream not in nodes or upstream == name:
@@ -332,7 +341,7 @@ def check_references(doc: Document, nodes: dict[str, Component]) -> list[Problem
                 key=True,
             )
         )
-    return out
+    return out, inputs
 
 
 def check_pod_nodes(doc: Document, pods: dict[str, Any], nodes: dict[str, Any]) -> list[Problem]:
