@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tfxd.examples import write_example_data
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.runners.airflow import compile_airflow, load_dag
     from tfxd.runners.kubeflow import compile_text
 

@@ -80,7 +80,7 @@ def test_every_tfxd_command_in_the_readme_parses():
     "spec", sorted((REPO / "pipelines").glob("*/pipeline.yaml")), ids=lambda p: p.parent.name
 )
 def test_every_example_pipeline_validates_and_compiles_for_kubeflow(spec, tmp_path):
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.runners.kubeflow import compile_kubeflow
 
     (spec.parent / "data").mkdir(exist_ok=True)  # written by `tfxd example`, not committed

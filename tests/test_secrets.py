@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PENGUIN
-from tfxd.pipelines.validate import validate_file
+from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners.airflow import compile_airflow
 from tfxd.runners.kubeflow import compile_kubeflow
 from tfxd.runners.local import run_file

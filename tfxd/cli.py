@@ -31,7 +31,7 @@ def _params(values: list[str]) -> dict[str, str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
 
     pipe = validate_file(args.file, _params(args.param))
     console.print(
@@ -87,7 +87,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from tfxd.metadata.store import connection_config
     from tfxd.metadata.views import find_pipeline_file
     from tfxd.pipelines.builder import local_root
-    from tfxd.pipelines.validate import check
+    from tfxd.pipelines.pipeline import check
 
     loaded = find_pipeline_file(args.pipeline, args.file)
     pipe = check(loaded, {})
@@ -123,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
 
     pipe = validate_file(args.file, _params(args.param))
     if args.target in ("kubeflow", "vertex"):
@@ -166,7 +166,7 @@ def cmd_run_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.runners import submit
     from tfxd.runners.kubeflow import compile_text
 
@@ -240,7 +240,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from tfxd.metadata.models import print_models
     from tfxd.metadata.views import find_pipeline_file
-    from tfxd.pipelines.validate import check
+    from tfxd.pipelines.pipeline import check
 
     print_models(check(find_pipeline_file(args.pipeline, args.file), {}), console)
     return 0
@@ -250,7 +250,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from tfxd.metadata.models import rollback
     from tfxd.metadata.store import connection_config
     from tfxd.metadata.views import find_pipeline_file
-    from tfxd.pipelines.validate import check
+    from tfxd.pipelines.pipeline import check
 
     loaded = find_pipeline_file(args.pipeline, args.file)
     before, after = rollback(
@@ -275,7 +275,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_lineage(args: argparse.Namespace) -> int:
     from tfxd.metadata.views import find_pipeline_file, print_lineage
-    from tfxd.pipelines.validate import check
+    from tfxd.pipelines.pipeline import check
 
     checked = None
     if args.model == "serving":  # where the pusher serves: the checked pipeline says

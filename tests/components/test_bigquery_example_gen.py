@@ -169,8 +169,8 @@ def test_pipeline_reads_a_table_and_a_day_span_of_a_query(bigquery, tmp_path):
 
 def test_query_spans_are_complete_days(tmp_path):
     from tfxd.components.example_gen.params import complete_day
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.pipelines.spans import available_spans
-    from tfxd.pipelines.validate import validate_file
 
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
     yesterday = complete_day()

@@ -385,7 +385,7 @@ def test_schema_accept_records_and_refuses_what_it_cannot_do(taxi_copy, tmp_path
     from tfxd.components.drift_validator.schema import Origin, SchemaStore
     from tfxd.errors import TfxdError
     from tfxd.metadata.schema import accept, acceptances, show
-    from tfxd.pipelines.validate import check
+    from tfxd.pipelines.pipeline import check
     from tfxd.spec import load
 
     pipe = check(load(taxi_copy), {})
@@ -424,7 +424,7 @@ def test_schema_accept_records_and_refuses_what_it_cannot_do(taxi_copy, tmp_path
 
 def test_unknown_feature_names_are_spec_errors(taxi_copy):
     from tfxd.errors import SpecError
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
 
     text = taxi_copy.read_text()
     text = text.replace("fare: {jensen_shannon: 0.2}", "fair: {jensen_shannon: 0.2}")
@@ -442,7 +442,7 @@ def test_after_orders_without_data_on_every_target(taxi_copy, tmp_path):
     import yaml
 
     from tfxd.errors import SpecError
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.runners.kubeflow import compile_text
 
     pipe = validate_file(taxi_copy)

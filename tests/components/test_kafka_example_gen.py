@@ -161,8 +161,8 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(kafka, 
     assert committed(kafka, "crash", "tfxd.kstream.stream") == total
 
     # tfxd watch sees the next span only when a record waits
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.pipelines.spans import available_spans
-    from tfxd.pipelines.validate import validate_file
 
     pipe = validate_file(tmp_path / "pipeline.yaml")
     assert available_spans(pipe) == []
@@ -174,7 +174,7 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(kafka, 
 
 
 def test_the_pipeline_compiles_for_kubeflow_with_the_variable_name_only(tmp_path, monkeypatch):
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.runners.kubeflow import compile_kubeflow
 
     monkeypatch.setenv(ENV, "kafka-7.internal:9092")

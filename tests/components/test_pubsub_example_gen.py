@@ -248,8 +248,8 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulato
     assert not list(journal.glob("*.msgs"))  # the last run settled the last span
 
     # tfxd watch sees the stream's next span only when a message waits, and runs it
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.pipelines.spans import available_spans
-    from tfxd.pipelines.validate import validate_file
 
     pipe = validate_file(tmp_path / "pipeline.yaml")
     assert available_spans(pipe) == []

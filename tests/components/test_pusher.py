@@ -103,7 +103,7 @@ def test_models_and_rollback_work_for_tfx_pusher_destinations(penguin_copy, mode
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
     from tfxd.metadata.models import print_models, rollback
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
 
     folder = penguin_copy.parent
     (folder / "taxi.yaml").write_text(PIPELINE)

@@ -187,8 +187,8 @@ def test_pipeline_reads_every_format_with_spans_and_caches_by_etag(s3, tmp_path)
     assert f"{'jsonl':<12} cached" in changed.stdout
 
     # Spans are found on S3 as for local files, and an older one is read on request.
+    from tfxd.pipelines.pipeline import validate_file
     from tfxd.pipelines.spans import available_spans
-    from tfxd.pipelines.validate import validate_file
 
     assert available_spans(validate_file(tmp_path / "pipeline.yaml")) == [1, 2]
     older = tfxd("run", "pipeline.yaml", "--span", "1", "--only", "csv", cwd=tmp_path)

@@ -196,7 +196,7 @@ def test_a_url_in_the_file_is_rejected_at_validate_time(tmp_path):
 def test_queries_with_day_placeholders_read_the_span_asked_or_yesterday(tmp_path):
     from tfxd.components.example_gen.params import complete_day
     from tfxd.pipelines.builder import build
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
 
     (tmp_path / "pipeline.yaml").write_text(
         PIPELINE.replace(

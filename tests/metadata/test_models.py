@@ -57,7 +57,7 @@ def pushed(penguin_copy: Path):
 
         made.append(push_version(model_dir, fill))
     set_serving(folder / "serving", "edge", made[-1])
-    from tfxd.pipelines.validate import validate_file
+    from tfxd.pipelines.pipeline import validate_file
 
     return validate_file(spec), made, folder
 

@@ -6,7 +6,7 @@ import json
 
 from tests.conftest import PENGUIN
 from tfxd.pipelines.builder import build
-from tfxd.pipelines.validate import validate_file
+from tfxd.pipelines.pipeline import validate_file
 
 
 def test_local_build_wires_every_node(penguin_data):

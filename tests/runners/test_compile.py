@@ -11,7 +11,7 @@ import yaml
 
 from tests.conftest import PENGUIN, REPO
 from tfxd.errors import CompileError
-from tfxd.pipelines.validate import validate_file
+from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners.airflow import compile_airflow
 from tfxd.runners.kubeflow import check_pipeline_spec, check_size, compile_kubeflow
 

@@ -10,7 +10,7 @@ import yaml
 from tests.conftest import PENGUIN
 from tests.servers.kfp import KfpServer
 from tfxd.cli import main
-from tfxd.pipelines.validate import validate_file
+from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners import submit
 from tfxd.runners.kubeflow import compile_text
 from tfxd.runners.submit import SubmitError

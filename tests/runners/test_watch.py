@@ -14,8 +14,8 @@ from rich.console import Console
 
 from tests.conftest import PENGUIN
 from tfxd.errors import TfxdError
+from tfxd.pipelines.pipeline import validate_file
 from tfxd.pipelines.spans import available_spans
-from tfxd.pipelines.validate import validate_file
 from tfxd.runners.watch import WatcherBusy, span_outcomes, watch
 
 pytestmark = pytest.mark.slow

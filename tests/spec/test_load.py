@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tfxd.errors import SpecError
-from tfxd.pipelines.validate import validate_file
+from tfxd.pipelines.pipeline import validate_file
 from tfxd.spec import load
 
 HEADER = """\

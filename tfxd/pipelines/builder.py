@@ -12,7 +12,7 @@ from tfx.orchestration import data_types
 from tfxd.components.registry import BuildContext, Target
 from tfxd.errors import TfxdError
 from tfxd.metadata.store import connection_config, reference
-from tfxd.pipelines.validate import Pipeline
+from tfxd.pipelines.pipeline import Pipeline
 from tfxd.spec import is_uri
 
 

@@ -12,7 +12,7 @@ from tfxd.components.example_gen.params import complete_day, day_number, query_h
 from tfxd.components.registry import load
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import local_root
-from tfxd.pipelines.validate import Pipeline
+from tfxd.pipelines.pipeline import Pipeline
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tfxd.errors import CompileError, MissingDependencyError
-from tfxd.pipelines.validate import Pipeline, validate_file
+from tfxd.pipelines.pipeline import Pipeline, validate_file
 
 TEMPLATE = '''"""Airflow DAG of tfxd pipeline '{name}', compiled by `tfxd compile --target airflow`.
 

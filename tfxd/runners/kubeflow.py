@@ -11,7 +11,7 @@ import yaml
 
 from tfxd.errors import CompileError
 from tfxd.pipelines.builder import build
-from tfxd.pipelines.validate import Pipeline
+from tfxd.pipelines.pipeline import Pipeline
 
 SCHEMA_VERSION = "2.1.0"
 TFX_ENTRYPOINT = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"

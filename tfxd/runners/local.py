@@ -23,7 +23,7 @@ from rich.console import Console
 from tfxd.components.registry import Target
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
-from tfxd.pipelines.validate import Pipeline, validate_file
+from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.runners.locks import pipeline_lock
 from tfxd.runners.progress import RunOutcome, StepResult, report
 

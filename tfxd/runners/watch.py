@@ -24,8 +24,8 @@ from rich.console import Console
 
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import local_root
+from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.pipelines.spans import available_spans, span_sources
-from tfxd.pipelines.validate import Pipeline, validate_file
 from tfxd.runners.locks import process_lock
 
 

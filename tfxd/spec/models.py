@@ -1,7 +1,7 @@
 """Typed model of a pipeline file (``apiVersion: tfxd/v1``, ``kind: Pipeline``).
 
 These models check structure only. What depends on component types (their parameters, inputs and
-outputs) is checked against the component registry by ``tfxd.pipelines.validate``.
+outputs) is checked against the component registry by ``tfxd.pipelines.pipeline``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Checks that need the component registry: types, parameters, inputs/outputs, files on disk."""
+"""The checked pipeline (`Pipeline`, `check`, `validate_file`): what needs the component registry,
+types, parameters, inputs/outputs, files on disk, on top of the loader's checks."""
 
 from __future__ import annotations
 
