@@ -72,7 +72,7 @@ def test_each_new_span_runs_once_in_order(tmp_path, penguin_data):
     from tfxd.runners.local import run_pipeline
 
     again = run_pipeline(validate_file(spec), console=console)
-    assert again.ok and {n.status for n in again.nodes} == {"cached"}, again.nodes
+    assert again.ok and {n.status for n in again.steps} == {"cached"}, again.steps
 
 
 def test_one_watcher_per_root_and_a_crashed_one_leaves_no_lock(tmp_path, penguin_data):
