@@ -21,6 +21,9 @@ if mode == "message":
     sys.exit("stopped: bad input")
 if mode == "kill":
     os.kill(os.getpid(), 9)
+if mode == "killhelper":
+    os.kill(os.getppid(), 9)
+    import time; time.sleep(1)
 sys.exit(int(mode))
 """
 
@@ -77,3 +80,18 @@ def test_a_dead_helper_is_replaced_and_the_command_still_runs(tmp_path: Path, im
         launcher._helper.wait()
         code, out = run(launcher, image, log, "4")
         assert code == 4 and out.count("argv") == 2
+
+
+def test_a_helper_that_cannot_import_leaves_every_command_cold(tmp_path: Path, image):
+    log = tmp_path / "log"
+    with Launcher(image, warm_modules=("fake_",), imports=("no_such_module_here",)) as launcher:
+        code, out = run(launcher, image, log, "5")
+        assert code == 5 and f"helper {os.getpid()}" in out and launcher.cold
+
+
+def test_a_helper_killed_during_a_command_fails_it_without_running_it_again(tmp_path, image):
+    log = tmp_path / "log"
+    with Launcher(image, warm_modules=("fake_",), imports=("json",)) as launcher:
+        code, out = run(launcher, image, log, "killhelper")
+        assert code == 1 and out.count("argv") == 1
+        assert "helper process died while this command ran" in out

@@ -8,8 +8,10 @@ whose imports were already done. Only modules of TFX and tfxd (which import Tens
 forked; any other command starts cold, as does every command with ``cold=True`` (a fresh
 interpreter each, as a container starts).
 
-The helper speaks JSON lines on stdin/stdout: ``{"argv", "env", "log"}`` in, ``{"code"}`` out;
-it exits when its stdin closes (the launcher closed, or the process that started it died).
+The helper says ``ready`` once its imports are done (a helper that cannot import them is not used:
+commands start cold and show why), then speaks JSON lines on stdin/stdout: ``{"argv", "env",
+"log"}`` in, ``{"code"}`` out. A helper that dies while a command runs fails that command (never
+run a second time). It exits when its stdin closes (the launcher closed, or its starter died).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ WARM_IMPORTS = (
 
 
 WARM_MODULES = ("tfx.", "tfxd.")
+READY = "ready"  # the helper's first line, once its imports are done
 
 
 class Launcher:
@@ -59,14 +62,22 @@ class Launcher:
                     argv, stdout=out, stderr=subprocess.STDOUT, env=env, check=False
                 ).returncode
         helper = self._start()
+        if helper is None:  # it could not import what it preloads: a fresh interpreter says why
+            self.cold = True
+            return self.run(argv, env, log)
         assert helper.stdin is not None and helper.stdout is not None
         request = {"argv": argv[2:], "env": env, "log": str(log)}
-        helper.stdin.write(json.dumps(request) + "\n")
-        helper.stdin.flush()
-        line = helper.stdout.readline()
-        if not line:  # the helper died: start this command cold, and the next helper afresh
+        try:
+            helper.stdin.write(json.dumps(request) + "\n")
+            helper.stdin.flush()
+            line = helper.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:  # the helper died with the command: a failure, never a silent second run
             self._helper = None
-            return Launcher(self.env, cold=True).run(argv, env, log)
+            with open(log, "a", encoding="utf-8") as out:
+                out.write("tfxd: the launcher's helper process died while this command ran\n")
+            return 1
         return int(json.loads(line)["code"])
 
     def close(self) -> None:
@@ -82,7 +93,8 @@ class Launcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self) -> subprocess.Popen[str] | None:
+        """The running helper, started when there is none; None when it cannot start."""
         if self._helper is None or self._helper.poll() is not None:
             self._helper = subprocess.Popen(
                 [sys.executable, "-m", "tfxd.runners.launcher", *self.imports],
@@ -92,6 +104,10 @@ class Launcher:
                 env=self.env,
                 text=True,
             )
+            assert self._helper.stdout is not None
+            if self._helper.stdout.readline().strip() != READY:
+                self._helper.wait()
+                self._helper = None
         return self._helper
 
 
@@ -133,6 +149,8 @@ def _serve(imports: list[str], requests: IO[str], replies: IO[str]) -> None:
 
     for name in imports:
         importlib.import_module(name)
+    replies.write(READY + "\n")
+    replies.flush()
     for line in requests:
         request = json.loads(line)
         pid = os.fork()
