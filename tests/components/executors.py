@@ -23,20 +23,22 @@ def execute(executor: type, component: Any, uri: Path) -> Any:
     return examples
 
 
-def stream_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """A stream ExampleGen's settings for tests: JSON, short timeouts, journal and MLMD under
-    ``tmp_path``."""
-    return {
-        "format": "json",
-        "columns": {},
-        "max_messages": 1000,
-        "idle_timeout_seconds": 2,
-        "window_seconds": 60,
-        "skip_bad_rows": 0,
-        "journal": str(tmp_path / "journal"),
-        "metadata": {"sqlite": str(tmp_path / "metadata.db")},
-        **overrides,
-    }
+def stream_settings(tmp_path: Path, model: type, **overrides: Any) -> Any:
+    """A stream ExampleGen's settings (``model``) for tests: JSON, short timeouts, journal and
+    MLMD under ``tmp_path``."""
+    return model.read(
+        {
+            "format": "json",
+            "columns": {},
+            "max_messages": 1000,
+            "idle_timeout_seconds": 2,
+            "window_seconds": 60,
+            "skip_bad_rows": 0,
+            "journal": str(tmp_path / "journal"),
+            "metadata": {"sqlite": str(tmp_path / "metadata.db")},
+            **overrides,
+        }
+    )
 
 
 def small_saved_model(path: Path) -> None:

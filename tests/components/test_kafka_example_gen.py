@@ -32,9 +32,10 @@ def run_executor(tmp_path: Path, topic: str, name: str, **overrides):
     from tfxd.components.example_gen.build import hash_splits
     from tfxd.components.kafka_example_gen.component import KafkaExampleGen
     from tfxd.components.kafka_example_gen.executor import Executor
+    from tfxd.components.kafka_example_gen.params import KafkaSettings
 
     ours = {"topic": topic, "brokers_env": ENV, "group": "tfxd-test", **overrides}
-    settings = stream_settings(tmp_path, **ours)
+    settings = stream_settings(tmp_path, KafkaSettings, **ours)
     component = KafkaExampleGen(settings=settings, output_config=hash_splits({"train": 1}))
     return execute(Executor, component, tmp_path / "out" / name)
 

@@ -92,8 +92,9 @@ def run_executor(tmp_path: Path, sub: str, name: str, **overrides):
     from tfxd.components.example_gen.build import hash_splits
     from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
     from tfxd.components.pubsub_example_gen.executor import Executor
+    from tfxd.components.pubsub_example_gen.params import PubSubSettings
 
-    settings = stream_settings(tmp_path, subscription=sub, **overrides)
+    settings = stream_settings(tmp_path, PubSubSettings, subscription=sub, **overrides)
     component = PubSubExampleGen(settings=settings, output_config=hash_splits({"train": 1}))
     return execute(Executor, component, tmp_path / "out" / name)
 

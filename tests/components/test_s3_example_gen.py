@@ -411,9 +411,9 @@ def test_csv_examples_are_the_same_as_tfx_csv_example_gen_makes(s3, tmp_path):
 
 
 def test_bad_csv_rows_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3, tmp_path):
-    from tfxd.components import settings
     from tfxd.components.s3_example_gen.component import S3ExampleGen
     from tfxd.components.s3_example_gen.executor import CsvExecutor
+    from tfxd.components.s3_example_gen.params import S3Settings
     from tfxd.errors import TfxdError
 
     client, _ = s3
@@ -422,7 +422,7 @@ def test_bad_csv_rows_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3, t
     put(client, "bad/b.csv", header + b'3,2.5,a,2\n4,1.0,"never closed,1\n5,2.0,a,0\n')
 
     def run(allowed: int, name: str):
-        config = settings.pack({"skip_bad_rows": allowed})
+        config = S3Settings(skip_bad_rows=allowed).pack()
         component = S3ExampleGen(
             format="csv", input_base="s3://tfxd-data/bad", custom_config=config
         )

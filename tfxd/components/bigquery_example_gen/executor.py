@@ -9,8 +9,8 @@ import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 
-from tfxd.components import settings
 from tfxd.components.bigquery_example_gen import bigquery
+from tfxd.components.bigquery_example_gen.params import BigQuerySettings
 from tfxd.components.records import record_to_example
 
 TABLE_PREFIX = "table:"  # a split pattern naming a table instead of holding a query
@@ -35,11 +35,11 @@ class _ReadQuery(beam.DoFn):
 @beam.typehints.with_input_types(beam.Pipeline)
 @beam.typehints.with_output_types(tf.train.Example)
 def _BigQueryToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern: str):
-    config = settings.unpack(exec_properties.get("custom_config"))
-    project = config["project"]
+    config = BigQuerySettings.unpack(exec_properties.get("custom_config"))
+    project = config.project
     if split_pattern.startswith(TABLE_PREFIX):
         table = split_pattern[len(TABLE_PREFIX) :]
-        streams = bigquery.table_streams(project, table, int(config.get("streams", 8)))
+        streams = bigquery.table_streams(project, table, config.streams)
         return (
             pipeline
             | "Streams" >> beam.Create(streams)

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from tfxd.components.example_gen.params import QueryGenParams
 from tfxd.components.registry import ComponentType
+from tfxd.components.settings import Settings
 
 
 class BigQueryExampleGenParams(QueryGenParams):
@@ -27,6 +28,13 @@ class BigQueryExampleGenParams(QueryGenParams):
 
     def table_query(self, table: str) -> str:
         return f"table:{table}"  # read through the Storage Read API, not as a query
+
+
+class BigQuerySettings(Settings):
+    """What the executor reads back (packed into ``custom_config``)."""
+
+    project: str
+    streams: int = 8
 
 
 TYPE = ComponentType(

@@ -9,8 +9,8 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfxd.components.drift_validator.component import DriftValidator
 from tfxd.components.drift_validator.params import (
     DriftValidatorParams,
-    drift_config,
     drift_history,
+    drift_settings,
 )
 from tfxd.components.registry import BuildContext
 from tfxd.errors import TfxdError
@@ -18,17 +18,17 @@ from tfxd.errors import TfxdError
 
 def build(ctx: BuildContext, inputs: dict[str, Any], p: DriftValidatorParams) -> Any:
     history = drift_history(ctx.node_id, p, ctx.pipeline_root, ctx.path)
-    config = drift_config(p)
-    if config["baseline"] == "serving":
+    config = drift_settings(p, ctx.pipeline_name)
+    if config.baseline == "serving":
         if ctx.metadata is None:
             raise TfxdError(
                 f"{ctx.node_id}: baseline: serving traces the serving model in ML Metadata, "
                 f"which executors cannot reach on {ctx.target}: use previous_span there"
             )
-        config.update(metadata=ctx.metadata)
-    config["pipeline"] = ctx.pipeline_name
+        config.metadata = ctx.metadata
     # An imported schema is the accepted one for every span, the first included.
     producer = getattr(inputs.get("schema"), "producer_component", None)
     if isinstance(producer, ImportSchemaGen):
-        config.update(schema_source="imported", schema_file=producer.exec_properties["schema_file"])
+        config.schema_source = "imported"
+        config.schema_file = producer.exec_properties["schema_file"]
     return DriftValidator(**inputs, config=config, history=history, split=p.split)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
 from tfxd.components.drift_validator.executor import Executor
+from tfxd.components.drift_validator.params import DriftSettings
 from tfxd.components.reports.artifacts import MarkdownReport
 
 
@@ -42,7 +42,7 @@ class DriftValidator(base_component.BaseComponent):
         examples: Any,
         statistics: Any,
         schema: Any,
-        config: dict,
+        config: DriftSettings,
         history: str,
         split: str,
         serving_statistics: Any = None,
@@ -53,7 +53,7 @@ class DriftValidator(base_component.BaseComponent):
                 serving_statistics=serving_statistics,
                 statistics=statistics,
                 schema=schema,
-                config=json.dumps(config, sort_keys=True),
+                config=config.to_json(),
                 history=history,
                 split=split,
                 report=channel.Channel(type=MarkdownReport),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -20,7 +19,7 @@ from tfxd.components.drift_validator.drift import (
     pick_baseline,
     serving_span,
 )
-from tfxd.components.drift_validator.params import NEW_VALUES
+from tfxd.components.drift_validator.params import DriftSettings
 from tfxd.components.drift_validator.schema import (
     Origin,
     SchemaStore,
@@ -80,14 +79,14 @@ def span_of(examples: Any) -> int:
 
 class Executor(base_executor.BaseExecutor):
     @staticmethod
-    def _serving_baseline(config: dict, accepted: list[int]) -> list[int]:
+    def _serving_baseline(config: DriftSettings, accepted: list[int]) -> list[int]:
         """The span the serving model was trained on (MLMD lineage); none before a first push."""
         from ml_metadata import metadata_store
 
         from tfxd.components.mlmd_reference import connection_from_reference
 
-        store = metadata_store.MetadataStore(connection_from_reference(config["metadata"]))
-        span = serving_span(store, config["pipeline"])
+        store = metadata_store.MetadataStore(connection_from_reference(config.metadata or {}))
+        span = serving_span(store, config.pipeline)
         if span is None:
             return []
         if span not in accepted:
@@ -99,28 +98,26 @@ class Executor(base_executor.BaseExecutor):
 
     @staticmethod
     def _check_schema(
-        verdict: Verdict, current: Any, schema: Any, folder: str, config: dict
+        verdict: Verdict, current: Any, schema: Any, folder: str, config: DriftSettings
     ) -> Origin | None:
         """Checks the span against the accepted schema (the imported one, or the first accepted
         span's); returns the origin to record when this span's schema becomes the accepted one."""
         store = SchemaStore(folder)
         empty = empty_columns(current)
         store.keep_candidate(verdict.span, schema, empty)
-        if config.get("schema_source") == "imported":
+        if config.schema_source == "imported":
             accepted, origin = schema, Origin("imported", "imported")
             store.accept(schema, origin)  # so that `tfxd schema` sees it is imported
         elif (found := store.accepted()) is not None:
             accepted, origin = found
-            accepted = tolerant(accepted, config.get("new_values", NEW_VALUES))
+            accepted = tolerant(accepted, config.new_values)
         else:  # cold start: this span's schema becomes the accepted one if the span passes
             return Origin(f"span {verdict.span}", "first", span=verdict.span, empty=empty)
         verdict.schema_from = origin.label()
         verdict.schema_breaks = breaks(
             current, accepted, origin.label(), verdict.span, origin.empty
         )
-        verdict.schema_fix = fix(
-            origin, config.get("pipeline", ""), verdict.span, config.get("schema_file", "")
-        )
+        verdict.schema_fix = fix(origin, config.pipeline, verdict.span, config.schema_file or "")
         return None
 
     def Do(
@@ -148,18 +145,18 @@ class Executor(base_executor.BaseExecutor):
         )
         schema = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema_artifact.uri))
         history = History(exec_properties["history"])
-        config = json.loads(exec_properties["config"])
-        mode = config["baseline"]
+        config = DriftSettings.from_json(exec_properties["config"])
+        mode = config.baseline
         if mode == "serving":
             spans = self._serving_baseline(config, history.spans())
         else:
-            spans = pick_baseline(mode, span, history.spans(), config.get("last_spans", 1))
+            spans = pick_baseline(mode, span, history.spans(), config.last_spans)
         options = dict(
-            policy=config["on_drift"],
-            categorical=config["categorical"],
-            numeric=config["numeric"],
-            overrides=config["features"],
-            skip=config["skip"],
+            policy=config.on_drift,
+            categorical=config.categorical,
+            numeric=config.numeric,
+            overrides=config.features,
+            skip=config.skip,
         )
         verdict = compare(
             current, [(s, history.load(s)) for s in spans], schema, span=span, **options

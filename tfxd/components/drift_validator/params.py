@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from tfxd.components.registry import ComponentType, Params, path_field
+from tfxd.components.settings import Settings
 
 NEW_VALUES = 0.01  # the default share of a span that may be values no accepted domain holds
 
@@ -66,24 +67,42 @@ class DriftValidatorParams(Params):
     )
 
 
-def drift_config(p: DriftValidatorParams) -> dict[str, Any]:
+class DriftSettings(Settings):
+    """What the executor reads back (the ``config`` exec property, JSON)."""
+
+    baseline: Literal["previous_span", "serving", "last_spans"] | int  # int: a pinned span
+    last_spans: int = 1
+    on_drift: Literal["fail", "warn"]
+    categorical: float
+    numeric: float
+    features: dict[str, dict[str, float]]
+    skip: list[str]
+    new_values: float = NEW_VALUES
+    pipeline: str = ""
+    metadata: dict[str, Any] | None = None  # ML Metadata by reference, for baseline: serving
+    schema_source: Literal["imported"] | None = None
+    schema_file: str | None = None
+
+
+def drift_settings(p: DriftValidatorParams, pipeline: str) -> DriftSettings:
     baseline: Any = p.baseline
-    config: dict[str, Any] = {"baseline": "previous_span", "last_spans": 1}
-    if baseline == "serving":
-        config["baseline"] = "serving"
-    elif isinstance(baseline, LastSpans):
-        config.update(baseline="last_spans", last_spans=baseline.last_spans)
+    mode: Any = "previous_span" if baseline != "serving" else "serving"
+    last = 1
+    if isinstance(baseline, LastSpans):
+        mode, last = "last_spans", baseline.last_spans
     elif isinstance(baseline, PinnedSpan):
-        config["baseline"] = baseline.span
-    config.update(
+        mode = baseline.span
+    return DriftSettings(
+        baseline=mode,
+        last_spans=last,
         on_drift=p.on_drift,
         categorical=p.default.categorical,
         numeric=p.default.numeric,
         features={k: v.model_dump(exclude_none=True) for k, v in sorted(p.features.items())},
         skip=sorted(p.skip),
         new_values=p.new_values,
+        pipeline=pipeline,
     )
-    return config
 
 
 def drift_history(node: str, p: DriftValidatorParams, root: str, resolve: Any) -> str:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from tfxd.components.kafka_example_gen.component import KafkaExampleGen
-from tfxd.components.kafka_example_gen.params import TYPE, KafkaExampleGenParams
+from tfxd.components.kafka_example_gen.params import TYPE, KafkaExampleGenParams, KafkaSettings
 from tfxd.components.kafka_example_gen.topic import TopicSource
 from tfxd.components.registry import BuildContext
 from tfxd.components.stream.build import stream_outputs, stream_settings
 
 
 def build(ctx: BuildContext, inputs: dict[str, Any], p: KafkaExampleGenParams) -> Any:
-    settings = stream_settings(ctx, p, TYPE.journal)
-    settings["group"] = p.group_for(ctx.pipeline_name, ctx.node_id)
+    group = p.group_for(ctx.pipeline_name, ctx.node_id)
+    settings = stream_settings(ctx, p, TYPE.journal, KafkaSettings, group=group)
     return KafkaExampleGen(settings=settings, **stream_outputs(p))
 
 

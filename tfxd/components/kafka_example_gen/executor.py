@@ -3,8 +3,7 @@ Kafka topic read by a consumer group, whose committed offsets are the acknowledg
 
 from __future__ import annotations
 
-from typing import Any
-
+from tfxd.components.kafka_example_gen.params import KafkaSettings
 from tfxd.components.kafka_example_gen.topic import TopicSource
 from tfxd.components.stream.executor import Source, StreamExecutor
 
@@ -16,8 +15,10 @@ class Executor(StreamExecutor):
     MESSAGES = MESSAGES
     SOURCE = TOPIC
 
-    def source(self, config: dict[str, Any]) -> Source:
-        return TopicSource(config["brokers_env"], config["topic"], config["group"])
+    SETTINGS = KafkaSettings
 
-    def source_name(self, config: dict[str, Any]) -> str:
-        return config["topic"]
+    def source(self, config: KafkaSettings) -> Source:
+        return TopicSource(config.brokers_env, config.topic, config.group)
+
+    def source_name(self, config: KafkaSettings) -> str:
+        return config.topic

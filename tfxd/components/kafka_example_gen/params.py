@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tfxd.components.registry import TARGETS, ComponentType
-from tfxd.components.stream.params import StreamParams
+from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
 class KafkaExampleGenParams(StreamParams):
@@ -26,6 +26,12 @@ class KafkaExampleGenParams(StreamParams):
 
     def group_for(self, pipeline_name: str, node_id: str) -> str:
         return self.group or f"tfxd.{pipeline_name}.{node_id}"
+
+
+class KafkaSettings(KafkaExampleGenParams, StreamSettings):
+    """What the executor reads back: the group resolved."""
+
+    group: str  # type: ignore[assignment]
 
 
 TYPE = ComponentType(

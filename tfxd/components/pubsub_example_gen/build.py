@@ -6,13 +6,13 @@ from typing import Any
 
 from tfxd.components.pubsub_example_gen.component import PubSubExampleGen
 from tfxd.components.pubsub_example_gen.executor import SubscriptionSource
-from tfxd.components.pubsub_example_gen.params import TYPE, PubSubExampleGenParams
+from tfxd.components.pubsub_example_gen.params import TYPE, PubSubExampleGenParams, PubSubSettings
 from tfxd.components.registry import BuildContext
 from tfxd.components.stream.build import stream_outputs, stream_settings
 
 
 def build(ctx: BuildContext, inputs: dict[str, Any], p: PubSubExampleGenParams) -> Any:
-    settings = stream_settings(ctx, p, TYPE.journal)
+    settings = stream_settings(ctx, p, TYPE.journal, PubSubSettings)
     return PubSubExampleGen(settings=settings, **stream_outputs(p))
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from tfxd.components.pubsub_example_gen import subscription
+from tfxd.components.pubsub_example_gen.params import PubSubSettings
 from tfxd.components.stream.executor import Source, StreamExecutor
 from tfxd.components.stream.journal import Message
 
@@ -56,8 +56,10 @@ class Executor(StreamExecutor):
     MESSAGES = MESSAGES
     SOURCE = SUBSCRIPTION
 
-    def source(self, config: dict[str, Any]) -> Source:
-        return SubscriptionSource(config["subscription"])
+    SETTINGS = PubSubSettings
 
-    def source_name(self, config: dict[str, Any]) -> str:
-        return config["subscription"]
+    def source(self, config: PubSubSettings) -> Source:
+        return SubscriptionSource(config.subscription)
+
+    def source_name(self, config: PubSubSettings) -> str:
+        return config.subscription

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tfxd.components.registry import TARGETS, ComponentType
-from tfxd.components.stream.params import StreamParams
+from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
 class PubSubExampleGenParams(StreamParams):
@@ -14,6 +14,10 @@ class PubSubExampleGenParams(StreamParams):
         "from the environment (PUBSUB_EMULATOR_HOST, GOOGLE_APPLICATION_CREDENTIALS).",
         pattern=r"^projects/[a-z][a-z0-9-]+/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,}$",
     )
+
+
+class PubSubSettings(PubSubExampleGenParams, StreamSettings):
+    """What the executor reads back."""
 
 
 TYPE = ComponentType(

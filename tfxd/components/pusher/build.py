@@ -6,9 +6,8 @@ from typing import Any
 
 from tfx.proto import pusher_pb2
 
-from tfxd.components.pusher import executor
 from tfxd.components.pusher.component import Pusher
-from tfxd.components.pusher.params import PusherParams
+from tfxd.components.pusher.params import PusherParams, PusherSettings
 from tfxd.components.registry import BuildContext
 
 
@@ -17,9 +16,7 @@ def build(ctx: BuildContext, inputs: dict[str, Any], p: PusherParams) -> Any:
     return Pusher(
         **inputs,
         push_destination=pusher_pb2.PushDestination(filesystem=folder),
-        custom_config={
-            executor.MODEL_NAME: ctx.pipeline_name,
-            executor.NODE: ctx.node_id,
-            executor.SPAN: ctx.span,
-        },
+        custom_config=PusherSettings(
+            model_name=ctx.pipeline_name, node=ctx.node_id, span=ctx.span
+        ).dump(),
     )

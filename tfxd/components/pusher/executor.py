@@ -3,7 +3,6 @@ atomic version with a manifest, the serving pointer moved to it, the same model 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from tfx.components.pusher import executor as tfx_pusher
 from tfx.proto import pusher_pb2
 from tfx.utils import proto_utils
 
+from tfxd.components.pusher.params import PusherSettings
 from tfxd.components.versions import (
     Destination,
     already_pushed,
@@ -20,10 +20,6 @@ from tfxd.components.versions import (
 )
 from tfxd.errors import TfxdError
 
-MODEL_NAME = "tfxd_model_name"  # custom_config keys the builder sets
-NODE = "tfxd_node"
-SPAN = "tfxd_span"
-
 
 def destination(exec_properties: dict[str, Any]) -> Destination:
     """TFX's layout: versions directly under the base directory, which is the model base path
@@ -32,9 +28,9 @@ def destination(exec_properties: dict[str, Any]) -> Destination:
     proto_utils.json_to_proto(exec_properties["push_destination"], config)
     if config.WhichOneof("destination") != "filesystem":
         raise TfxdError("Pusher: only a filesystem destination keeps model versions")
-    custom = json.loads(exec_properties.get("custom_config") or "{}")
+    custom = PusherSettings.from_json(exec_properties.get("custom_config"))
     base = Path(config.filesystem.base_directory)
-    return Destination(custom.get(NODE, ""), base, custom.get(MODEL_NAME) or base.name, base)
+    return Destination(custom.node, base, custom.model_name or base.name, base)
 
 
 class Executor(tfx_pusher.Executor):
@@ -54,7 +50,7 @@ class Executor(tfx_pusher.Executor):
         if twice:
             mark_not_pushed(pushed, twice)
             return
-        custom = json.loads(exec_properties.get("custom_config") or "{}")
-        record = {"source_model": saved_model, "span": custom.get(SPAN), "blessed": True}
+        custom = PusherSettings.from_json(exec_properties.get("custom_config"))
+        record = {"source_model": saved_model, "span": custom.span, "blessed": True}
         version = push_saved_model(dest, saved_model, record)
         mark_pushed(pushed, dest, version)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from tfxd.components.registry import ComponentType, Params, Resolver, path_field
+from tfxd.components.settings import Settings
 from tfxd.components.versions import Destination
 
 
@@ -15,6 +16,15 @@ class PusherParams(Params):
         description="Serving folder; versions go under it (relative to the pipeline file).",
         json_schema_extra=path_field("dir-create"),
     )
+
+
+class PusherSettings(Settings):
+    """What the executor reads back from TFX Pusher's ``custom_config`` (keys prefixed, as the
+    dict is TFX's)."""
+
+    model_name: str | None = Field(None, alias="tfxd_model_name")
+    node: str = Field("", alias="tfxd_node")
+    span: int | None = Field(None, alias="tfxd_span")
 
 
 def versions(node: str, p: PusherParams, pipeline: str, resolve: Resolver) -> Destination:

@@ -7,10 +7,10 @@ from typing import Any
 from tfxd.components.example_gen.build import file_configs
 from tfxd.components.registry import BuildContext
 from tfxd.components.s3_example_gen.component import S3ExampleGen
-from tfxd.components.s3_example_gen.params import S3ExampleGenParams
-from tfxd.components.settings import pack
+from tfxd.components.s3_example_gen.params import S3ExampleGenParams, S3Settings
 
 
 def build(ctx: BuildContext, inputs: dict[str, Any], p: S3ExampleGenParams) -> Any:
-    extra = {"custom_config": pack({"skip_bad_rows": p.skip_bad_rows})} if p.skip_bad_rows else {}
+    settings = S3Settings(skip_bad_rows=p.skip_bad_rows)
+    extra = {"custom_config": settings.pack()} if p.skip_bad_rows else {}
     return S3ExampleGen(format=p.format, input_base=p.input_base, **extra, **file_configs(ctx, p))

@@ -27,9 +27,9 @@ from tfx.proto import example_gen_pb2
 from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
-from tfxd.components import settings
 from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
 from tfxd.components.s3_example_gen import filesystem
+from tfxd.components.s3_example_gen.params import S3Settings
 from tfxd.errors import TfxdError
 
 
@@ -316,7 +316,7 @@ class _CountsBadRows(BaseExampleGenExecutor):
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
 
         [examples] = output_dict["examples"]
-        allowed = int(settings.unpack(exec_properties.get("custom_config")).get("skip_bad_rows", 0))
+        allowed = S3Settings.unpack(exec_properties.get("custom_config")).skip_bad_rows
         super().Do(input_dict, output_dict, {**exec_properties, _OUTPUT: examples.uri})
         bad = _read_aside(os.path.join(examples.uri, BAD_LINES))
         drift = _read_aside(os.path.join(examples.uri, DRIFT_LINES))

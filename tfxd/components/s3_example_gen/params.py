@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tfxd.components.example_gen.params import PARAM_REF_TEXT, FileExampleGenParams
 from tfxd.components.registry import RUNTIME, ComponentType
+from tfxd.components.settings import Settings
 
 
 class S3ExampleGenParams(FileExampleGenParams):
@@ -51,6 +52,12 @@ class S3ExampleGenParams(FileExampleGenParams):
                 "expected s3://bucket/prefix (bucket: 3-63 lowercase letters, digits, . or -)"
             )
         return value
+
+
+class S3Settings(Settings):
+    """What the executor reads back (packed into ``custom_config``; absent when all defaults)."""
+
+    skip_bad_rows: int = 0
 
 
 TYPE = ComponentType(

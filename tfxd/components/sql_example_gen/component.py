@@ -7,16 +7,16 @@ from typing import Any
 from tfx.components.example_gen.component import QueryBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 
-from tfxd.components.settings import pack as packed
+from tfxd.components.settings import Settings
 from tfxd.components.sql_example_gen.executor import Executor
 
 
 class SqlExampleGen(QueryBasedExampleGen):
     """Examples from SQL queries (one per split), read as parallel range reads."""
 
-    def __init__(self, *, settings: dict[str, Any], **kwargs: Any):
+    def __init__(self, *, settings: Settings, **kwargs: Any):
         super().__init__(
-            custom_config=packed(settings),
+            custom_config=settings.pack(),
             custom_executor_spec=executor_spec.BeamExecutorSpec(Executor),
             **kwargs,
         )

@@ -16,8 +16,8 @@ import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 
-from tfxd.components import settings
 from tfxd.components.records import record_to_example
+from tfxd.components.sql_example_gen.params import SqlSettings
 from tfxd.errors import TfxdError
 
 
@@ -140,9 +140,9 @@ def plan(env_var: str, query: str, column: str | None, parts: int) -> list[Any]:
 @beam.typehints.with_input_types(beam.Pipeline)
 @beam.typehints.with_output_types(tf.train.Example)
 def _SqlToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern: str):
-    config = settings.unpack(exec_properties.get("custom_config"))
-    env_var, column = config["connection_env"], config.get("partition_column")
-    reads = plan(env_var, split_pattern, column, int(config.get("partitions", 1)))
+    config = SqlSettings.unpack(exec_properties.get("custom_config"))
+    env_var, column = config.connection_env, config.partition_column
+    reads = plan(env_var, split_pattern, column, config.partitions)
     return (
         pipeline
         | "Ranges" >> beam.Create(reads)

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from tfxd.components.example_gen.params import QueryGenParams
 from tfxd.components.registry import ComponentType
+from tfxd.components.settings import Settings
 
 
 class SqlExampleGenParams(QueryGenParams):
@@ -19,6 +20,14 @@ class SqlExampleGenParams(QueryGenParams):
         pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$",
     )
     partitions: int = Field(1, ge=1, le=1024, description="Range reads per split.")
+
+
+class SqlSettings(Settings):
+    """What the executor reads back (packed into ``custom_config``)."""
+
+    connection_env: str
+    partition_column: str | None = None
+    partitions: int = 1
 
 
 TYPE = ComponentType(

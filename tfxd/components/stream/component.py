@@ -8,7 +8,7 @@ from tfx.components.example_gen.component import QueryBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
-from tfxd.components.settings import pack
+from tfxd.components.settings import Settings
 
 
 class StreamExampleGen(QueryBasedExampleGen):
@@ -16,12 +16,12 @@ class StreamExampleGen(QueryBasedExampleGen):
 
     EXECUTOR: ClassVar[type]
 
-    def __init__(self, *, settings: dict[str, Any], output_config: Any):
+    def __init__(self, *, settings: Settings, output_config: Any):
         super().__init__(
             input_config=example_gen_pb2.Input(
                 splits=[example_gen_pb2.Input.Split(name="single_split", pattern="drain")]
             ),
             output_config=output_config,
-            custom_config=pack(settings),
+            custom_config=settings.pack(),
             custom_executor_spec=executor_spec.BeamExecutorSpec(self.EXECUTOR),
         )

@@ -21,9 +21,9 @@ import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 
-from tfxd.components import settings
 from tfxd.components.stream import decode
 from tfxd.components.stream.journal import Journal, Message, StreamError
+from tfxd.components.stream.params import StreamSettings
 
 BAD_ROWS = "tfxd_bad_rows"
 _BATCH = "_tfxd_batch"  # decoded examples handed to the Beam transform, in process
@@ -102,12 +102,14 @@ class StreamExecutor(BaseExampleGenExecutor):
     MESSAGES: str  # custom property: how many Examples the span holds
     SOURCE: str  # custom property: the stream's name (subscription, topic)
 
+    SETTINGS: type[StreamSettings]  # what the builder packed into custom_config
+
     @abc.abstractmethod
-    def source(self, config: dict[str, Any]) -> Source:
+    def source(self, config: Any) -> Source:
         """The stream, checked to exist and be readable."""
 
     @abc.abstractmethod
-    def source_name(self, config: dict[str, Any]) -> str:
+    def source_name(self, config: Any) -> str:
         """The stream's name for the ``SOURCE`` property."""
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
@@ -119,9 +121,9 @@ class StreamExecutor(BaseExampleGenExecutor):
         output_dict: dict[str, list[Any]],
         exec_properties: dict[str, Any],
     ) -> None:
-        config = settings.unpack(exec_properties.get("custom_config"))
-        allowed = int(config.get("skip_bad_rows", 0))
-        journal = Journal(config["journal"])
+        config = self.SETTINGS.unpack(exec_properties.get("custom_config"))
+        allowed = config.skip_bad_rows
+        journal = Journal(config.journal)
         source = self.source(config)
         try:
             span, messages, decoded = self._span(source, journal, config, allowed)
@@ -151,22 +153,22 @@ class StreamExecutor(BaseExampleGenExecutor):
         )
 
     def _span(
-        self, source: Source, journal: Journal, config: dict[str, Any], allowed: int
+        self, source: Source, journal: Journal, config: StreamSettings, allowed: int
     ) -> tuple[int, list[Message], decode.Decoded]:
         """The span to write, its messages, decoded: the open one again, or a new one, staged
         and acknowledged."""
-        fmt, columns = config["format"], config.get("columns") or {}
+        fmt, columns = config.format, config.columns
         span = journal.open_span()
         if span is not None:
             staged = journal.messages(span)
             source.acknowledge(staged)  # in case a crash came between staging and acknowledging
-            if settle(journal, span, config.get("metadata")):
+            if settle(journal, span, config.metadata):
                 return span, staged, decode.decode(staged, fmt, columns, source.name)
-        idle = float(config["idle_timeout_seconds"])
+        idle = config.idle_timeout_seconds
         messages = source.drain(
-            max_messages=int(config["max_messages"]),
+            max_messages=config.max_messages,
             idle_timeout=idle,
-            window=float(config["window_seconds"]),
+            window=config.window_seconds,
             seen=journal.seen,
         )
         if not messages:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from tfxd.components.registry import Params
+from tfxd.components.settings import Settings
 
 
 class StreamParams(Params):
@@ -41,6 +42,14 @@ class StreamParams(Params):
         if self.format == "tfexample" and self.columns:
             raise ValueError("columns do not apply to format: tfexample")
         return self
+
+
+class StreamSettings(StreamParams, Settings):
+    """What a stream executor reads back: the ``with:`` block, its journal and ML Metadata by
+    reference (to settle a span a crash left open); each stream type adds its source's fields."""
+
+    journal: str
+    metadata: dict[str, Any] | None = None
 
 
 def journal_path(root: str, node_id: str, journal: str) -> str:

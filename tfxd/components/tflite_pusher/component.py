@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
 from tfxd.components.tflite_pusher.executor import Executor
+from tfxd.components.tflite_pusher.params import TFLiteSettings
 
 
 class TFLitePusherSpec(component_spec.ComponentSpec):
@@ -36,11 +36,11 @@ class TFLitePusher(base_component.BaseComponent):
     SPEC_CLASS = TFLitePusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
-    def __init__(self, destination: str, config: dict, **inputs: Any):
+    def __init__(self, destination: str, config: TFLiteSettings, **inputs: Any):
         super().__init__(
             spec=TFLitePusherSpec(
                 destination=destination,
-                config=json.dumps(config, sort_keys=True),
+                config=config.to_json(),
                 pushed_model=channel.Channel(type=standard_artifacts.PushedModel),
                 **inputs,
             )

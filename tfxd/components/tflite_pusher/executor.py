@@ -16,6 +16,7 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from tfxd.components.tflite_pusher import convert as tfl
+from tfxd.components.tflite_pusher.params import TFLiteSettings
 from tfxd.components.versions import (
     MANIFEST,
     Destination,
@@ -65,7 +66,7 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         [model_artifact] = input_dict["model"]
         [pushed] = output_dict["pushed_model"]
-        config = json.loads(exec_properties["config"])
+        config = TFLiteSettings.from_json(exec_properties["config"])
         dest = destination(exec_properties["destination"], config)
         saved_model = path_utils.serving_model_path(model_artifact.uri)
         ok, why = blessed(input_dict)
@@ -75,8 +76,7 @@ class Executor(base_executor.BaseExecutor):
             mark_not_pushed(pushed, why)
             return
         try:
-            key = config.get("signature", tfl.MODEL)
-            source = tfl.Source(saved_model, key, config.get("output"), config["label"])
+            source = tfl.Source(saved_model, config.signature, config.output, config.label)
         except ValueError as err:
             raise PushError(f"TFLitePusher '{dest.node}': {err}") from err
         [examples] = input_dict["examples"]
@@ -86,12 +86,12 @@ class Executor(base_executor.BaseExecutor):
             uri = artifact_utils.get_split_uri([examples], split)
             return sorted(glob.glob(os.path.join(uri, "*.gz")))
 
-        eval_split = config["eval_split"] if config["eval_split"] in splits else splits[-1]
+        eval_split = config.eval_split if config.eval_split in splits else splits[-1]
         train_split = "train" if "train" in splits else splits[0]
         try:
-            feed, labels = source.read(files(eval_split), config["eval_examples"])
+            feed, labels = source.read(files(eval_split), config.eval_examples)
             representative, _ = source.read(
-                files(train_split), config["representative_examples"], labels=False
+                files(train_split), config.representative_examples, labels=False
             )
         except ValueError as err:
             raise PushError(f"TFLitePusher '{dest.node}': {err}") from err
@@ -103,12 +103,12 @@ class Executor(base_executor.BaseExecutor):
         converted = tfl.convert_isolated(
             saved_model,
             signature.key,
-            config["variants"],
+            config.variants,
             representative,
             work,
-            select_tf_ops=config.get("select_tf_ops", True),
+            select_tf_ops=config.select_tf_ops,
         )
-        for variant in config["variants"]:
+        for variant in config.variants:
             result = tfl.VariantResult(variant)
             content = converted[variant]
             try:
@@ -123,10 +123,10 @@ class Executor(base_executor.BaseExecutor):
                 except RuntimeError as err:
                     raise RuntimeError(str(err) + _hint(variant, signature, str(err))) from None
                 result.drop = (reference - result.metric) if reference is not None else None
-                if result.drop is not None and result.drop > config["max_drop"]:
+                if result.drop is not None and result.drop > config.max_drop:
                     result.reason = (
                         f"accuracy {result.metric:.4f} is {result.drop:.4f} below the SavedModel's "
-                        f"{reference:.4f} (max_drop {config['max_drop']})"
+                        f"{reference:.4f} (max_drop {config.max_drop})"
                     )
                 else:
                     result.pushed = True
@@ -139,7 +139,7 @@ class Executor(base_executor.BaseExecutor):
         record: dict[str, Any] = {
             "source_model": saved_model,
             "signature": signature.key,
-            "span": config.get("span"),
+            "span": config.span,
             "saved_model": {"bytes": _dir_bytes(saved_model), "accuracy": reference},
             "eval": {"split": eval_split, "examples": int(len(labels))},
             "blessed": True,
@@ -159,8 +159,8 @@ class Executor(base_executor.BaseExecutor):
             handle.write(json.dumps(record, indent=2))
 
 
-def destination(folder: str, config: dict[str, Any]) -> Destination:
+def destination(folder: str, config: TFLiteSettings) -> Destination:
     """Versions under ``<folder>/<model_name>/``, the pointer in ``<folder>``."""
     root = Path(folder)
-    name = config["model_name"]
-    return Destination(config.get("node", ""), root, name, root / name)
+    name = config.model_name
+    return Destination(config.node, root, name, root / name)

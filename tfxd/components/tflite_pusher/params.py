@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from tfxd.components.registry import ComponentType, Params, Resolver, path_field
+from tfxd.components.settings import Settings
 from tfxd.components.versions import Destination
 
 
@@ -48,6 +49,17 @@ class TFLitePusherParams(Params):
     representative_examples: int = Field(
         200, ge=1, description="Training examples calibrating full int8."
     )
+
+
+class TFLiteSettings(TFLitePusherParams, Settings):
+    """What the executor reads back (the ``config`` exec property; the destination travels as
+    an exec property of its own)."""
+
+    destination: str | None = None  # type: ignore[assignment]
+    model_name: str  # type: ignore[assignment]
+    max_drop: float = 0.01  # unbounded here: a negative bound refuses every variant
+    span: int | None = None
+    node: str = ""
 
 
 def versions(node: str, p: TFLitePusherParams, pipeline: str, resolve: Resolver) -> Destination:
