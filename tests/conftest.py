@@ -44,9 +44,8 @@ def tfxd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
     from tfxd import cli
 
     out, err = io.StringIO(), io.StringIO()
-    saved = (cli.console, cli.err_console, os.getcwd(), dict(os.environ))
+    saved = (cli.console, os.getcwd(), dict(os.environ))
     cli.console = Console(file=out, width=250, highlight=False)
-    cli.err_console = Console(file=err, width=250, highlight=False, soft_wrap=True)
     os.environ.update(env or {})
     os.chdir(cwd)
     try:
@@ -59,8 +58,8 @@ def tfxd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
                 traceback.print_exc()
                 code = 1
     finally:
-        cli.console, cli.err_console = saved[0], saved[1]
-        os.chdir(saved[2])
+        cli.console = saved[0]
+        os.chdir(saved[1])
         os.environ.clear()
-        os.environ.update(saved[3])
+        os.environ.update(saved[2])
     return subprocess.CompletedProcess(["tfxd", *args], code, out.getvalue(), err.getvalue())

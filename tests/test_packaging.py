@@ -104,3 +104,66 @@ def test_the_readme_is_a_front_page():
     text = (REPO / "README.md").read_text(encoding="utf-8")
     assert len(text.encode()) <= 10_000
     assert "declarative" in text.split("```")[0].lower()  # what tfxd is, before any command
+
+
+HOLE = "\x00"
+
+
+def _message_pieces() -> list[str]:
+    """The literal text of every string in the package, cut where a value goes in."""
+    import ast
+
+    pieces = []
+    for path in (REPO / "tfxd").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                parts = [v.value if isinstance(v, ast.Constant) else HOLE for v in node.values]
+                text = "".join(parts)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            else:
+                continue
+            pieces += _unquote(text).split(HOLE)
+    return [p for p in pieces if p.strip()]
+
+
+def _unquote(text: str) -> str:
+    return text.replace(f"'{HOLE}'", HOLE).replace(f'"{HOLE}"', HOLE)
+
+
+def _covered(piece: str, source: list[str]) -> bool:
+    """Whether ``piece`` is source text: inside one string, or joined from the end of one, whole
+    strings and the start of another (a message built from parts)."""
+    if any(piece in s for s in source):
+        return True
+    ends = {len(piece[:j]) for j in range(3, len(piece)) for s in source if s.endswith(piece[:j])}
+    seen = set()
+    while ends:
+        j = ends.pop()
+        seen.add(j)
+        rest = piece[j:]
+        if any(s.startswith(rest) for s in source):
+            return True
+        ends |= {j + len(s) for s in source if len(s) >= 3 and rest.startswith(s)} - seen
+    return False
+
+
+def test_the_error_catalogue_quotes_the_messages_the_code_makes():
+    """docs/errors.md: each message's text outside `{…}` (a value) and `…` (left out) is text
+    the package writes, so a message reworded in the code fails here until the page follows."""
+    source = _message_pieces()
+    rows = [
+        line
+        for line in (REPO / "docs" / "errors.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and not line.startswith("| problem")
+    ]
+    assert len(rows) >= 35
+    stale = []
+    for row in rows:
+        for fragment in re.findall(r"`([^`]+)`", row.split(" | ", 1)[1]):
+            text = _unquote(re.sub(r"\{[^}]*\}", HOLE, fragment.replace("\\|", "|")))
+            for piece in re.split(f"{HOLE}|…", text):
+                piece = piece.strip(" :;,.()")
+                if len(piece) >= 4 and not _covered(piece, source):
+                    stale.append(f"{row.split(' | ')[0]} | {piece!r}")
+    assert not stale, "docs/errors.md quotes text the code does not write:\n" + "\n".join(stale)

@@ -11,13 +11,27 @@ from pathlib import Path
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from rich.console import Console
+from typing import Any
 
 from tfxd.errors import SpecError, TfxdError
 from tfxd.examples import TAXI_CUTS
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Console:
+    """rich's Console, imported on first use (``tfxd validate`` prints plain text)."""
+
+    def __init__(self, **options: Any):
+        self._options, self._console = options, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+console: Any = _Console(highlight=False)
 
 
 def _params(values: list[str]) -> dict[str, str]:
@@ -34,8 +48,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from tfxd.pipelines.pipeline import validate_file
 
     pipe = validate_file(args.file, _params(args.param))
-    console.print(
-        f"[green]ok[/] {args.file}: pipeline '{pipe.name}', {len(pipe.nodes)} nodes: "
+    print(
+        f"ok {args.file}: pipeline '{pipe.name}', {len(pipe.nodes)} nodes: "
         + " → ".join(pipe.order)
     )
     return 0
@@ -303,7 +317,7 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("validate", help="check a pipeline file and report every problem")
     sp.add_argument("file")
     with_params(sp)
-    sp.set_defaults(func=cmd_validate)
+    sp.set_defaults(func=cmd_validate, light=True)
 
     sp = sub.add_parser("run", help="run a pipeline locally (Beam DirectRunner, MLMD)")
     sp.add_argument("file")
@@ -465,30 +479,30 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("json-schema", help="print or write the pipeline file's JSON Schema")
     sp.add_argument("-o", "--output", default="-")
-    sp.set_defaults(func=cmd_json_schema)
+    sp.set_defaults(func=cmd_json_schema, light=True)
 
     sp = sub.add_parser(
         "reference", help="write the component types' reference into a Markdown file"
     )
     sp.add_argument("-o", "--output", default="docs/reference.md")
-    sp.set_defaults(func=cmd_reference)
+    sp.set_defaults(func=cmd_reference, light=True)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    if not args.verbose:
+    if not args.verbose and not getattr(args, "light", False):  # light: imports no TFX
         from absl import logging as absl_logging
 
         absl_logging.set_verbosity(absl_logging.ERROR)
     try:
         return args.func(args)
     except SpecError as err:
-        err_console.print(str(err), markup=False)
+        print(err, file=sys.stderr)
         return 2
     except TfxdError as err:
-        err_console.print(f"error: {err}", markup=False)
+        print(f"error: {err}", file=sys.stderr)
         return 1
 
 

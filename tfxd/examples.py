@@ -96,16 +96,16 @@ def example_files(name: str, spans: list[int] | None = None, by: str = "week") -
 def upload_example_data(name: str, prefix: str, spans: list[int] | None = None) -> list[str]:
     """Put the example's files under an ``s3://bucket/prefix`` (the bucket must exist); the
     endpoint and credentials come from the environment, as for S3ExampleGen."""
-    from tfxd.components.s3_example_gen import filesystem
+    from tfxd.components.s3_example_gen import service
 
     written = []
     for relative, data in example_files(name, spans).items():
         uri = f"{prefix.rstrip('/')}/{relative}"
-        bucket, key = filesystem.split(uri)
+        bucket, key = service.split(uri)
         try:
-            filesystem.client().put_object(Bucket=bucket, Key=key, Body=data)
+            service.client().put_object(Bucket=bucket, Key=key, Body=data)
         except Exception as err:
-            raise filesystem.explain(err, uri) from err
+            raise service.explain(err, uri) from err
         written.append(uri)
     return written
 

@@ -65,7 +65,7 @@ def by_id(examples) -> dict[int, dict]:
 
 
 def test_tables_and_queries_map_types_the_same_way(bigquery):
-    from tfxd.components.bigquery_example_gen import bigquery as io
+    from tfxd.components.bigquery_example_gen import service as io
     from tfxd.components.records import record_to_example
 
     streams = io.table_streams(PROJECT, "rides.trips", 4)
@@ -85,7 +85,7 @@ def test_tables_and_queries_map_types_the_same_way(bigquery):
 
 
 def test_struct_columns_flatten_and_repeated_records_are_refused():
-    from tfxd.components.bigquery_example_gen.bigquery import BigQueryError, flatten
+    from tfxd.components.bigquery_example_gen.service import BigQueryError, flatten
 
     assert flatten({"a": 1, "trip": {"km": 2.5, "end": {"zone": "x"}}}) == {
         "a": 1,
@@ -97,7 +97,7 @@ def test_struct_columns_flatten_and_repeated_records_are_refused():
 
 
 def test_missing_tables_and_bad_queries_are_named(bigquery):
-    from tfxd.components.bigquery_example_gen import bigquery as io
+    from tfxd.components.bigquery_example_gen import service as io
 
     with pytest.raises(io.BigQueryError, match=r"table rides.nope: not found"):
         io.table_streams(PROJECT, "rides.nope", 1)
@@ -199,7 +199,7 @@ def test_a_bad_table_name_is_rejected_at_validate_time(tmp_path):
 def test_missing_credentials_are_explained_for_both_apis(monkeypatch):
     """Outside an emulator the clients take Application Default Credentials; a key file that is
     not there fails before any request, naming what to set."""
-    from tfxd.components.bigquery_example_gen.bigquery import BigQueryError, client, read_client
+    from tfxd.components.bigquery_example_gen.service import BigQueryError, client, read_client
 
     for name in ("BIGQUERY_EMULATOR_HOST", "BIGQUERY_STORAGE_EMULATOR_HOST"):
         monkeypatch.delenv(name, raising=False)

@@ -44,6 +44,35 @@ def test_every_type_has_its_folder_parts_and_builds_by_reference():
         assert component_type.component.count(":") == 1, component_type.component
 
 
+def test_declared_inputs_and_outputs_are_tfxs_spec_class():
+    for name, component_type in registry().items():
+        spec = component_type.component_class().SPEC_CLASS
+        inputs = {k: (v.type.TYPE_NAME, bool(v.optional)) for k, v in spec.INPUTS.items()}
+        outputs = {k: v.type.TYPE_NAME for k, v in spec.OUTPUTS.items()}
+        assert component_type.inputs() == inputs, name
+        assert component_type.outputs() == outputs, name
+
+
+VENDOR = ("boto3", "botocore", "google.cloud", "kafka", "sqlalchemy", "psycopg2", "pymysql")
+
+
+def test_a_service_client_is_imported_only_in_the_folders_service_module():
+    found = []
+    for path in sorted((PACKAGE / "components").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.startswith(VENDOR) and path.name != "service.py":
+                    found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {name}")
+    assert not found, "vendor I/O belongs in the folder's service.py:\n" + "\n".join(found)
+    talking = [p.parent.name for p in (PACKAGE / "components").rglob("service.py")]
+    assert sorted(talking) == sorted(
+        f"{kind}_example_gen" for kind in ("s3", "sql", "bigquery", "pubsub", "kafka")
+    )
+
+
 def test_the_catalogue_imports_no_tensorflow():
     code = (
         "import sys; from tfxd.components.registry import registry; registry(); "
@@ -52,6 +81,20 @@ def test_the_catalogue_imports_no_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_validate_imports_no_tensorflow_tfx_or_beam():
+    """`tfxd validate` checks a pipeline from the catalogue's declarations alone."""
+    code = (
+        "import sys; from tfxd.cli import main; "
+        "rc = main(['validate', 'pipelines/penguin-pubsub/pipeline.yaml']); "
+        "print(rc, sorted(m for m in ('tensorflow', 'tfx', 'apache_beam') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout
 
 
 def test_the_reference_in_docs_is_generated_from_the_params_models():

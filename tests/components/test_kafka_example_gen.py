@@ -86,7 +86,7 @@ def test_spans_hold_each_record_once_across_an_unpublished_run(kafka, tmp_path):
 def test_a_span_staged_but_not_committed_is_committed_by_the_next_run(kafka, tmp_path):
     import os
 
-    from tfxd.components.kafka_example_gen.topic import TopicSource
+    from tfxd.components.kafka_example_gen.service import TopicSource
 
     make_topic(kafka, "staged")
     produce(kafka, "staged", records(0, 5))

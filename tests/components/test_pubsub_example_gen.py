@@ -17,7 +17,7 @@ from tests.components.streams import (
     run_until_empty,
 )
 from tests.servers.pubsub import emulator_bin, make_subscription, publish, pubsub_server
-from tfxd.components.pubsub_example_gen.subscription import PubSubError
+from tfxd.components.pubsub_example_gen.service import PubSubError
 from tfxd.components.stream import decode
 from tfxd.components.stream.journal import Journal, Message, StreamError
 
@@ -113,13 +113,11 @@ def pending(sub: str) -> int:
     """How many messages the subscription still delivers (taken and handed back)."""
     from google.cloud import pubsub_v1
 
-    from tfxd.components.pubsub_example_gen import subscription
+    from tfxd.components.pubsub_example_gen import service
 
     client = pubsub_v1.SubscriberClient()
-    got, _ = subscription.drain(
-        client, sub, max_messages=10_000, idle_timeout=2, window=30, seen=set()
-    )
-    subscription.release(client, sub, [m.ack_id for m in got])
+    got, _ = service.drain(client, sub, max_messages=10_000, idle_timeout=2, window=30, seen=set())
+    service.release(client, sub, [m.ack_id for m in got])
     return len(got)
 
 
@@ -144,16 +142,16 @@ def test_spans_hold_each_message_once_across_an_unpublished_run(emulator, tmp_pa
 def test_a_redelivered_message_is_dropped_and_acknowledged(emulator, tmp_path):
     from google.cloud import pubsub_v1
 
-    from tfxd.components.pubsub_example_gen import subscription
+    from tfxd.components.pubsub_example_gen import service
 
     topic, sub = make_subscription("redelivered")
     publish(topic, [json.dumps({"n": i}).encode() for i in range(5)])
     client = pubsub_v1.SubscriberClient()
-    got, _ = subscription.drain(client, sub, max_messages=10, idle_timeout=2, window=30, seen=set())
+    got, _ = service.drain(client, sub, max_messages=10, idle_timeout=2, window=30, seen=set())
     # A crash right after staging: in the journal, never acknowledged.
     journal = Journal(str(tmp_path / "journal"))
     journal.stage(1, got)
-    subscription.release(client, sub, [m.ack_id for m in got])
+    service.release(client, sub, [m.ack_id for m in got])
     publish(topic, [json.dumps({"n": 5}).encode()])
 
     first = run_executor(tmp_path, sub, "a")  # writes the open span 1 again
@@ -169,13 +167,13 @@ def test_held_messages_are_not_delivered_again_and_do_not_keep_the_drain_going(e
 
     from google.cloud import pubsub_v1
 
-    from tfxd.components.pubsub_example_gen import subscription
+    from tfxd.components.pubsub_example_gen import service
 
     topic, sub = make_subscription("leases", ack_deadline=10)
     publish(topic, [b"{}"] * 5)
     client = pubsub_v1.SubscriberClient()
     began = time.monotonic()
-    got, repeats = subscription.drain(
+    got, repeats = service.drain(
         client, sub, max_messages=100, idle_timeout=14, window=90, seen=set(), ack_deadline=10
     )
     # Held past the 10 s ack deadline, each message once, and the drain ends at the idle
@@ -184,11 +182,9 @@ def test_held_messages_are_not_delivered_again_and_do_not_keep_the_drain_going(e
     # Their leases were extended to 60 s: 22 s in, nothing has come back. (Had the drain let
     # them lapse, they would have been delivered again at 10 s and again free at 20 s.)
     time.sleep(max(0.0, 22 - (time.monotonic() - began)))
-    again, _ = subscription.drain(
-        client, sub, max_messages=10, idle_timeout=2, window=5, seen=set()
-    )
+    again, _ = service.drain(client, sub, max_messages=10, idle_timeout=2, window=5, seen=set())
     assert again == []
-    subscription.release(client, sub, [m.ack_id for m in got])
+    service.release(client, sub, [m.ack_id for m in got])
     assert pending(sub) == 5
 
 
@@ -333,7 +329,7 @@ def test_the_journal_works_on_s3(tmp_path):
 
 
 def test_missing_credentials_are_explained(monkeypatch):
-    from tfxd.components.pubsub_example_gen.subscription import PubSubError, client
+    from tfxd.components.pubsub_example_gen.service import PubSubError, client
 
     monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/tfxd-key.json")

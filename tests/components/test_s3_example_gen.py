@@ -38,7 +38,7 @@ def csv_bytes(rows: list[dict]) -> bytes:
 def test_glob_stat_open_and_listdir(s3):
     from tfx.dsl.io import fileio
 
-    import tfxd.components.s3_example_gen.filesystem  # noqa: F401  (registers s3://)
+    import tfxd.components.s3_example_gen.service  # noqa: F401  (registers s3://)
 
     client, _ = s3
     put(client, "t/span-1/a.csv", csv_bytes(ROWS[:5]))
@@ -63,7 +63,7 @@ def test_glob_stat_open_and_listdir(s3):
 
 
 def test_fingerprint_follows_content_not_upload_time(s3):
-    from tfxd.components.s3_example_gen.filesystem import etag_fingerprint
+    from tfxd.components.s3_example_gen.service import etag_fingerprint
 
     client, _ = s3
     put(client, "f/a.csv", csv_bytes(ROWS))
@@ -75,7 +75,7 @@ def test_fingerprint_follows_content_not_upload_time(s3):
 
 
 def test_missing_bucket_and_empty_prefix_are_named(s3):
-    from tfxd.components.s3_example_gen.filesystem import S3Error, list_objects
+    from tfxd.components.s3_example_gen.service import S3Error, list_objects
 
     with pytest.raises(S3Error, match="bucket 'no-such-bucket' does not exist"):
         list_objects("s3://no-such-bucket/x/")
@@ -476,7 +476,7 @@ def test_parquet_files_of_one_split_must_share_their_columns(s3, tmp_path):
 
     from tfxd.components.s3_example_gen.component import S3ExampleGen
     from tfxd.components.s3_example_gen.executor import ParquetExecutor
-    from tfxd.components.s3_example_gen.filesystem import S3Error, parquet_columns
+    from tfxd.components.s3_example_gen.service import S3Error, parquet_columns
 
     client, _ = s3
 

@@ -75,7 +75,8 @@ def postgres():
 
 
 def read(url: str, monkeypatch, query: str, column: str | None, parts: int) -> list:
-    from tfxd.components.sql_example_gen.executor import _ReadRange, plan
+    from tfxd.components.sql_example_gen.executor import _ReadRange
+    from tfxd.components.sql_example_gen.service import plan
 
     monkeypatch.setenv("TFXD_TEST_SQL", url)
     reads = plan("TFXD_TEST_SQL", query, column, parts)
@@ -113,7 +114,7 @@ def test_range_partitions_cover_every_row_once(database, monkeypatch, column):
 
 
 def test_missing_env_var_and_bad_query_are_explained(database, monkeypatch):
-    from tfxd.components.sql_example_gen.executor import plan
+    from tfxd.components.sql_example_gen.service import plan
     from tfxd.errors import TfxdError
 
     monkeypatch.delenv("TFXD_NOT_SET", raising=False)
@@ -129,7 +130,7 @@ def test_missing_env_var_and_bad_query_are_explained(database, monkeypatch):
 def test_refused_credentials_are_explained_without_the_password(database, monkeypatch):
     import sqlalchemy
 
-    from tfxd.components.sql_example_gen.executor import plan
+    from tfxd.components.sql_example_gen.service import plan
     from tfxd.errors import TfxdError
 
     wrong = sqlalchemy.engine.make_url(database).set(password="Wrong-pw-4711")

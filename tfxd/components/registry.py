@@ -73,6 +73,17 @@ def load(ref: str) -> Any:
 
 Resolver = Callable[[str], str]
 
+# Declared artifact types (TFX's TYPE_NAME; "?" marks an optional input), shared by several types.
+EXAMPLES = {"examples": "Examples"}
+TRAINER_INPUTS = {
+    "examples": "Examples",
+    "transform_graph": "TransformGraph?",
+    "schema": "Schema?",
+    "base_model": "Model?",
+    "hyperparameters": "HyperParameters?",
+}
+TRAINER_OUTPUTS = {"model": "Model", "model_run": "ModelRun"}
+
 
 @dataclass(frozen=True)
 class ComponentType:
@@ -83,6 +94,10 @@ class ComponentType:
     component: str  # "module:Class": the TFX component class
     build: str  # "module:function": (BuildContext, inputs, params) → the component
     summary: str = ""
+    # Its inputs and outputs: name → TFX artifact TYPE_NAME ("?": optional input). Declared here
+    # so that checking a pipeline imports no TFX; a test holds them equal to the SPEC_CLASS.
+    consumes: dict[str, str] = field(default_factory=dict)
+    produces: dict[str, str] = field(default_factory=dict)
     # Targets where it is never cached: its result depends on more than its inputs and
     # parameters there (elsewhere a driver may put what else it reads into the cache key).
     uncached_on: frozenset[str] = frozenset()
@@ -117,13 +132,11 @@ class ComponentType:
 
     def inputs(self) -> dict[str, tuple[str, bool]]:
         """Input name → (artifact type name, optional)."""
-        spec = self.component_class().SPEC_CLASS
-        return {k: (v.type.TYPE_NAME, bool(v.optional)) for k, v in spec.INPUTS.items()}
+        return {k: (v.rstrip("?"), v.endswith("?")) for k, v in self.consumes.items()}
 
     def outputs(self) -> dict[str, str]:
         """Output name → artifact type name."""
-        spec = self.component_class().SPEC_CLASS
-        return {k: v.type.TYPE_NAME for k, v in spec.OUTPUTS.items()}
+        return dict(self.produces)
 
     def path_fields(self) -> dict[str, str]:
         return {

@@ -132,7 +132,7 @@ def _stream_spans(pipe: Pipeline, node_id: str) -> set[int]:
 def _files_under(base: Path | str) -> list[str]:
     """Paths of the files under a folder or of the objects under an s3:// prefix, relative to it."""
     if isinstance(base, str):
-        from tfxd.components.s3_example_gen.filesystem import list_objects, split
+        from tfxd.components.s3_example_gen.service import list_objects, split
 
         prefix = split(base.rstrip("/") + "/")[1]
         return [o["Key"][len(prefix) :] for o in list_objects(base.rstrip("/") + "/")]

@@ -22,4 +22,5 @@ TYPE = ComponentType(
     "tfxd.components.baseline_model.build:build",
     "the serving model → the Evaluator's baseline (cached while serving is unchanged)",
     uncached_on=frozenset({"kubeflow"}),  # KFP's cache cannot see what serves
+    produces={"model": "Model"},
 )

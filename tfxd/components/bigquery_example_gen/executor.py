@@ -9,7 +9,7 @@ import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 
-from tfxd.components.bigquery_example_gen import bigquery
+from tfxd.components.bigquery_example_gen import service
 from tfxd.components.bigquery_example_gen.params import BigQuerySettings
 from tfxd.components.records import record_to_example
 
@@ -18,7 +18,7 @@ TABLE_PREFIX = "table:"  # a split pattern naming a table instead of holding a q
 
 class _ReadStream(beam.DoFn):
     def process(self, stream: str) -> Iterator[tf.train.Example]:
-        for row in bigquery.read_stream(stream):
+        for row in service.read_stream(stream):
             yield record_to_example(row)
 
 
@@ -27,7 +27,7 @@ class _ReadQuery(beam.DoFn):
         self.project = project
 
     def process(self, query: str) -> Iterator[tf.train.Example]:
-        for row in bigquery.query_rows(self.project, query):
+        for row in service.query_rows(self.project, query):
             yield record_to_example(row)
 
 
@@ -39,7 +39,7 @@ def _BigQueryToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pat
     project = config.project
     if split_pattern.startswith(TABLE_PREFIX):
         table = split_pattern[len(TABLE_PREFIX) :]
-        streams = bigquery.table_streams(project, table, config.streams)
+        streams = service.table_streams(project, table, config.streams)
         return (
             pipeline
             | "Streams" >> beam.Create(streams)

@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from tfxd.components.example_gen.params import QueryGenParams
-from tfxd.components.registry import ComponentType
+from tfxd.components.registry import EXAMPLES, ComponentType
 from tfxd.components.settings import Settings
 
 
@@ -44,4 +44,5 @@ TYPE = ComponentType(
     "tfxd.components.bigquery_example_gen.build:build",
     "BigQuery tables (parallel Storage Read streams) or queries (paged) → Examples",
     spans="days",
+    produces=EXAMPLES,
 )

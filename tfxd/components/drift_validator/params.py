@@ -127,4 +127,11 @@ TYPE = ComponentType(
     schema_history=drift_history,
     gates=True,
     column_refs=drift_columns,
+    consumes={
+        "examples": "Examples",
+        "statistics": "ExampleStatistics",
+        "schema": "Schema",
+        "serving_statistics": "ExampleStatistics?",
+    },
+    produces={"report": "system.Markdown"},
 )

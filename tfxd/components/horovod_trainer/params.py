@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType
+from tfxd.components.registry import TRAINER_INPUTS, TRAINER_OUTPUTS, ComponentType
 from tfxd.components.standard.params import TrainParams
 
 
@@ -21,4 +21,6 @@ TYPE = ComponentType(
     "tfxd.components.horovod_trainer.component:HorovodTrainer",
     "tfxd.components.horovod_trainer.build:build",
     "run_fn from the module file on N data-parallel Horovod ranks",
+    consumes=TRAINER_INPUTS,
+    produces=TRAINER_OUTPUTS,
 )

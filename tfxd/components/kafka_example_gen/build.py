@@ -6,7 +6,7 @@ from typing import Any
 
 from tfxd.components.kafka_example_gen.component import KafkaExampleGen
 from tfxd.components.kafka_example_gen.params import TYPE, KafkaExampleGenParams, KafkaSettings
-from tfxd.components.kafka_example_gen.topic import TopicSource
+from tfxd.components.kafka_example_gen.service import TopicSource
 from tfxd.components.registry import BuildContext
 from tfxd.components.stream.build import stream_outputs, stream_settings
 

@@ -4,7 +4,7 @@ Kafka topic read by a consumer group, whose committed offsets are the acknowledg
 from __future__ import annotations
 
 from tfxd.components.kafka_example_gen.params import KafkaSettings
-from tfxd.components.kafka_example_gen.topic import TopicSource
+from tfxd.components.kafka_example_gen.service import TopicSource
 from tfxd.components.stream.executor import Source, StreamExecutor
 
 MESSAGES = "tfxd_kafka_records"

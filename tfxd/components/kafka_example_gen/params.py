@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import TARGETS, ComponentType
+from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType
 from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
@@ -44,4 +44,5 @@ TYPE = ComponentType(
     spans="stream",
     stream_source="tfxd.components.kafka_example_gen.build:source",
     journal=".kafka",
+    produces=EXAMPLES,
 )

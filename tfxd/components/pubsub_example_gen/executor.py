@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from tfxd.components.pubsub_example_gen import subscription
+from tfxd.components.pubsub_example_gen import service
 from tfxd.components.pubsub_example_gen.params import PubSubSettings
 from tfxd.components.stream.executor import Source, StreamExecutor
 from tfxd.components.stream.journal import Message
@@ -20,13 +20,13 @@ class SubscriptionSource(Source):
     def __init__(self, name: str):
         self.subscription = name
         self.name = f"Pub/Sub {name}"
-        self.client = subscription.client()
-        self.ack_deadline = subscription.check(self.client, name)
+        self.client = service.client()
+        self.ack_deadline = service.check(self.client, name)
 
     def drain(
         self, *, max_messages: int, idle_timeout: float, window: float, seen: Callable[[], set]
     ) -> list[Message]:
-        messages, repeats = subscription.drain(
+        messages, repeats = service.drain(
             self.client,
             self.subscription,
             max_messages=max_messages,
@@ -36,17 +36,17 @@ class SubscriptionSource(Source):
             progress=lambda n: logging.info("Pub/Sub: %d new message(s) drained", n),
             ack_deadline=self.ack_deadline,
         )
-        subscription.acknowledge(self.client, self.subscription, repeats)
+        service.acknowledge(self.client, self.subscription, repeats)
         return messages
 
     def acknowledge(self, messages: list[Message]) -> None:
-        subscription.acknowledge(self.client, self.subscription, [m.ack_id for m in messages])
+        service.acknowledge(self.client, self.subscription, [m.ack_id for m in messages])
 
     def release(self, messages: list[Message]) -> None:
-        subscription.release(self.client, self.subscription, [m.ack_id for m in messages])
+        service.release(self.client, self.subscription, [m.ack_id for m in messages])
 
     def waiting(self) -> bool:
-        return subscription.waiting(self.client, self.subscription)
+        return service.waiting(self.client, self.subscription)
 
     def close(self) -> None:
         self.client.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import TARGETS, ComponentType
+from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType
 from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
@@ -30,4 +30,5 @@ TYPE = ComponentType(
     spans="stream",
     stream_source="tfxd.components.pubsub_example_gen.build:source",
     journal=".pubsub",
+    produces=EXAMPLES,
 )

@@ -39,4 +39,10 @@ TYPE = ComponentType(
     "tfxd.components.pusher.build:build",
     "blessed model → a new version in a serving folder, served",
     model_versions=versions,
+    consumes={
+        "model": "Model?",
+        "model_blessing": "ModelBlessing?",
+        "infra_blessing": "InfraBlessing?",
+    },
+    produces={"pushed_model": "PushedModel"},
 )

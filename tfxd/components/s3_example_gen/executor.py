@@ -28,7 +28,7 @@ from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
 from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
-from tfxd.components.s3_example_gen import filesystem
+from tfxd.components.s3_example_gen import service
 from tfxd.components.s3_example_gen.params import S3Settings
 from tfxd.errors import TfxdError
 
@@ -41,7 +41,7 @@ class S3Driver(FileBasedDriver):
         self, exec_properties: dict, pipeline_info: Any, component_info: Any
     ):
         base = exec_properties["input_base"]
-        filesystem.require_objects(base)
+        service.require_objects(base)
         try:
             resolved = super().resolve_exec_properties(
                 exec_properties, pipeline_info, component_info
@@ -50,9 +50,7 @@ class S3Driver(FileBasedDriver):
             raise TfxdError(f"{base}: {err}") from err
         config = example_gen_pb2.Input()
         proto_utils.json_to_proto(resolved["input_config"], config)
-        fingerprint = filesystem.splits_fingerprint(
-            base, [(s.name, s.pattern) for s in config.splits]
-        )
+        fingerprint = service.splits_fingerprint(base, [(s.name, s.pattern) for s in config.splits])
         resolved[example_gen_utils.FINGERPRINT_PROPERTY_NAME] = fingerprint
         return resolved
 
@@ -67,7 +65,7 @@ class ParquetExecutor(parquet_executor.Executor):
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
         for name, pattern in _split_patterns(exec_properties):
-            filesystem.same_parquet_columns(pattern, name)
+            service.same_parquet_columns(pattern, name)
         return super().GenerateExamplesByBeam(pipeline, exec_properties)
 
 
@@ -358,7 +356,7 @@ class CsvExecutor(_CountsBadRows):
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
         headers = {
-            pattern: filesystem.same_csv_header(pattern, name)
+            pattern: service.same_csv_header(pattern, name)
             for name, pattern in _split_patterns(exec_properties)
         }
         return super().GenerateExamplesByBeam(pipeline, {**exec_properties, _HEADERS: headers})

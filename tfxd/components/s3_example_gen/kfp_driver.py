@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from tfxd.components.s3_example_gen import filesystem
+from tfxd.components.s3_example_gen import service
 from tfxd.errors import TfxdError
 
 FINGERPRINT = "input_fingerprint"
@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
         args.json_serialized_invocation_args, executor_input, ignore_unknown_fields=True
     )
     base = executor_input.inputs.parameter_values["input_base"].string_value
-    filesystem.require_objects(base)
+    service.require_objects(base)
     try:
         driver.main(args)
     except ValueError as err:
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
         output = json.loads(handle.read())
     parameters = output["parameterValues"]
     splits = json.loads(parameters["input_config"]).get("splits", [])
-    fingerprint = filesystem.splits_fingerprint(base, [(s["name"], s["pattern"]) for s in splits])
+    fingerprint = service.splits_fingerprint(base, [(s["name"], s["pattern"]) for s in splits])
     parameters[FINGERPRINT] = fingerprint
     for artifact in output.get("artifacts", {}).get("examples", {}).get("artifacts", []):
         artifact.setdefault("metadata", {})[FINGERPRINT] = fingerprint

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from tfxd.components.example_gen.params import PARAM_REF_TEXT, FileExampleGenParams
-from tfxd.components.registry import RUNTIME, ComponentType
+from tfxd.components.registry import EXAMPLES, RUNTIME, ComponentType
 from tfxd.components.settings import Settings
 
 
@@ -68,4 +68,5 @@ TYPE = ComponentType(
     "CSV / TFRecord / Parquet / JSON-lines objects under an s3:// prefix → Examples",
     spans="files",
     kfp_driver="tfxd.components.s3_example_gen.kfp_driver",
+    produces=EXAMPLES,
 )

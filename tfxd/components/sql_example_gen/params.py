@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tfxd.components.example_gen.params import QueryGenParams
-from tfxd.components.registry import ComponentType
+from tfxd.components.registry import EXAMPLES, ComponentType
 from tfxd.components.settings import Settings
 
 
@@ -37,4 +37,5 @@ TYPE = ComponentType(
     "tfxd.components.sql_example_gen.build:build",
     "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
     spans="days",
+    produces=EXAMPLES,
 )

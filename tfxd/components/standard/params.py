@@ -7,7 +7,15 @@ from typing import Any, Literal
 from pydantic import Field
 
 from tfxd.components.example_gen.params import FileExampleGenParams, csv_columns
-from tfxd.components.registry import RUNTIME, ComponentType, Params, path_field
+from tfxd.components.registry import (
+    EXAMPLES,
+    RUNTIME,
+    TRAINER_INPUTS,
+    TRAINER_OUTPUTS,
+    ComponentType,
+    Params,
+    path_field,
+)
 
 
 class ExcludeSplits(Params):
@@ -99,6 +107,7 @@ TYPES = (
         "CSV files → Examples",
         spans="files",
         columns=csv_columns,
+        produces=EXAMPLES,
     ),
     ComponentType(
         "ImportExampleGen",
@@ -107,6 +116,7 @@ TYPES = (
         _BUILD + "import_example_gen",
         "TFRecord files of tf.Example → Examples",
         spans="files",
+        produces=EXAMPLES,
     ),
     ComponentType(
         "StatisticsGen",
@@ -114,6 +124,8 @@ TYPES = (
         _REPORTS + "StatisticsGen",
         _BUILD + "statistics_gen",
         "Examples → statistics (TFDV)",
+        consumes={"examples": "Examples", "schema": "Schema?"},
+        produces={"statistics": "ExampleStatistics", "report": "system.HTML"},
     ),
     ComponentType(
         "SchemaGen",
@@ -121,6 +133,8 @@ TYPES = (
         _TFX + "SchemaGen",
         _BUILD + "schema_gen",
         "statistics → inferred schema",
+        consumes={"statistics": "ExampleStatistics"},
+        produces={"schema": "Schema"},
     ),
     ComponentType(
         "ImportSchemaGen",
@@ -128,6 +142,7 @@ TYPES = (
         "tfx.components.schema_gen.import_schema_gen.component:ImportSchemaGen",
         _BUILD + "import_schema_gen",
         "a curated schema.pbtxt → Schema",
+        produces={"schema": "Schema"},
     ),
     ComponentType(
         "ExampleValidator",
@@ -135,6 +150,8 @@ TYPES = (
         _REPORTS + "ExampleValidator",
         _BUILD + "example_validator",
         "statistics + schema → anomalies",
+        consumes={"statistics": "ExampleStatistics", "schema": "Schema"},
+        produces={"anomalies": "ExampleAnomalies", "report": "system.Markdown"},
     ),
     ComponentType(
         "Transform",
@@ -142,6 +159,17 @@ TYPES = (
         _TFX + "Transform",
         _BUILD + "transform",
         "tf.Transform preprocessing_fn from the module file",
+        consumes={"examples": "Examples", "schema": "Schema", "analyzer_cache": "TransformCache?"},
+        produces={
+            "transform_graph": "TransformGraph",
+            "transformed_examples": "Examples",
+            "updated_analyzer_cache": "TransformCache",
+            "pre_transform_schema": "Schema",
+            "pre_transform_stats": "ExampleStatistics",
+            "post_transform_schema": "Schema",
+            "post_transform_stats": "ExampleStatistics",
+            "post_transform_anomalies": "ExampleAnomalies",
+        },
     ),
     ComponentType(
         "Tuner",
@@ -149,9 +177,22 @@ TYPES = (
         _TFX + "Tuner",
         _BUILD + "tuner",
         "Keras Tuner search through tuner_fn in the module file",
+        consumes={
+            "examples": "Examples",
+            "schema": "Schema?",
+            "transform_graph": "TransformGraph?",
+            "base_model": "Model?",
+        },
+        produces={"best_hyperparameters": "HyperParameters", "tuner_results": "TunerResults"},
     ),
     ComponentType(
-        "Trainer", TrainParams, _TFX + "Trainer", _BUILD + "trainer", "run_fn from the module file"
+        "Trainer",
+        TrainParams,
+        _TFX + "Trainer",
+        _BUILD + "trainer",
+        "run_fn from the module file",
+        consumes=TRAINER_INPUTS,
+        produces=TRAINER_OUTPUTS,
     ),
     ComponentType(
         "Evaluator",
@@ -159,6 +200,17 @@ TYPES = (
         _REPORTS + "Evaluator",
         _BUILD + "evaluator",
         "TFMA metrics, slices and thresholds → blessing",
+        consumes={
+            "examples": "Examples",
+            "model": "Model?",
+            "baseline_model": "Model?",
+            "schema": "Schema?",
+        },
+        produces={
+            "evaluation": "ModelEvaluation",
+            "blessing": "ModelBlessing",
+            "report": "system.Markdown",
+        },
     ),
     ComponentType(
         "BulkInferrer",
@@ -166,5 +218,7 @@ TYPES = (
         _TFX + "BulkInferrer",
         _BUILD + "bulk_inferrer",
         "batch predictions over Examples",
+        consumes={"examples": "Examples", "model": "Model?", "model_blessing": "ModelBlessing?"},
+        produces={"inference_result": "InferenceResult", "output_examples": "Examples"},
     ),
 )

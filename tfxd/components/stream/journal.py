@@ -25,7 +25,7 @@ from tfx.dsl.io import fileio
 
 # A journal under an s3:// pipeline root: TensorFlow 2.16 no longer reads s3:// itself, and an
 # executor in its own container imports nothing else that would register it.
-from tfxd.components.s3_example_gen import filesystem as _s3  # noqa: F401
+from tfxd.components.s3_example_gen import service as _s3  # noqa: F401
 from tfxd.errors import TfxdError
 
 

@@ -75,4 +75,11 @@ TYPE = ComponentType(
     "tfxd.components.tflite_pusher.build:build",
     "blessed model → SavedModel + measured TFLite variants, one atomic version, served",
     model_versions=versions,
+    consumes={
+        "model": "Model",
+        "examples": "Examples",
+        "model_blessing": "ModelBlessing?",
+        "infra_blessing": "InfraBlessing?",
+    },
+    produces={"pushed_model": "PushedModel"},
 )
