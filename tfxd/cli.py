@@ -13,8 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from typing import Any
 
-from tfxd.errors import SpecError, TfxdError
-from tfxd.examples import TAXI_CUTS
+from tfxd.cli_parser import parser
+from tfxd.errors import PipelineFileError, TfxdError
 
 
 class _Console:
@@ -83,7 +83,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
 def cmd_json_schema(args: argparse.Namespace) -> int:
     from tfxd.components.registry import registry
-    from tfxd.spec.schema import render_schema
+    from tfxd.file.schema import render_schema
 
     text = render_schema({name: t.params for name, t in registry().items()})
     if args.output == "-":
@@ -196,7 +196,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         conn,
         text,
         name=pipe.name,
-        description=pipe.spec.metadata.description,
+        description=pipe.file.metadata.description,
         experiment=args.experiment,
         run_name=args.run_name,
         params=_params(args.param),
@@ -300,195 +300,6 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tfxd", description="Declarative ML pipelines on TFX.")
-    p.add_argument("-v", "--verbose", action="store_true", help="show TFX/Beam logs")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def with_params(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
-            "--param",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="override a pipeline parameter (repeatable)",
-        )
-
-    sp = sub.add_parser("validate", help="check a pipeline file and report every problem")
-    sp.add_argument("file")
-    with_params(sp)
-    sp.set_defaults(func=cmd_validate, light=True)
-
-    sp = sub.add_parser("run", help="run a pipeline locally (Beam DirectRunner, MLMD)")
-    sp.add_argument("file")
-    with_params(sp)
-    sp.add_argument("--no-cache", action="store_true", help="re-run every node")
-    sp.add_argument(
-        "--span",
-        type=int,
-        help="read this span ({SPAN} file patterns; days since 1970-01-01 for queries with "
-        "@span_… placeholders) instead of the newest",
-    )
-    sp.add_argument(
-        "--from",
-        dest="from_node",
-        action="append",
-        default=[],
-        metavar="NODE",
-        help="run NODE and everything downstream of it, reusing earlier outputs",
-    )
-    sp.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        metavar="NODE",
-        help="run only NODE, reusing the latest outputs of its upstream nodes",
-    )
-    sp.set_defaults(func=cmd_run)
-
-    sp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2 or Airflow")
-    sp.add_argument("file")
-    sp.add_argument(
-        "--target",
-        choices=["kubeflow", "vertex", "airflow"],
-        required=True,
-        help="kubeflow: a self-hosted KFP v2 backend; vertex: the same spec, checked against "
-        "what Vertex AI Pipelines accepts",
-    )
-    sp.add_argument("-o", "--output", required=True)
-    sp.add_argument("--image", help="container image (default: runners.kubeflow.image)")
-    sp.add_argument("--root", help="pipeline root (default: runners.kubeflow.pipeline_root)")
-    with_params(sp)
-    sp.set_defaults(func=cmd_compile)
-
-    sp = sub.add_parser(
-        "run-spec", help="execute a compiled Kubeflow spec on this machine, task by task"
-    )
-    sp.add_argument("file", help="a spec written by tfxd compile --target kubeflow")
-    sp.add_argument("--root", help="local pipeline root (default: the spec's, if local)")
-    sp.add_argument(
-        "--mount",
-        action="append",
-        default=[],
-        metavar="IMAGE_PATH=HOST_DIR",
-        help="stand a host folder in for an image path, e.g. /tfxd=. (repeatable)",
-    )
-    sp.add_argument("--run-id", help="resume this run after its last finished task")
-    sp.add_argument(
-        "--cold",
-        action="store_true",
-        help="start each command in a fresh interpreter, as a container does (default: forked "
-        "from one that imported TensorFlow once)",
-    )
-    with_params(sp)
-    sp.set_defaults(func=cmd_run_spec)
-
-    def with_server(sp: argparse.ArgumentParser, required: bool) -> None:
-        sp.add_argument(
-            "--host", required=required, help="KFP API server URL, e.g. http://localhost:8888"
-        )
-        sp.add_argument("--token-env", help="env var holding a bearer token (default KFP_TOKEN)")
-        sp.add_argument("--kubeconfig", help="take the bearer token of this kubeconfig's user")
-
-    sp = sub.add_parser("submit", help="upload to a Kubeflow Pipelines v2 server and start runs")
-    sp.add_argument("file")
-    with_server(sp, required=True)
-    sp.add_argument("--experiment", help="experiment name (default: the pipeline name)")
-    sp.add_argument("--run-name", help="run name (default: pipeline name and spec hash)")
-    sp.add_argument("--no-run", action="store_true", help="only upload the pipeline")
-    sp.add_argument("--cron", help="also create a recurring run on this cron schedule")
-    sp.add_argument("--every", help="also create a recurring run every 30m, 6h, 1d, …")
-    sp.add_argument("--max-concurrency", type=int, default=1, help="for recurring runs (1-10)")
-    sp.add_argument("--image", help="container image (default: runners.kubeflow.image)")
-    sp.add_argument("--root", help="pipeline root (default: runners.kubeflow.pipeline_root)")
-    with_params(sp)
-    sp.set_defaults(func=cmd_submit)
-
-    sp = sub.add_parser("runs", help="list runs of a pipeline from ML Metadata (or a KFP server)")
-    sp.add_argument("pipeline", help="pipeline name (metadata.name)")
-    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
-    sp.add_argument("--limit", type=int, default=20)
-    with_server(sp, required=False)
-    sp.set_defaults(func=cmd_runs)
-
-    sp = sub.add_parser("lineage", help="trace a model back to its input files")
-    sp.add_argument("pipeline")
-    sp.add_argument(
-        "--model",
-        default="latest",
-        help="'latest' (newest trained), 'serving' (what serves now) or an artifact id",
-    )
-    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
-    sp.set_defaults(func=cmd_lineage)
-
-    sp = sub.add_parser("models", help="model versions, their metrics and TFLite sizes")
-    sp.add_argument("pipeline")
-    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
-    sp.set_defaults(func=cmd_models)
-
-    sp = sub.add_parser("rollback", help="serve an earlier model version (recorded in MLMD)")
-    sp.add_argument("pipeline")
-    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
-    sp.add_argument("--to", type=int, help="version to serve (default: the one before)")
-    sp.add_argument("--reason", default="", help="why, recorded with who and when")
-    sp.add_argument("--force", action="store_true", help="serve even an unblessed version")
-    sp.set_defaults(func=cmd_rollback)
-
-    sp = sub.add_parser("watch", help="run the pipeline for every new span of its data")
-    sp.add_argument("file")
-    sp.add_argument("--once", action="store_true", help="check once and exit (for cron/Airflow)")
-    sp.add_argument("--interval", type=float, default=300, help="seconds between checks")
-    sp.add_argument("--status", action="store_true", help="each span's state; runs nothing")
-    sp.add_argument("--release", type=int, metavar="SPAN", help="lift a span's quarantine")
-    sp.set_defaults(func=cmd_watch)
-
-    sp = sub.add_parser("drift", help="drift scores per span and feature, from ML Metadata")
-    sp.add_argument("pipeline")
-    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
-    sp.add_argument("--png", help="also write a plot of scores over spans to this PNG file")
-    sp.add_argument("--html", help="also write a report page (table and plot) to this file")
-    sp.set_defaults(func=cmd_drift)
-
-    sp = sub.add_parser("example", help="write an example pipeline's data")
-    sp.add_argument("name", help="example name, e.g. penguin")
-    sp.add_argument("--pipelines", default="pipelines", help="folder holding the examples")
-    sp.add_argument("--spans", help="taxi: which spans to write, e.g. 1,2 (default: all)")
-    sp.add_argument(
-        "--by",
-        default="week",
-        choices=list(TAXI_CUTS),
-        help="taxi: how spans are cut; " + "; ".join(f"{k}: {v}" for k, v in TAXI_CUTS.items()),
-    )
-    where = sp.add_mutually_exclusive_group()
-    where.add_argument("--to", metavar="S3_PREFIX", help="upload under s3://bucket/prefix instead")
-    where.add_argument(
-        "--publish", metavar="TOPIC", help="publish rows as JSON to projects/P/topics/T instead"
-    )
-    sp.set_defaults(func=cmd_example)
-
-    sp = sub.add_parser(
-        "schema", help="the schema spans are checked against: show it, or accept a span's"
-    )
-    sp.add_argument("action", choices=["show", "accept"])
-    sp.add_argument("pipeline")
-    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
-    sp.add_argument("--span", type=int, help="accept: the span whose schema becomes accepted")
-    sp.add_argument("--node", help="the gate, where a pipeline has several")
-    sp.add_argument("--reason", default="", help="accept: why, recorded with who and when")
-    sp.set_defaults(func=cmd_schema)
-
-    sp = sub.add_parser("json-schema", help="print or write the pipeline file's JSON Schema")
-    sp.add_argument("-o", "--output", default="-")
-    sp.set_defaults(func=cmd_json_schema, light=True)
-
-    sp = sub.add_parser(
-        "reference", help="write the component types' reference into a Markdown file"
-    )
-    sp.add_argument("-o", "--output", default="docs/reference.md")
-    sp.set_defaults(func=cmd_reference, light=True)
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -496,9 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         from absl import logging as absl_logging
 
         absl_logging.set_verbosity(absl_logging.ERROR)
+    handler = globals()["cmd_" + args.command.replace("-", "_")]
     try:
-        return args.func(args)
-    except SpecError as err:
+        return handler(args)
+    except PipelineFileError as err:
         print(err, file=sys.stderr)
         return 2
     except TfxdError as err:

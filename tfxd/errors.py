@@ -24,13 +24,13 @@ class Problem:
         return f"{text}\n    fix: {self.fix}" if self.fix else text
 
 
-class SpecError(TfxdError):
+class PipelineFileError(TfxdError):
     """A pipeline file has one or more problems; all of them are reported together."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
         count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in pipeline spec:"
+        head = f"{count} problem{'s' if count != 1 else ''} in pipeline file:"
         super().__init__("\n".join([head, *(str(p) for p in self.problems)]))
 
 

@@ -384,9 +384,9 @@ def test_schema_accept_records_and_refuses_what_it_cannot_do(taxi_copy, tmp_path
 
     from tfxd.components.drift_validator.schema import Origin, SchemaStore
     from tfxd.errors import TfxdError
+    from tfxd.file import load
     from tfxd.metadata.schema import accept, acceptances, show
     from tfxd.pipelines.pipeline import check
-    from tfxd.spec import load
 
     pipe = check(load(taxi_copy), {})
     config = metadata_store_pb2.ConnectionConfig()
@@ -423,14 +423,14 @@ def test_schema_accept_records_and_refuses_what_it_cannot_do(taxi_copy, tmp_path
 
 
 def test_unknown_feature_names_are_spec_errors(taxi_copy):
-    from tfxd.errors import SpecError
+    from tfxd.errors import PipelineFileError
     from tfxd.pipelines.pipeline import validate_file
 
     text = taxi_copy.read_text()
     text = text.replace("fare: {jensen_shannon: 0.2}", "fair: {jensen_shannon: 0.2}")
     text = text.replace("skip: [trip_start_timestamp,", "skip: [trip_start_timestmp,")
     taxi_copy.write_text(text)
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(PipelineFileError) as caught:
         validate_file(taxi_copy)
     message = str(caught.value)
     assert "no feature 'fair' in the data of 'examples'" in message
@@ -441,7 +441,7 @@ def test_unknown_feature_names_are_spec_errors(taxi_copy):
 def test_after_orders_without_data_on_every_target(taxi_copy, tmp_path):
     import yaml
 
-    from tfxd.errors import SpecError
+    from tfxd.errors import PipelineFileError
     from tfxd.pipelines.pipeline import validate_file
     from tfxd.runners.kubeflow import compile_text
 
@@ -451,7 +451,7 @@ def test_after_orders_without_data_on_every_target(taxi_copy, tmp_path):
     spec = next(iter(yaml.safe_load_all(compile_text(pipe)[0])))
     assert "drift" in spec["root"]["dag"]["tasks"]["train"]["dependentTasks"]
     taxi_copy.write_text(taxi_copy.read_text().replace("after: [drift]", "after: [drfit]"))
-    with pytest.raises(SpecError, match="'after' of 'train' names unknown node 'drfit'"):
+    with pytest.raises(PipelineFileError, match="'after' of 'train' names unknown node 'drfit'"):
         validate_file(taxi_copy)
 
 

@@ -197,14 +197,14 @@ def test_kubeflow_pod_settings_and_platform_spec(tmp_path, penguin_copy):
 
 
 def test_pod_settings_errors_name_the_field(penguin_copy):
-    from tfxd.errors import SpecError
+    from tfxd.errors import PipelineFileError
 
     bad = """\
       requests: {cpu: lots}
       nodes:
         trian: {limits: {memory: 4GB}}
 """
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(PipelineFileError) as caught:
         validate_file(with_pod_settings(penguin_copy, bad))
     text = str(caught.value)
     assert "runners.kubeflow.nodes: no node 'trian' in this pipeline" in text

@@ -7,24 +7,24 @@ from typing import Any
 
 from tfxd.components.mlmd_reference import connection_from_reference
 from tfxd.errors import MetadataError
-from tfxd.spec import LoadedSpec
+from tfxd.file import LoadedFile
 
 
-def reference(loaded: LoadedSpec) -> dict[str, Any]:
+def reference(loaded: LoadedFile) -> dict[str, Any]:
     """The pipeline file's MLMD as a reference (paths and env var names, no credentials)."""
-    store = loaded.checked().spec.metadata
+    store = loaded.checked().body.metadata
     if store.mysql is not None:
         return {
             "mysql": store.mysql.model_dump(
                 include={"host", "port", "database", "user_env", "password_env"}
             )
         }
-    root = loaded.resolve(loaded.checked().spec.root)
+    root = loaded.resolve(loaded.checked().body.root)
     path = Path(loaded.resolve(store.sqlite) if store.sqlite else root / "metadata.db")
     return {"sqlite": str(path)}
 
 
-def connection_config(loaded: LoadedSpec, *, readonly: bool = True) -> Any:
+def connection_config(loaded: LoadedFile, *, readonly: bool = True) -> Any:
     """MLMD connection from the pipeline file: SQLite (``spec.metadata.sqlite``, default
     ``<root>/metadata.db``) or MySQL with credentials from the named env vars."""
     ref = reference(loaded)
@@ -42,7 +42,7 @@ def connection_config(loaded: LoadedSpec, *, readonly: bool = True) -> Any:
         raise MetadataError(f"{loaded.path}: spec.metadata: {err}") from None
 
 
-def open_store(loaded: LoadedSpec) -> Any:
+def open_store(loaded: LoadedFile) -> Any:
     from ml_metadata import metadata_store
 
     return metadata_store.MetadataStore(connection_config(loaded))

@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.tree import Tree
 
 from tfxd.errors import MetadataError, TfxdError
+from tfxd.file import LoadedFile, load
 from tfxd.metadata.store import open_store
-from tfxd.spec import LoadedSpec, load
 
 STATE = {
     0: "unknown",
@@ -31,7 +31,7 @@ STATE = {
 }
 
 
-def find_pipeline_file(name: str, spec_file: str | None = None) -> LoadedSpec:
+def find_pipeline_file(name: str, spec_file: str | None = None) -> LoadedFile:
     """The pipeline file of ``name``: given, or found under ./pipelines/*/ or ./*.yaml."""
     if spec_file:
         loaded = load(spec_file)

@@ -11,9 +11,9 @@ from tfx.orchestration import data_types
 
 from tfxd.components.registry import BuildContext, Target
 from tfxd.errors import TfxdError
+from tfxd.file import is_uri
 from tfxd.metadata.store import connection_config, reference
 from tfxd.pipelines.pipeline import Pipeline
-from tfxd.spec import is_uri
 
 
 @dataclass
@@ -34,7 +34,7 @@ def default_pipeline_dir(pipe: Pipeline) -> str:
 def path_resolver(pipe: Pipeline, target: Target):
     """Paths in the file resolve against its folder, or its folder inside the image on Kubeflow."""
     if target == "kubeflow":
-        kfp = pipe.spec.spec.runners.kubeflow
+        kfp = pipe.file.body.runners.kubeflow
         base = (kfp.pipeline_dir if kfp and kfp.pipeline_dir else None) or default_pipeline_dir(
             pipe
         )
@@ -50,7 +50,7 @@ def path_resolver(pipe: Pipeline, target: Target):
 
 def module_importer(pipe: Pipeline):
     """Module file → its import name in the image (``runners.kubeflow.python_path``)."""
-    kfp = pipe.spec.spec.runners.kubeflow
+    kfp = pipe.file.body.runners.kubeflow
     python_path = kfp.python_path if kfp else "/tfxd"
     resolve = path_resolver(pipe, "kubeflow")
 
@@ -68,7 +68,7 @@ def module_importer(pipe: Pipeline):
 
 
 def local_root(pipe: Pipeline) -> str:
-    return str(pipe.loaded.resolve(pipe.spec.spec.root))
+    return str(pipe.loaded.resolve(pipe.file.body.root))
 
 
 def build(
@@ -81,7 +81,7 @@ def build(
     span: int | None = None,
 ) -> Built:
     """Build the TFX pipeline of ``pipe`` for ``target``."""
-    spec = pipe.spec.spec
+    body = pipe.file.body
     notes: list[str] = []
     runtime: dict[str, Any] = {}
     resolve = path_resolver(pipe, target)
@@ -102,15 +102,15 @@ def build(
         return runtime[name]
 
     pipeline_root = root or (
-        spec.runners.kubeflow.pipeline_root
-        if target == "kubeflow" and spec.runners.kubeflow and spec.runners.kubeflow.pipeline_root
+        body.runners.kubeflow.pipeline_root
+        if target == "kubeflow" and body.runners.kubeflow and body.runners.kubeflow.pipeline_root
         else local_root(pipe)
     )
     ctx = BuildContext(
         target=target,
         resolve_path=resolve,
         module_import=module_importer(pipe) if target == "kubeflow" else None,
-        beam_args=[*spec.beam_args, *(spec.runners.local.beam_args if target == "local" else [])],
+        beam_args=[*body.beam_args, *(body.runners.local.beam_args if target == "local" else [])],
         pipeline_root=pipeline_root,
         span=span,
         pipeline_name=pipe.name,
@@ -127,7 +127,7 @@ def build(
             if takes_runtime(param):
                 updates[field_name] = runtime_parameter(param, field_name in paths)
         if target == "kubeflow":
-            for field_name, raw in pipe.spec.spec.components[node_id].with_.items():
+            for field_name, raw in pipe.file.body.components[node_id].with_.items():
                 if isinstance(raw, str) and "${{" in raw and field_name not in updates:
                     notes.append(
                         f"{node_id}.with.{field_name}: fixed at compile time to "

@@ -11,16 +11,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from tfxd.components.registry import ComponentType, Params, registry
-from tfxd.errors import Problem, SpecError
-from tfxd.spec import (
+from tfxd.errors import PipelineFileError, Problem
+from tfxd.file import (
     PARAM_REF,
-    LoadedSpec,
-    PipelineSpec,
+    LoadedFile,
+    PipelineFile,
     did_you_mean,
     is_uri,
     load_partial,
 )
-from tfxd.spec.load import find_cycle, pydantic_problems
+from tfxd.file.load import find_cycle
+from tfxd.file.problems import pydantic_problems
 
 
 @dataclass
@@ -43,23 +44,23 @@ class Node:
 class Pipeline:
     """A pipeline file that passed every check, with its nodes in topological order."""
 
-    loaded: LoadedSpec
-    spec: PipelineSpec
+    loaded: LoadedFile
+    file: PipelineFile
     nodes: dict[str, Node]
     order: list[str]
     parameters: dict[str, Any]
 
     @property
     def name(self) -> str:
-        return self.spec.metadata.name
+        return self.file.metadata.name
 
 
 def validate_file(path: str | Path, overrides: dict[str, str] | None = None) -> Pipeline:
-    """Load ``path`` and run every check; raise ``SpecError`` with all problems found."""
+    """Load ``path`` and run every check; raise ``PipelineFileError`` with all problems found."""
     return check(load_partial(path), overrides or {})
 
 
-def coerce_overrides(loaded: LoadedSpec, overrides: dict[str, str]) -> dict[str, Any]:
+def coerce_overrides(loaded: LoadedFile, overrides: dict[str, str]) -> dict[str, Any]:
     """``--param name=value`` strings → typed values (the type of the declared default)."""
     declared = loaded.parameters
     values: dict[str, Any] = dict(declared)
@@ -92,7 +93,7 @@ def coerce_overrides(loaded: LoadedSpec, overrides: dict[str, str]) -> dict[str,
                 )
             )
     if problems:
-        raise SpecError(problems)
+        raise PipelineFileError(problems)
     return values
 
 
@@ -110,13 +111,13 @@ def substitute(value: Any, parameters: dict[str, Any]) -> Any:
     return value
 
 
-def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
+def check(loaded: LoadedFile, overrides: dict[str, str]) -> Pipeline:
     types = registry()
     doc = loaded.doc
     problems: list[Problem] = list(loaded.problems)
     try:
         parameters = coerce_overrides(loaded, overrides)
-    except SpecError as err:
+    except PipelineFileError as err:
         problems += err.problems
         parameters = dict(loaded.parameters)
     nodes: dict[str, Node] = {}
@@ -148,7 +149,7 @@ def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
         try:
             params = ctype.params.model_validate(substitute(comp.with_, parameters))
         except (ValidationError, KeyError) as err:
-            if isinstance(err, KeyError):  # undefined parameter: reported by the spec loader
+            if isinstance(err, KeyError):  # undefined parameter: reported by the file loader
                 continue
             problems += pydantic_problems(doc, err, ctype.params, (*base, "with"))
             params = None
@@ -164,10 +165,10 @@ def check(loaded: LoadedSpec, overrides: dict[str, str]) -> Pipeline:
             nodes[name] = Node(name, ctype, params, inputs, runtime_refs, after)
     problems += _check_edges(loaded, comps, types)
     problems += _check_column_names(loaded, nodes)
-    if problems or loaded.spec is None:
-        raise SpecError(problems)
+    if problems or loaded.file is None:
+        raise PipelineFileError(problems)
     order = topological_order({n: node.upstream for n, node in nodes.items()})
-    return Pipeline(loaded, loaded.spec, nodes=nodes, order=order, parameters=parameters)
+    return Pipeline(loaded, loaded.file, nodes=nodes, order=order, parameters=parameters)
 
 
 def _data_sources(nodes: dict[str, Node], node_id: str) -> list[Node]:
@@ -186,7 +187,7 @@ def _data_sources(nodes: dict[str, Node], node_id: str) -> list[Node]:
     return found
 
 
-def _check_column_names(loaded: LoadedSpec, nodes: dict[str, Node]) -> list:
+def _check_column_names(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
     """Columns a node names (``ComponentType.column_refs``, e.g. DriftValidator's thresholds
     and skip list) must be columns of the data upstream, where its source knows them before
     anything runs (``ComponentType.columns``, e.g. a local CsvExampleGen's header)."""
@@ -217,7 +218,7 @@ def _check_column_names(loaded: LoadedSpec, nodes: dict[str, Node]) -> list:
     return out
 
 
-def _check_paths(loaded: LoadedSpec, ctype: ComponentType, params: Params, base: tuple) -> list:
+def _check_paths(loaded: LoadedFile, ctype: ComponentType, params: Params, base: tuple) -> list:
     out = []
     for field_name, kind in ctype.path_fields().items():
         value = getattr(params, field_name)
@@ -236,7 +237,7 @@ def _check_paths(loaded: LoadedSpec, ctype: ComponentType, params: Params, base:
     return out
 
 
-def _check_edges(loaded: LoadedSpec, comps: dict, types: dict[str, ComponentType]) -> list:
+def _check_edges(loaded: LoadedFile, comps: dict, types: dict[str, ComponentType]) -> list:
     """Input names exist on the type, required inputs are given, outputs exist and types match."""
     doc = loaded.doc
     out = []
@@ -301,7 +302,7 @@ def _check_edges(loaded: LoadedSpec, comps: dict, types: dict[str, ComponentType
 def topological_order(edges: dict[str, set[str]]) -> list[str]:
     """Nodes so that each comes after its upstreams; ties broken by name (stable output)."""
     if find_cycle(edges):
-        raise SpecError([])
+        raise PipelineFileError([])
     done: list[str] = []
     remaining = dict(edges)
     while remaining:

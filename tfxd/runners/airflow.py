@@ -39,7 +39,7 @@ DAG = load_dag(PIPELINE_FILE, PARAMETERS)
 
 
 def dag_config(pipe: Pipeline) -> dict[str, Any]:
-    settings = pipe.spec.spec.runners.airflow
+    settings = pipe.file.body.runners.airflow
     start = settings.start_date
     return {
         "schedule": settings.schedule,
@@ -49,7 +49,7 @@ def dag_config(pipe: Pipeline) -> dict[str, Any]:
             "retries": settings.retries,
             "retry_delay": dt.timedelta(seconds=settings.retry_delay_seconds),
         },
-        "description": pipe.spec.metadata.description,
+        "description": pipe.file.metadata.description,
         "tags": ["tfxd"],
     }
 
@@ -109,7 +109,7 @@ def compile_airflow(pipe: Pipeline, output: str | Path) -> list[str]:
     from tfxd.pipelines.builder import build
 
     notes = build(pipe, "airflow", with_metadata=False).notes
-    declared = pipe.spec.spec.parameters
+    declared = pipe.file.body.parameters
     changed = {k: v for k, v in pipe.parameters.items() if declared.get(k) != v}
     text = TEMPLATE.format(
         name=pipe.name,

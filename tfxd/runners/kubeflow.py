@@ -34,7 +34,7 @@ def pipeline_spec(
     """The bare PipelineSpec as a dict, and notes for the user."""
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as v2
 
-    settings = pipe.spec.spec.runners.kubeflow
+    settings = pipe.file.body.runners.kubeflow
     image = image or (settings.image if settings else None)
     if not image:
         raise CompileError(
@@ -151,9 +151,9 @@ def executor_labels(spec: dict[str, Any]) -> dict[str, str]:
 def apply_pod_settings(pipe: Pipeline, spec: dict[str, Any]) -> dict[str, Any] | None:
     """Write each node's image, env and resources into its container, and return the Kubernetes
     platform spec (the kfp-kubernetes format) for secrets, node selectors and tolerations."""
-    from tfxd.spec.models import cpu_cores, memory_gb
+    from tfxd.file.models import cpu_cores, memory_gb
 
-    settings = pipe.spec.spec.runners.kubeflow
+    settings = pipe.file.body.runners.kubeflow
     if settings is None:
         return None
     executors = spec.get("deploymentSpec", {}).get("executors", {})

@@ -191,7 +191,7 @@ def run_file(
 
 
 def _check_nodes(pipe: Pipeline, names: list[str], flag: str) -> None:
-    from tfxd.spec import did_you_mean
+    from tfxd.file import did_you_mean
 
     for name in names:
         if name not in pipe.nodes:

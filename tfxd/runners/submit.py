@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from tfxd.errors import TfxdError
-from tfxd.runners.spec_run import coerce_parameter
+from tfxd.runners.compiled import coerce_parameter
 
 HEALTHZ = "/apis/v2beta1/healthz"
 _INTERVAL = re.compile(r"^(\d+)([smhd])$")

@@ -144,7 +144,7 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> Check:
     from tfxd.runners.local import run_pipeline
 
     pipe = validate_file(path)
-    policy = pipe.spec.spec.watch
+    policy = pipe.file.body.watch
     check = Check(pipe.name)
     available = available_spans(pipe)
     stream = any(source.kind == "stream" for source in span_sources(pipe))

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from tfxd.errors import Problem, SpecError
-from tfxd.spec.models import PARAM_REF, Component, PipelineSpec
-from tfxd.spec.yaml_loader import Document, Loc, load_document
+from tfxd.errors import PipelineFileError, Problem
+from tfxd.file.models import PARAM_REF, Component, PipelineFile
+from tfxd.file.problems import did_you_mean, pydantic_problems
+from tfxd.file.yaml_loader import Document, Loc, load_document
 
 SECRET_KEY = re.compile(
     r"(pass(word|wd)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)s?$",
@@ -32,11 +30,11 @@ REFERENCE_KEY = re.compile(r"(_env|_secret|_ref)$|^(secret|key)$", re.IGNORECASE
 
 
 @dataclass
-class LoadedSpec:
-    """A parsed pipeline file. ``spec`` is None when its structure is invalid; ``components`` holds
+class LoadedFile:
+    """A parsed pipeline file. ``file`` is None when its structure is invalid; ``components`` holds
     every node that parsed on its own, so later checks can still report their problems."""
 
-    spec: PipelineSpec | None
+    file: PipelineFile | None
     doc: Document
     components: dict[str, Component] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -45,11 +43,11 @@ class LoadedSpec:
     # that names another node of the file (the others are among ``problems``).
     edges: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
-    def checked(self) -> PipelineSpec:
-        """The spec, or ``SpecError`` with every problem found so far."""
-        if self.problems or self.spec is None:
-            raise SpecError(self.problems)
-        return self.spec
+    def checked(self) -> PipelineFile:
+        """The pipeline file, or ``PipelineFileError`` with every problem found so far."""
+        if self.problems or self.file is None:
+            raise PipelineFileError(self.problems)
+        return self.file
 
     @property
     def path(self) -> Path:
@@ -68,34 +66,29 @@ def is_uri(value: str) -> bool:
     return bool(re.match(r"^[a-z][a-z0-9+.-]*://", value))
 
 
-def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
-
-
-def load(path: str | Path, text: str | None = None) -> LoadedSpec:
-    """Load and check ``path``; raise ``SpecError`` listing every problem found."""
+def load(path: str | Path, text: str | None = None) -> LoadedFile:
+    """Load and check ``path``; raise ``PipelineFileError`` listing every problem found."""
     loaded = load_partial(path, text)
     loaded.checked()
     return loaded
 
 
-def load_partial(path: str | Path, text: str | None = None) -> LoadedSpec:
+def load_partial(path: str | Path, text: str | None = None) -> LoadedFile:
     """Load ``path`` and collect its problems without raising (unless it is not YAML at all)."""
     doc = load_document(Path(path).resolve() if text is None else Path(path), text)
     if doc.data is None:
-        raise SpecError(doc.problems)
+        raise PipelineFileError(doc.problems)
     problems: list[Problem] = list(doc.problems)  # duplicate keys: keep checking the rest
     problems += find_secrets(doc, doc.data, ())
-    spec: PipelineSpec | None = None
+    file: PipelineFile | None = None
     try:
-        spec = PipelineSpec.model_validate(doc.data)
+        file = PipelineFile.model_validate(doc.data)
     except ValidationError as err:
-        problems += pydantic_problems(doc, err, PipelineSpec)
+        problems += pydantic_problems(doc, err, PipelineFile)
     body = doc.data.get("spec") if isinstance(doc.data, dict) else None
     body = body if isinstance(body, dict) else {}
-    if spec is not None:
-        components, parameters = spec.spec.components, spec.spec.parameters
+    if file is not None:
+        components, parameters = file.body.components, file.body.parameters
     else:
         components = _lenient_components(body.get("components"))
         raw = body.get("parameters")
@@ -111,7 +104,7 @@ def load_partial(path: str | Path, text: str | None = None) -> LoadedSpec:
     if isinstance(pods, dict):
         problems += check_pod_nodes(doc, pods, components)
     problems += check_parameters(doc, body.get("components"), parameters)
-    return LoadedSpec(spec, doc, dict(components), dict(parameters), problems, edges)
+    return LoadedFile(file, doc, dict(components), dict(parameters), problems, edges)
 
 
 def _lenient_components(raw: Any) -> dict[str, Component]:
@@ -123,107 +116,6 @@ def _lenient_components(raw: Any) -> dict[str, Component]:
         except ValidationError:
             continue
     return out
-
-
-def pydantic_problems(
-    doc: Document, err: ValidationError, model: type[BaseModel], prefix: Loc = ()
-) -> list[Problem]:
-    """Turn pydantic errors into located problems, with "did you mean" for unknown keys."""
-    out = []
-    for item in err.errors():
-        loc: Loc = (*prefix, *item["loc"])
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            allowed = allowed_keys(model, tuple(item["loc"][:-1]))
-            hint = did_you_mean(key, allowed)
-            fix = hint or f"allowed keys here: {', '.join(sorted(allowed))}"
-            out.append(doc.problem(loc, f"unknown key '{key}'", fix, key=True))
-        elif kind == "missing":
-            out.append(
-                doc.problem(loc[:-1], f"missing required key '{loc[-1]}'", f"add '{loc[-1]}:'")
-            )
-        elif kind == "literal_error":
-            expected = item.get("ctx", {}).get("expected", "")
-            out.append(doc.problem(loc, f"'{_dotted(loc)}' must be {expected}", f"use {expected}"))
-        else:
-            msg = item["msg"].removeprefix("Value error, ")
-            out.append(
-                doc.problem(loc, f"'{_dotted(loc)}': {msg}", _type_fix(kind, item.get("input")))
-            )
-    return out
-
-
-def _dotted(loc: Loc) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
-def _type_fix(kind: str, value: Any) -> str:
-    fixes = {
-        "int_parsing": "write a whole number",
-        "int_type": "write a whole number",
-        "float_parsing": "write a number",
-        "bool_parsing": "write true or false",
-        "string_type": "write a string (quote it)",
-        "dict_type": "write a mapping (key: value)",
-        "list_type": "write a list (- item)",
-        "string_pattern_mismatch": "change the value to match the pattern",
-        "too_short": "add at least one entry",
-    }
-    return fixes.get(kind, "see the spec reference in README.md")
-
-
-def allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
-    """Keys allowed at ``loc`` (a path of keys inside ``model``)."""
-    current: Any = model
-    for part in loc:
-        current = _step(current, part)
-        if current is None:
-            return []
-    return _fields(current)
-
-
-def _fields(annotation: Any) -> list[str]:
-    model = _model_in(annotation)
-    if model is None:
-        return []
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if (
-        isinstance(annotation, type)
-        and not typing.get_args(annotation)
-        and issubclass(annotation, BaseModel)
-    ):
-        return annotation
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None
-
-
-def _step(annotation: Any, part: str | int) -> Any:
-    model = _model_in(annotation)
-    if model is not None:
-        for name, field in model.model_fields.items():
-            if part in (name, field.alias):
-                return field.annotation
-        return None
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is dict and len(args) == 2:
-        return args[1]
-    if origin is list and args:
-        return args[0]
-    if isinstance(annotation, types.UnionType) or origin is typing.Union:
-        for arg in args:
-            found = _step(arg, part)
-            if found is not None:
-                return found
-    return None
 
 
 def find_secrets(doc: Document, value: Any, loc: Loc) -> list[Problem]:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from tfxd.spec.load import (
-    LoadedSpec,
-    did_you_mean,
+from tfxd.file.load import (
+    LoadedFile,
     is_uri,
     load,
     load_partial,
     parse_reference,
 )
-from tfxd.spec.models import PARAM_REF, Component, PipelineSpec
-from tfxd.spec.yaml_loader import Document
+from tfxd.file.models import PARAM_REF, Component, PipelineFile
+from tfxd.file.problems import did_you_mean
+from tfxd.file.yaml_loader import Document
 
 __all__ = [
     "PARAM_REF",
     "Component",
     "Document",
-    "LoadedSpec",
-    "PipelineSpec",
+    "LoadedFile",
+    "PipelineFile",
     "did_you_mean",
     "is_uri",
     "load",

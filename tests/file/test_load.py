@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tfxd.errors import SpecError
+from tfxd.errors import PipelineFileError
+from tfxd.file import load
 from tfxd.pipelines.pipeline import validate_file
-from tfxd.spec import load
 
 HEADER = """\
 apiVersion: tfxd/v1
@@ -28,7 +28,7 @@ def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 
 
 def problems(path: Path) -> list[str]:
-    with pytest.raises(SpecError) as info:
+    with pytest.raises(PipelineFileError) as info:
         validate_file(path)
     return [str(p) for p in info.value.problems]
 
@@ -198,10 +198,12 @@ def test_all_problems_reported_together(tmp_path):
 
 
 def test_error_text_lists_count_and_locations(tmp_path):
-    with pytest.raises(SpecError, match=r"^2 problems in pipeline spec:\n.*pipeline.yaml:\d+:\d+"):
+    with pytest.raises(
+        PipelineFileError, match=r"^2 problems in pipeline file:\n.*pipeline.yaml:\d+:\d+"
+    ):
         validate_file(write(tmp_path, GOOD.replace("StatisticsGen", "Nope") + "  x: 1\n"))
 
 
 def test_load_reports_structure_without_registry(tmp_path):
-    with pytest.raises(SpecError, match="must be 'tfxd/v1'"):
+    with pytest.raises(PipelineFileError, match="must be 'tfxd/v1'"):
         load(write(tmp_path, GOOD, header=HEADER.replace("tfxd/v1", "v2")))

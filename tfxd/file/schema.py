@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tfxd.spec.models import PipelineSpec
+from tfxd.file.models import PipelineFile
 
 SCHEMA_ID = "https://tfxd.dev/schemas/pipeline.schema.json"
 PARAM_REF_SCHEMA = {
@@ -20,7 +20,7 @@ PARAM_REF_SCHEMA = {
 
 def build_schema(params: Mapping[str, type[BaseModel]]) -> dict[str, Any]:
     """The file's schema; ``params`` maps each component type to the model of its ``with:``."""
-    schema = PipelineSpec.model_json_schema(by_alias=True)
+    schema = PipelineFile.model_json_schema(by_alias=True)
     defs = schema.setdefault("$defs", {})
     component = defs["Component"]
     component["properties"]["type"]["enum"] = sorted(params)

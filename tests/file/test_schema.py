@@ -9,7 +9,7 @@ import yaml
 
 from tests.conftest import PENGUIN, REPO
 from tfxd.components.registry import registry
-from tfxd.spec.schema import render_schema
+from tfxd.file.schema import render_schema
 
 SCHEMA = REPO / "schemas" / "pipeline.schema.json"
 

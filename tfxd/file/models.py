@@ -284,10 +284,10 @@ class Body(Strict):
         return value
 
 
-class PipelineSpec(Strict):
+class PipelineFile(Strict):
     """A whole pipeline file."""
 
     api_version: Literal["tfxd/v1"] = Field(alias="apiVersion")
     kind: Literal["Pipeline"]
     metadata: Metadata
-    spec: Body
+    body: Body = Field(alias="spec")
