@@ -118,7 +118,7 @@ def history(tmp: Path, spans: int, features: int) -> None:
     from rich.console import Console
 
     from tfxd.components.drift_validator.drift import Score, Verdict
-    from tfxd.metadata.drift import EXECUTION_TYPE, drift_history, plot_png, table
+    from tfxd.mlmd.drift import EXECUTION_TYPE, drift_history, plot_png, table
 
     config = mlmd.ConnectionConfig()
     config.sqlite.filename_uri = str(tmp / "metadata.db")

@@ -227,8 +227,8 @@ def test_the_loop_on_tfx_taxi_module_and_half_year_spans(tmp_path: Path):
     # The history: five spans; 2 broke the schema, 4 drifted on exactly the shifted features,
     # and neither became a baseline.
     from tfxd.file import load
-    from tfxd.metadata.drift import drift_history
-    from tfxd.metadata.store import open_store
+    from tfxd.mlmd.drift import drift_history
+    from tfxd.mlmd.store import open_store
 
     store = open_store(load(spec))
     records = {r.span: r for r in drift_history(store, "taxiloop")}

@@ -97,9 +97,9 @@ def cmd_json_schema(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from ml_metadata import metadata_store
 
-    from tfxd.metadata import schema
-    from tfxd.metadata.store import connection_config
-    from tfxd.metadata.views import find_pipeline_file
+    from tfxd.mlmd import schema
+    from tfxd.mlmd.store import connection_config
+    from tfxd.mlmd.views import find_pipeline_file
     from tfxd.pipelines.builder import local_root
     from tfxd.pipelines.pipeline import check
 
@@ -230,7 +230,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             table.add_row(run.run_id, run.name, run.state, run.created, run.finished)
         console.print(table)
         return 0
-    from tfxd.metadata.views import print_runs
+    from tfxd.mlmd.views import print_runs
 
     print_runs(args.pipeline, spec_file=args.file, limit=args.limit, console=console)
     return 0
@@ -252,8 +252,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from tfxd.metadata.models import print_models
-    from tfxd.metadata.views import find_pipeline_file
+    from tfxd.mlmd.models import print_models
+    from tfxd.mlmd.views import find_pipeline_file
     from tfxd.pipelines.pipeline import check
 
     print_models(check(find_pipeline_file(args.pipeline, args.file), {}), console)
@@ -261,9 +261,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from tfxd.metadata.models import rollback
-    from tfxd.metadata.store import connection_config
-    from tfxd.metadata.views import find_pipeline_file
+    from tfxd.mlmd.models import rollback
+    from tfxd.mlmd.store import connection_config
+    from tfxd.mlmd.views import find_pipeline_file
     from tfxd.pipelines.pipeline import check
 
     loaded = find_pipeline_file(args.pipeline, args.file)
@@ -279,7 +279,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from tfxd.metadata.drift import print_drift
+    from tfxd.mlmd.drift import print_drift
 
     print_drift(
         args.pipeline, spec_file=args.file, png=args.png, html_file=args.html, console=console
@@ -288,7 +288,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from tfxd.metadata.views import find_pipeline_file, print_lineage
+    from tfxd.mlmd.views import find_pipeline_file, print_lineage
     from tfxd.pipelines.pipeline import check
 
     checked = None

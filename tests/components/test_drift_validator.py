@@ -385,7 +385,7 @@ def test_schema_accept_records_and_refuses_what_it_cannot_do(taxi_copy, tmp_path
     from tfxd.components.drift_validator.schema import Origin, SchemaStore
     from tfxd.errors import TfxdError
     from tfxd.file import load
-    from tfxd.metadata.schema import accept, acceptances, show
+    from tfxd.mlmd.schema import accept, acceptances, show
     from tfxd.pipelines.pipeline import check
 
     pipe = check(load(taxi_copy), {})

@@ -102,7 +102,7 @@ spec:
 def test_models_and_rollback_work_for_tfx_pusher_destinations(penguin_copy, models):
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
-    from tfxd.metadata.models import print_models, rollback
+    from tfxd.mlmd.models import print_models, rollback
     from tfxd.pipelines.pipeline import validate_file
 
     folder = penguin_copy.parent

@@ -58,7 +58,7 @@ def test_each_new_span_runs_once_in_order(tmp_path, penguin_data):
     assert watch(spec, once=True, interval=0, console=console).started == [(3, True)]
 
     # Each run read its own span (pinned), not the newest one.
-    from tfxd.metadata.store import open_store
+    from tfxd.mlmd.store import open_store
 
     store = open_store(validate_file(spec).loaded)
     spans = sorted(
@@ -127,8 +127,8 @@ def test_span_flag_needs_a_span_pattern(penguin_copy):
 
 
 def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(tmp_path, penguin_data):
-    from tfxd.metadata.store import open_store
-    from tfxd.metadata.views import print_runs
+    from tfxd.mlmd.store import open_store
+    from tfxd.mlmd.views import print_runs
     from tfxd.runners.watch import EXIT, release, status
 
     folder = tmp_path / "spanned"
@@ -171,7 +171,7 @@ def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(tmp_pa
     fixed = watch(spec, once=True, interval=0, console=console)
     assert fixed.started == [(2, True), (4, True)] and fixed.code == 0
     store = open_store(validate_file(spec).loaded)
-    from tfxd.metadata.quarantine import records
+    from tfxd.mlmd.quarantine import records
 
     [record] = records(store, "spanned")
     assert record.span == 2 and record.attempts == 2 and record.released

@@ -12,7 +12,7 @@ from tfx.orchestration import data_types
 from tfxd.components.registry import BuildContext, Target
 from tfxd.errors import TfxdError
 from tfxd.file import is_uri
-from tfxd.metadata.store import connection_config, reference
+from tfxd.mlmd.store import connection_config, reference
 from tfxd.pipelines.pipeline import Pipeline
 
 

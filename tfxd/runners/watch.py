@@ -35,8 +35,8 @@ class WatcherBusy(TfxdError):
 
 def span_outcomes(pipe: Pipeline) -> dict[int, str]:
     """Span → ``done`` | ``rejected`` (a gate failed) | ``pending``, from the runs in MLMD."""
-    from tfxd.metadata.store import open_store, reference
-    from tfxd.metadata.views import list_runs
+    from tfxd.mlmd.store import open_store, reference
+    from tfxd.mlmd.views import list_runs
 
     ref = reference(pipe.loaded)
     if "sqlite" in ref and not Path(ref["sqlite"]).exists():
@@ -67,8 +67,8 @@ def span_outcomes(pipe: Pipeline) -> dict[int, str]:
 
 def _quarantines(pipe: Pipeline) -> tuple[dict[int, Any], dict[int, int]]:
     """Quarantines in force by span, and each span's failed runs since its last release."""
-    from tfxd.metadata import quarantine
-    from tfxd.metadata.store import open_store, reference
+    from tfxd.mlmd import quarantine
+    from tfxd.mlmd.store import open_store, reference
 
     ref = reference(pipe.loaded)
     if "sqlite" in ref and not Path(ref["sqlite"]).exists():
@@ -139,8 +139,8 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> Check:
     ``spec.watch.retries`` times, then quarantined; the check prints one summary line."""
     from ml_metadata import metadata_store
 
-    from tfxd.metadata import quarantine
-    from tfxd.metadata.store import connection_config
+    from tfxd.mlmd import quarantine
+    from tfxd.mlmd.store import connection_config
     from tfxd.runners.local import run_pipeline
 
     pipe = validate_file(path)
@@ -227,8 +227,8 @@ def release(path: str | Path, span: int, console: Console) -> None:
     """Lift a span's quarantine: the next check runs it again."""
     from ml_metadata import metadata_store
 
-    from tfxd.metadata import quarantine
-    from tfxd.metadata.store import connection_config
+    from tfxd.mlmd import quarantine
+    from tfxd.mlmd.store import connection_config
 
     pipe = validate_file(path)
     store = metadata_store.MetadataStore(connection_config(pipe.loaded, readonly=False))

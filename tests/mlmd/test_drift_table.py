@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from tfxd.components.drift_validator.drift import Score, Verdict
-from tfxd.metadata.drift import SpanRecord, table
+from tfxd.mlmd.drift import SpanRecord, table
 
 FEATURES = [
     "trip_start_timestamp",

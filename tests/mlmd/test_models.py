@@ -72,7 +72,7 @@ def connection(folder: Path):
 
 
 def test_models_lists_versions_and_marks_serving(pushed):
-    from tfxd.metadata.models import print_models
+    from tfxd.mlmd.models import print_models
 
     pipe, made, _ = pushed
     console = Console(width=200, record=True)
@@ -85,7 +85,7 @@ def test_models_lists_versions_and_marks_serving(pushed):
 def test_rollback_moves_the_pointer_and_records_who_when_why(pushed):
     from ml_metadata import metadata_store
 
-    from tfxd.metadata.models import ROLLBACK_TYPE, rollback
+    from tfxd.mlmd.models import ROLLBACK_TYPE, rollback
 
     pipe, made, folder = pushed
     before, after = rollback(

@@ -7,8 +7,8 @@ import pytest
 from tests.conftest import PENGUIN
 from tfxd.errors import MetadataError, TfxdError
 from tfxd.file import load
-from tfxd.metadata.store import connection_config
-from tfxd.metadata.views import find_pipeline_file
+from tfxd.mlmd.store import connection_config
+from tfxd.mlmd.views import find_pipeline_file
 
 MYSQL = """\
 apiVersion: tfxd/v1

@@ -18,7 +18,7 @@ from rich.tree import Tree
 
 from tfxd.errors import MetadataError, TfxdError
 from tfxd.file import LoadedFile, load
-from tfxd.metadata.store import open_store
+from tfxd.mlmd.store import open_store
 
 STATE = {
     0: "unknown",
@@ -153,7 +153,7 @@ def print_runs(
             ", ".join(failed) or "-",
         )
     console.print(table)
-    from tfxd.metadata.quarantine import active
+    from tfxd.mlmd.quarantine import active
 
     for record in active(store, pipeline).values():
         console.print(
@@ -331,7 +331,7 @@ def print_lineage(
 
 def serving_model(store: Any, pipe: Any) -> Any:
     """The Model artifact behind the version that serves now (the checked pipeline's pusher)."""
-    from tfxd.metadata.models import destinations
+    from tfxd.mlmd.models import destinations
 
     [dest, *_] = destinations(pipe)
     version = dest.serving()

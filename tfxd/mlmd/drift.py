@@ -18,7 +18,7 @@ from rich.table import Table
 
 from tfxd.components.drift_validator.drift import Verdict
 from tfxd.errors import MetadataError
-from tfxd.metadata.views import node_of_executions
+from tfxd.mlmd.views import node_of_executions
 
 EXECUTION_TYPE = "tfxd.components.drift_validator.component.DriftValidator"
 
@@ -191,7 +191,7 @@ def html_page(records: list[SpanRecord], pipeline: str, png: bytes) -> str:
 
 def schema_lines(records: list[SpanRecord], store: Any, pipeline: str) -> list[str]:
     """The schema breaks of each span and every ``tfxd schema accept``, in time order."""
-    from tfxd.metadata.schema import acceptances
+    from tfxd.mlmd.schema import acceptances
 
     lines = [
         f"span {r.span}: {text}"
@@ -212,8 +212,8 @@ def print_drift(
     html_file: str | None,
     console: Console,
 ) -> list[SpanRecord]:
-    from tfxd.metadata.store import open_store
-    from tfxd.metadata.views import find_pipeline_file
+    from tfxd.mlmd.store import open_store
+    from tfxd.mlmd.views import find_pipeline_file
 
     loaded = find_pipeline_file(pipeline, spec_file)
     store = open_store(loaded)
