@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -57,10 +58,14 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     running = [e for e in store.get_executions() if e.last_known_state == mlmd.Execution.RUNNING]
     assert len(running) == 1 and running[0].type.endswith("HorovodTrainer")
 
-    # 2. Run again: finished nodes come from the cache, the trainer's leftover is repaired.
+    # 2. Run again: finished nodes come from the cache, the trainer's leftover is repaired; the
+    # plan said so, node by node.
+    predicted = planned(penguin_copy, "--param", "train_steps=150")
+    assert predicted["train"] == ("run", "no earlier execution"), predicted
     again = tfxd("run", str(penguin_copy), "--param", "train_steps=150", cwd=folder)
     assert again.returncode == 0, again.stdout + again.stderr
     out = again.stdout
+    assert statuses(out) == {n: action for n, (action, _) in predicted.items()}, out
     assert "repaired 1 execution(s) left running" in out
     # BaselineModel too: nothing serves yet, as when the killed run resolved it.
     for node in ("examples", "stats", "schema", "validate", "transform", "tune", "baseline"):
@@ -155,6 +160,22 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     assert f"Model #{model.id} " in serving.stdout and "← train" in serving.stdout
     assert "input files" in serving.stdout and "baseline" not in serving.stdout
 
+    # 6b. Nothing changed since: the plan says every node is cached, and the run is recorded in
+    # ML Metadata from the plan alone (no TFX launcher), reusing the earlier executions' outputs.
+    predicted = planned(penguin_copy, "--param", "train_steps=150")
+    assert {action for action, _ in predicted.values()} == {"cached"}, predicted
+    unchanged = tfxd("run", str(penguin_copy), "--param", "train_steps=150", cwd=folder)
+    assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
+    assert "0 ran, 10 cached" in unchanged.stdout and "nothing ran" in unchanged.stdout
+    store = open_store(runs / "metadata.db")
+    newest = list_runs(store, "penguin")[0]
+    assert newest.status == "succeeded" and len(newest.cached) == 10
+    from tfxd.runners.plan import CACHED_FROM
+
+    reused = store.get_executions_by_id([n.execution_id for n in newest.nodes])
+    assert all(CACHED_FROM in e.custom_properties for e in reused)
+    assert latest_artifact(store, "penguin", "Model").id == model.id
+
     # 7. The 2-rank model against a 1-rank one trained on the same transformed data.
     two_ranks, one_rank, transformed = train_one_rank(store, folder)
     accuracies = [eval_accuracy(m, transformed) for m in (two_ranks, one_rank)]
@@ -163,8 +184,11 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
 
     # 8. A new model (another train_steps) is a second version; roll back to the first: the
     # pointer moves, recorded in MLMD.
+    predicted = planned(penguin_copy, "--param", "train_steps=160")
+    assert predicted["train"] == ("run", "train_steps: 150 → 160"), predicted
     retrained = tfxd("run", str(penguin_copy), "--param", "train_steps=160", cwd=folder)
     assert retrained.returncode == 0, retrained.stdout + retrained.stderr
+    assert statuses(retrained.stdout) == {n: a for n, (a, _) in predicted.items()}
     assert f"{'push':<12} done" in retrained.stdout and "not pushed" not in retrained.stdout
     versions = sorted(p.name for p in (runs / "serving" / "penguin").iterdir() if p.name.isdigit())
     assert len(versions) == 2
@@ -174,6 +198,23 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     assert f"versions: {versions[0]} }}" in (runs / "serving" / "models.config").read_text()
     listed = tfxd("models", "penguin", "-f", str(penguin_copy), cwd=folder)
     assert f"{versions[0]} *" in listed.stdout
+
+
+def planned(path: Path, *params: str) -> dict[str, tuple[str, str]]:
+    """`tfxd plan`: node → (run | cached, why)."""
+    shown = tfxd("plan", str(path), *params, cwd=path.parent)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    out = {}
+    for line in shown.stdout.splitlines()[:-1]:
+        node, action, *why = line.split(maxsplit=2)
+        out[node] = (action, why[0] if why else "")
+    return out
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """What a run did, node by node, in the plan's words (done: run)."""
+    found = re.findall(r"^\s+\S\s+(\S+)\s+(done|cached|failed)\b", stdout, re.M)
+    return {node: "run" if status == "done" else status for node, status in found}
 
 
 TOLERANCE = 0.05  # eval accuracy, 2 ranks vs 1 rank (about 120 eval examples)

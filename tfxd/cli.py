@@ -100,19 +100,18 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from tfxd.mlmd import schema
     from tfxd.mlmd.store import connection_config
     from tfxd.mlmd.views import find_pipeline_file
-    from tfxd.pipelines.builder import local_root
     from tfxd.pipelines.pipeline import check
 
     loaded = find_pipeline_file(args.pipeline, args.file)
     pipe = check(loaded, {})
     if args.action == "show":
-        for line in schema.show(pipe, local_root(pipe)):
+        for line in schema.show(pipe, pipe.root):
             console.print(line, markup=False)
         return 0
     if args.span is None:
         raise TfxdError("tfxd schema accept: which span's schema? add --span N")
     store = metadata_store.MetadataStore(connection_config(loaded, readonly=False))
-    node, was, now = schema.accept(pipe, store, local_root(pipe), args.span, args.node, args.reason)
+    node, was, now = schema.accept(pipe, store, pipe.root, args.span, args.node, args.reason)
     console.print(
         f"{node}: the accepted schema is now {now} (was {was}); recorded in ML Metadata. "
         f"Run span {args.span} again: tfxd run {loaded.path} --span {args.span}",
@@ -121,12 +120,36 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from tfxd.runners.local import run_file
+def cmd_plan(args: argparse.Namespace) -> int:
+    from tfxd.pipelines.pipeline import validate_file
+    from tfxd.runners.plan import open_plan, plan
 
-    result = run_file(
-        args.file,
-        overrides=_params(args.param),
+    pipe = validate_file(args.file, _params(args.param))
+    store, span = open_plan(pipe, args.span)
+    predicted = plan(pipe, store, span)
+    for line in predicted.lines():
+        print(line)
+    runs = sum(n.action != "cached" for n in predicted.nodes)
+    print(
+        f"{runs} to run, {len(predicted.nodes) - runs} cached"
+        + (f" (span {span})" if span is not None else "")
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tfxd.pipelines.pipeline import validate_file
+
+    pipe = validate_file(args.file, _params(args.param))
+    if not (args.no_cache or args.from_node or args.only):
+        from tfxd.runners.plan import run_if_cached
+
+        if run_if_cached(pipe, args.span, console) is not None:
+            return 0
+    from tfxd.runners.local import run_pipeline
+
+    result = run_pipeline(
+        pipe,
         enable_cache=not args.no_cache,
         from_nodes=args.from_node,
         only_nodes=args.only,

@@ -26,6 +26,14 @@ def parser() -> argparse.ArgumentParser:
     with_params(sp)
     sp.set_defaults(light=True)
 
+    sp = sub.add_parser(
+        "plan", help="which nodes a run executes, which come from the cache, and why"
+    )
+    sp.add_argument("file")
+    with_params(sp)
+    sp.add_argument("--span", type=int, help="plan for this span instead of the newest")
+    sp.set_defaults(light=True)
+
     sp = sub.add_parser("run", help="run a pipeline locally (Beam DirectRunner, MLMD)")
     sp.add_argument("file")
     with_params(sp)

@@ -114,6 +114,10 @@ class ComponentType:
     # (``waiting()``, ``close()``), and the name of its drain journal's folder under the node's.
     stream_source: str | None = None
     journal: str = ""
+    # What its result depends on besides its parameters, its module files and its inputs, where
+    # a local run's cache key holds it: "module:function" (params, path resolver, the run's
+    # span) → a JSON-able value (None: only the run can tell); read by ``tfxd plan``.
+    cache_inputs: str | None = None
     # A gate: a run it fails leaves its span rejected (not retried) rather than failed.
     gates: bool = False
     # The module that runs as the Kubeflow preCacheCheck instead of TFX's file-based driver.

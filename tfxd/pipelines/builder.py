@@ -67,10 +67,6 @@ def module_importer(pipe: Pipeline):
     return module_name
 
 
-def local_root(pipe: Pipeline) -> str:
-    return str(pipe.loaded.resolve(pipe.file.body.root))
-
-
 def build(
     pipe: Pipeline,
     target: Target,
@@ -104,7 +100,7 @@ def build(
     pipeline_root = root or (
         body.runners.kubeflow.pipeline_root
         if target == "kubeflow" and body.runners.kubeflow and body.runners.kubeflow.pipeline_root
-        else local_root(pipe)
+        else pipe.root
     )
     ctx = BuildContext(
         target=target,

@@ -54,6 +54,11 @@ class Pipeline:
     def name(self) -> str:
         return self.file.metadata.name
 
+    @property
+    def root(self) -> str:
+        """The pipeline root of local runs (the body's ``root``, from the file's folder)."""
+        return str(self.loaded.resolve(self.file.body.root))
+
 
 def validate_file(path: str | Path, overrides: dict[str, str] | None = None) -> Pipeline:
     """Load ``path`` and run every check; raise ``PipelineFileError`` with all problems found."""

@@ -11,7 +11,6 @@ from pathlib import Path
 from tfxd.components.example_gen.params import complete_day, day_number, query_has_spans
 from tfxd.components.registry import load
 from tfxd.errors import TfxdError
-from tfxd.pipelines.builder import local_root
 from tfxd.pipelines.pipeline import Pipeline
 
 
@@ -118,7 +117,7 @@ def _stream_spans(pipe: Pipeline, node_id: str) -> set[int]:
     from tfxd.components.stream.params import journal_path
 
     node = pipe.nodes[node_id]
-    journal = Journal(journal_path(str(local_root(pipe)), node_id, node.type.journal))
+    journal = Journal(journal_path(pipe.root, node_id, node.type.journal))
     if journal.open_span() is not None:
         return {journal.open_span()}
     assert node.type.stream_source is not None

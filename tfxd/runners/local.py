@@ -25,7 +25,8 @@ from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.runners.locks import pipeline_lock
-from tfxd.runners.progress import RunOutcome, StepResult, report
+from tfxd.runners.plan import node_keys, write_key
+from tfxd.runners.progress import RunOutcome, StepResult, report, summary
 
 ABANDONED = "tfxd_abandoned"
 
@@ -234,6 +235,7 @@ def run_pipeline(
     else:  # the newest span, pinned as --span pins it: the same run as `tfxd watch` makes of it
         span = newest_file_span(pipe)
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
+    keys = node_keys(pipe, span)  # what `tfxd plan` compares, recorded on each execution
     ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
     if from_nodes or only_nodes:
         partial_run_utils.mark_pipeline(
@@ -295,18 +297,15 @@ def run_pipeline(
                 with metadata.Metadata(connection) as handle:
                     [execution] = handle.store.get_executions_by_id([info.execution_id])
                     notes = not_pushed(handle.store, execution.id)
+                    if execution.last_known_state in (
+                        mlmd.Execution.COMPLETE,
+                        mlmd.Execution.CACHED,
+                    ):
+                        write_key(handle.store, execution.id, keys.get(node_id))
                 if execution.last_known_state == mlmd.Execution.CACHED:
                     status = "cached"
             report(console, result, StepResult(node_id, status, seconds))
             for note in notes if status == "done" else []:
                 console.print(f"     [yellow]not pushed[/]: {note}")
-    done, cached = result.count("done"), result.count("cached")
-    verdict = "[green]succeeded[/]" if result.ok else "[red]failed[/]"
-    total = sum(n.seconds for n in result.steps)
-    console.print(f"run {verdict}: {done} ran, {cached} cached, {total:.1f}s")
-    if result.ok and done == 0 and cached:
-        console.print("nothing ran: every node came from the cache (nothing new was pushed)")
-    if not result.ok:
-        bad = result.first_failure()
-        console.print(f"[red]node '{bad.name}' failed[/]: {bad.error}")
+    summary(console, result)
     return result

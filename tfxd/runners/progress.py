@@ -56,3 +56,16 @@ def report(console: Console, outcome: RunOutcome, step: StepResult, detail: str 
     seconds = f" {step.seconds:6.1f}s" if step.status in ("done", "cached", "failed") else ""
     line = f"  [{style}]{mark}  {step.name:<12} {step.status:<7}[/]{seconds}"
     console.print(line + (f" {detail}" if detail else ""))
+
+
+def summary(console: Console, outcome: RunOutcome) -> None:
+    """The run's closing lines: its verdict and counts, and why nothing ran or what failed."""
+    done, cached = outcome.count("done"), outcome.count("cached")
+    verdict = "[green]succeeded[/]" if outcome.ok else "[red]failed[/]"
+    total = sum(n.seconds for n in outcome.steps)
+    console.print(f"run {verdict}: {done} ran, {cached} cached, {total:.1f}s")
+    if outcome.ok and done == 0 and cached:
+        console.print("nothing ran: every node came from the cache (nothing new was pushed)")
+    if not outcome.ok:
+        bad = outcome.first_failure()
+        console.print(f"[red]node '{bad.name}' failed[/]: {bad.error}")

@@ -23,7 +23,6 @@ from typing import Any
 from rich.console import Console
 
 from tfxd.errors import TfxdError
-from tfxd.pipelines.builder import local_root
 from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.pipelines.spans import available_spans, span_sources
 from tfxd.runners.locks import process_lock
@@ -251,7 +250,7 @@ def watch(
     last check."""
     pipe = validate_file(path)
     span_sources(pipe)  # fail early when there is nothing to watch
-    with watcher_lock(local_root(pipe)):
+    with watcher_lock(pipe.root):
         while True:
             check = check_once(path, console, **run_options)
             if once:

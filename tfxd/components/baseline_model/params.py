@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType, Params, path_field
+from tfxd.components.registry import ComponentType, Params, Resolver, path_field
 
 
 class BaselineModelParams(Params):
@@ -15,6 +17,14 @@ class BaselineModelParams(Params):
     )
 
 
+def serving_inputs(p: BaselineModelParams, resolve: Resolver, span: int | None) -> Any:
+    """The version folder serving now, which the driver puts into the cache key."""
+    from tfxd.components.baseline_model import serving
+
+    source = resolve(p.source)
+    return None if "://" in source else {"serving": serving.resolve(source)}
+
+
 TYPE = ComponentType(
     "BaselineModel",
     BaselineModelParams,
@@ -22,5 +32,6 @@ TYPE = ComponentType(
     "tfxd.components.baseline_model.build:build",
     "the serving model → the Evaluator's baseline (cached while serving is unchanged)",
     uncached_on=frozenset({"kubeflow"}),  # KFP's cache cannot see what serves
+    cache_inputs="tfxd.components.baseline_model.params:serving_inputs",
     produces={"model": "Model"},
 )

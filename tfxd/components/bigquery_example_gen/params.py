@@ -44,5 +44,6 @@ TYPE = ComponentType(
     "tfxd.components.bigquery_example_gen.build:build",
     "BigQuery tables (parallel Storage Read streams) or queries (paged) → Examples",
     spans="days",
+    cache_inputs="tfxd.components.example_gen.params:day_inputs",
     produces=EXAMPLES,
 )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import glob
+import os
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -45,6 +47,34 @@ def csv_columns(p: FileExampleGenParams, resolve: Resolver) -> list[str] | None:
         return None
     with files[-1].open(newline="", encoding="utf-8", errors="replace") as handle:
         return next(csv.reader(handle), None)
+
+
+def file_inputs(p: FileExampleGenParams, resolve: Resolver, span: int | None) -> Any:
+    """What a file ExampleGen's result depends on besides its parameters, as TFX's driver
+    fingerprints it: the span, and per split the files' count, bytes and modification seconds.
+    None when only the run can tell (a remote base)."""
+    base = p.input_base
+    if "://" in base or PARAM_REF_TEXT in base:
+        return None
+    splits: dict[str, Any] = {}
+    for name, pattern in (p.input_splits or {"single_split": "*"}).items():
+        if span is not None:
+            pattern = pattern.replace("{SPAN}", str(span))
+        files = glob.glob(os.path.join(resolve(base), pattern))
+        seconds = [int(os.stat(f).st_mtime_ns // 1_000_000_000) for f in files]
+        xor = 0
+        for second in seconds:
+            xor ^= second
+        splits[name] = [len(files), sum(os.path.getsize(f) for f in files), xor, sum(seconds)]
+    return {"span": span, "files": splits}
+
+
+def day_inputs(p: QueryGenParams, resolve: Resolver, span: int | None) -> Any:
+    """A query-based ExampleGen reads the same query again for the same day span: TFX caches on
+    the query text (in its parameters) and the span."""
+    if not query_has_spans(p.queries()):
+        return {}
+    return {"span": span if span is not None else complete_day()}
 
 
 class QueryGenParams(Params):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from tfxd.components.example_gen.params import PARAM_REF_TEXT, FileExampleGenParams
-from tfxd.components.registry import EXAMPLES, RUNTIME, ComponentType
+from tfxd.components.registry import EXAMPLES, RUNTIME, ComponentType, Resolver
 from tfxd.components.settings import Settings
+from tfxd.errors import TfxdError
 
 
 class S3ExampleGenParams(FileExampleGenParams):
@@ -60,6 +61,21 @@ class S3Settings(Settings):
     skip_bad_rows: int = 0
 
 
+def s3_inputs(p: S3ExampleGenParams, resolve: Resolver, span: int | None) -> Any:
+    """The span and the objects' ETag fingerprint, as the executor's driver computes it."""
+    from tfxd.components.s3_example_gen import service
+
+    if PARAM_REF_TEXT in p.input_base:
+        return None
+    splits = p.input_splits or {"single_split": "*"}
+    if span is not None:
+        splits = {k: v.replace("{SPAN}", str(span)) for k, v in splits.items()}
+    try:
+        return {"span": span, "etags": service.splits_fingerprint(p.input_base, splits.items())}
+    except TfxdError:
+        return None
+
+
 TYPE = ComponentType(
     "S3ExampleGen",
     S3ExampleGenParams,
@@ -67,6 +83,7 @@ TYPE = ComponentType(
     "tfxd.components.s3_example_gen.build:build",
     "CSV / TFRecord / Parquet / JSON-lines objects under an s3:// prefix → Examples",
     spans="files",
+    cache_inputs="tfxd.components.s3_example_gen.params:s3_inputs",
     kfp_driver="tfxd.components.s3_example_gen.kfp_driver",
     produces=EXAMPLES,
 )

@@ -37,5 +37,6 @@ TYPE = ComponentType(
     "tfxd.components.sql_example_gen.build:build",
     "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
     spans="days",
+    cache_inputs="tfxd.components.example_gen.params:day_inputs",
     produces=EXAMPLES,
 )

@@ -106,6 +106,7 @@ TYPES = (
         _BUILD + "csv_example_gen",
         "CSV files → Examples",
         spans="files",
+        cache_inputs="tfxd.components.example_gen.params:file_inputs",
         columns=csv_columns,
         produces=EXAMPLES,
     ),
@@ -116,6 +117,7 @@ TYPES = (
         _BUILD + "import_example_gen",
         "TFRecord files of tf.Example → Examples",
         spans="files",
+        cache_inputs="tfxd.components.example_gen.params:file_inputs",
         produces=EXAMPLES,
     ),
     ComponentType(

@@ -1,0 +1,292 @@
+"""``tfxd plan``: which nodes a local run executes and which the cache serves, and why.
+
+Each node's *plan key* is what its cached result depends on, as TFX's cache key sees it, computed
+without importing TFX: its type and parameters (parameters substituted), the ``.py`` files of its
+module file's folder (TFX packages that folder and hashes it), what its type declares beyond
+them (``ComponentType.cache_inputs``: the files an ExampleGen reads, as TFX's driver fingerprints
+them; the serving version a BaselineModel copies) and, through the order of the walk, whether an
+upstream node runs (new input artifacts). The local runner writes the key on every execution it
+finishes (``tfxd_plan_key``); a node is cached when an earlier successful execution of it has the
+same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the
+run from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tfxd.components.registry import load
+from tfxd.errors import TfxdError
+from tfxd.pipelines.pipeline import Pipeline
+
+PLAN_KEY = "tfxd_plan_key"  # execution custom property: the node's key when it ran or was cached
+CACHED_FROM = "tfxd_cached_from"  # execution custom property: the execution a recorded one reuses
+COMPLETE, CACHED = 3, 5  # ml_metadata's Execution.State values of a successful execution
+
+
+@dataclass
+class NodePlan:
+    node: str
+    action: Literal["run", "cached", "unknown"]
+    reason: str = ""
+    key: dict[str, Any] | None = None
+    reuses: Any = None  # the earlier execution a cached node's outputs come from
+
+
+@dataclass
+class Plan:
+    nodes: list[NodePlan] = field(default_factory=list)
+
+    @property
+    def all_cached(self) -> bool:
+        return bool(self.nodes) and all(n.action == "cached" for n in self.nodes)
+
+    def lines(self) -> list[str]:
+        width = max((len(n.node) for n in self.nodes), default=4) + 2
+        return [f"{n.node:<{width}}{n.action:<8}{n.reason}".rstrip() for n in self.nodes]
+
+
+def module_files(module_file: Path) -> dict[str, str]:
+    """sha256 of each ``.py`` file in the module file's folder, as TFX packages them."""
+    folder = module_file.parent
+    if not folder.is_dir():
+        return {}
+    return {
+        name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        for name in sorted(os.listdir(folder))
+        if name.endswith(".py") and (folder / name).is_file()
+    }
+
+
+def node_keys(pipe: Pipeline, span: int | None) -> dict[str, dict[str, Any] | None]:
+    """Each node's plan key; None for a node never cached on local runs (a stream drain) or
+    whose extra inputs only the run can tell."""
+    keys: dict[str, dict[str, Any] | None] = {}
+    for node_id in pipe.order:
+        node = pipe.nodes[node_id]
+        if "local" in node.type.uncached_on:
+            keys[node_id] = None
+            continue
+        key: dict[str, Any] = {
+            "type": node.type.name,
+            "params": node.params.model_dump(mode="json"),
+        }
+        module = getattr(node.params, "module_file", None)
+        if isinstance(module, str) and module:
+            key["module"] = module_files(pipe.loaded.resolve(module))
+        if node.type.cache_inputs is not None:
+            try:
+                extra = load(node.type.cache_inputs)(node.params, _resolver(pipe), span)
+            except (OSError, TfxdError):  # the run reports it where it reads them
+                extra = None
+            if extra is None:
+                keys[node_id] = None
+                continue
+            key["inputs"] = extra
+        keys[node_id] = key
+    return keys
+
+
+def _resolver(pipe: Pipeline) -> Any:
+    return lambda value: str(pipe.loaded.resolve(value))
+
+
+def earlier(store: Any, pipeline: str) -> dict[str, list[Any]]:
+    """Each node's successful executions that recorded a plan key, newest first."""
+    out: dict[str, list[Any]] = {}
+    for context in store.get_contexts_by_type("node"):
+        prefix, _, node_id = context.name.partition(".")
+        if prefix != pipeline:
+            continue
+        executions = [
+            e
+            for e in store.get_executions_by_context(context.id)
+            if e.last_known_state in (COMPLETE, CACHED) and PLAN_KEY in e.custom_properties
+        ]
+        out[node_id] = sorted(executions, key=lambda e: -e.id)
+    return out
+
+
+def plan(pipe: Pipeline, store: Any | None, span: int | None) -> Plan:
+    """What a full local run of ``pipe`` at ``span`` does, node by node; ``store`` None: no ML
+    Metadata yet."""
+    keys = node_keys(pipe, span)
+    history = earlier(store, pipe.name) if store is not None else {}
+    result, running = Plan(), set()
+    for node_id in pipe.order:
+        node, key = pipe.nodes[node_id], keys[node_id]
+        upstream = sorted({u for u, _ in node.inputs.values()} & running)
+        past = history.get(node_id, [])
+        if key is None:
+            why = (
+                "never cached here" if "local" in node.type.uncached_on else "only the run can tell"
+            )
+            step = NodePlan(node_id, "run" if "local" in node.type.uncached_on else "unknown", why)
+        elif upstream:
+            step = NodePlan(node_id, "run", f"upstream {', '.join(upstream)} runs", key)
+        elif (match := _same(past, key)) is not None:
+            step = NodePlan(node_id, "cached", f"as execution {match.id}", key, match)
+        elif not past:
+            step = NodePlan(node_id, "run", "no earlier execution", key)
+        else:
+            step = NodePlan(node_id, "run", _changed(_key_of(past[0]), key), key)
+        if step.action != "cached":
+            running.add(node_id)
+        result.nodes.append(step)
+    return result
+
+
+def _key_of(execution: Any) -> dict[str, Any]:
+    return json.loads(execution.custom_properties[PLAN_KEY].string_value)
+
+
+def _same(past: Iterable[Any], key: dict[str, Any]) -> Any:
+    text = json.dumps(key, sort_keys=True)
+    for execution in past:
+        if execution.custom_properties[PLAN_KEY].string_value == text:
+            return execution
+    return None
+
+
+def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
+    """What differs between an earlier key and this one, in the user's words."""
+    reasons = []
+    old, new = before.get("params", {}), now.get("params", {})
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            reasons.append(f"{name}: {_short(old.get(name))} → {_short(new.get(name))}")
+    old_mod, new_mod = before.get("module", {}), now.get("module", {})
+    for name in sorted(set(old_mod) | set(new_mod)):
+        if name not in old_mod:
+            reasons.append(f"{name} added beside the module file")
+        elif name not in new_mod:
+            reasons.append(f"{name} removed from beside the module file")
+        elif old_mod[name] != new_mod[name]:
+            reasons.append(f"{name} changed")
+    old_in, new_in = before.get("inputs", {}), now.get("inputs", {})
+    for name in sorted(set(old_in) | set(new_in)):
+        if old_in.get(name) != new_in.get(name):
+            reasons.append(_input_change(name, old_in.get(name), new_in.get(name)))
+    return "; ".join(reasons) or "its type changed"
+
+
+def _input_change(name: str, old: Any, new: Any) -> str:
+    if name == "span":
+        return f"span {old} → {new}"
+    if name == "serving":
+        was, now = (Path(v).name if v else "none" for v in (old, new))
+        return f"serving version {was} → {now}"
+    if name == "files" and isinstance(old, dict) and isinstance(new, dict):
+        splits = sorted(s for s in set(old) | set(new) if old.get(s) != new.get(s))
+        return f"input files changed (split {', '.join(splits)})"
+    return f"{name} changed"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def write_key(store: Any, execution_id: int, key: dict[str, Any] | None) -> None:
+    """Record ``key`` on an execution the run finished (done or cached)."""
+    if key is None:
+        return
+    [execution] = store.get_executions_by_id([execution_id])
+    execution.custom_properties[PLAN_KEY].string_value = json.dumps(key, sort_keys=True)
+    store.put_executions([execution])
+
+
+def record_cached_run(store: Any, pipeline: str, run_id: str, steps: list[NodePlan]) -> None:
+    """Record a run in which every node was served by the cache, as TFX records a cached
+    execution: a new execution per node, state CACHED, with the earlier execution's inputs and
+    outputs, in the pipeline's, the run's and the node's contexts."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    [run_type] = [t for t in store.get_context_types() if t.name == "pipeline_run"]
+    run = mlmd.Context(type_id=run_type.id, name=run_id)
+    [run_id_] = store.put_contexts([run])
+    pipe_ctx = store.get_context_by_type_and_name("pipeline", pipeline)
+    for step in steps:
+        earlier_execution = step.reuses
+        node_ctx = store.get_context_by_type_and_name("node", f"{pipeline}.{step.node}")
+        execution = mlmd.Execution(type_id=earlier_execution.type_id)
+        execution.last_known_state = mlmd.Execution.CACHED
+        for name, value in earlier_execution.properties.items():
+            execution.properties[name].CopyFrom(value)
+        for name, value in earlier_execution.custom_properties.items():
+            execution.custom_properties[name].CopyFrom(value)
+        execution.custom_properties[CACHED_FROM].int_value = earlier_execution.id
+        events = store.get_events_by_execution_ids([earlier_execution.id])
+        artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+        pairs = []
+        for event in events:
+            copy = mlmd.Event(type=event.type)
+            copy.path.CopyFrom(event.path)
+            pairs.append((artifacts[event.artifact_id], copy))
+        contexts = [c for c in (pipe_ctx, node_ctx) if c is not None]
+        run_ctx = store.get_contexts_by_id([run_id_])
+        store.put_execution(execution, pairs, [*contexts, *run_ctx])
+
+
+def open_plan(
+    pipe: Pipeline, span: int | None, *, writable: bool = False
+) -> tuple[Any, int | None]:
+    """The pipeline's ML Metadata (None before a first run) and the span a run reads: ``span``,
+    checked, or the newest file span, as ``tfxd run`` picks it."""
+    from ml_metadata import metadata_store
+
+    from tfxd.errors import MetadataError
+    from tfxd.mlmd.store import connection_config
+    from tfxd.pipelines.spans import newest_file_span, pinnable
+
+    if span is not None:
+        pinnable(pipe)
+    else:
+        span = newest_file_span(pipe)
+    try:
+        connection_config(pipe.loaded)  # refuses a SQLite file that is not there yet
+        config = connection_config(pipe.loaded, readonly=not writable)
+    except MetadataError:
+        return None, span
+    return metadata_store.MetadataStore(config), span
+
+
+def unfinished(store: Any, pipeline: str) -> bool:
+    """Whether an execution of the pipeline was left running (a killed run to repair)."""
+    context = store.get_context_by_type_and_name("pipeline", pipeline)
+    if context is None:
+        return False
+    return any(e.last_known_state in (1, 2) for e in store.get_executions_by_context(context.id))
+
+
+def run_if_cached(pipe: Pipeline, span: int | None, console: Any) -> Any:
+    """The run, recorded in ML Metadata without TFX, when every node would come from the
+    cache; None when something would run (the caller runs the pipeline)."""
+    import datetime as dt
+
+    from tfxd.runners.locks import pipeline_lock
+    from tfxd.runners.progress import RunOutcome, StepResult, report, summary
+
+    store, span = open_plan(pipe, span, writable=True)
+    if store is None:
+        return None
+    with pipeline_lock(pipe.root, pipe.name):
+        if unfinished(store, pipe.name):
+            return None
+        predicted = plan(pipe, store, span)
+        if not predicted.all_cached:
+            return None
+        run_id = dt.datetime.now().isoformat(timespec="microseconds")
+        record_cached_run(store, pipe.name, run_id, predicted.nodes)
+    outcome = RunOutcome(pipeline=pipe.name, run_id=run_id)
+    console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {pipe.root})")
+    for step in predicted.nodes:
+        report(console, outcome, StepResult(step.node, "cached"))
+    summary(console, outcome)
+    return outcome
