@@ -121,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, default=20)
     with_server(sp, required=False)
 
+    sp.set_defaults(light=True)  # reads ML Metadata without TFX
+
     sp = sub.add_parser("lineage", help="trace a model back to its input files")
     sp.add_argument("pipeline")
     sp.add_argument(
@@ -130,9 +132,13 @@ def parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
 
+    sp.set_defaults(light=True)  # reads ML Metadata without TFX
+
     sp = sub.add_parser("models", help="model versions, their metrics and TFLite sizes")
     sp.add_argument("pipeline")
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+
+    sp.set_defaults(light=True)  # reads ML Metadata without TFX
 
     sp = sub.add_parser("rollback", help="serve an earlier model version (recorded in MLMD)")
     sp.add_argument("pipeline")
@@ -140,6 +146,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", type=int, help="version to serve (default: the one before)")
     sp.add_argument("--reason", default="", help="why, recorded with who and when")
     sp.add_argument("--force", action="store_true", help="serve even an unblessed version")
+
+    sp.set_defaults(light=True)  # reads ML Metadata without TFX
 
     sp = sub.add_parser("watch", help="run the pipeline for every new span of its data")
     sp.add_argument("file")
@@ -153,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.add_argument("--png", help="also write a plot of scores over spans to this PNG file")
     sp.add_argument("--html", help="also write a report page (table and plot) to this file")
+
+    sp.set_defaults(light=True)  # reads ML Metadata without TFX
 
     sp = sub.add_parser("example", help="write an example pipeline's data")
     sp.add_argument("name", help="example name, e.g. penguin")

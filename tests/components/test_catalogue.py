@@ -83,11 +83,12 @@ def test_the_catalogue_imports_no_tensorflow():
     assert done.stdout.strip() == "[]"
 
 
-def test_validate_imports_no_tensorflow_tfx_or_beam():
-    """`tfxd validate` checks a pipeline from the catalogue's declarations alone."""
+def test_validate_and_plan_import_no_tensorflow_tfx_or_beam():
+    """`tfxd validate` and `tfxd plan` read a pipeline from the catalogue's declarations alone."""
     code = (
         "import sys; from tfxd.cli import main; "
-        "rc = main(['validate', 'pipelines/penguin-pubsub/pipeline.yaml']); "
+        "rc = main(['validate', 'pipelines/penguin-pubsub/pipeline.yaml']) "
+        "or main(['plan', 'pipelines/penguin-pubsub/pipeline.yaml']); "
         "print(rc, sorted(m for m in ('tensorflow', 'tfx', 'apache_beam') if m in sys.modules))"
     )
     done = subprocess.run(
