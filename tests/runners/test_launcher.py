@@ -21,6 +21,10 @@ if mode == "message":
     sys.exit("stopped: bad input")
 if mode == "kill":
     os.kill(os.getpid(), 9)
+if mode == "orphan":
+    os.kill(os.getppid(), 9)
+    import time; time.sleep(2)
+    open(sys.argv[2], "w").write("outlived its helper")
 if mode == "killhelper":
     os.kill(os.getppid(), 9)
     import time; time.sleep(1)
@@ -95,3 +99,11 @@ def test_a_helper_killed_during_a_command_fails_it_without_running_it_again(tmp_
         code, out = run(launcher, image, log, "killhelper")
         assert code == 1 and out.count("argv") == 1
         assert "helper process died while this command ran" in out
+        # A command whose helper dies is killed with it instead of running on as an orphan.
+        marker = tmp_path / "orphan"
+        code, out = run(launcher, image, log, "orphan", str(marker))
+        assert code == 1
+        import time
+
+        time.sleep(3)
+        assert not marker.exists()

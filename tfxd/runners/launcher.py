@@ -101,7 +101,7 @@ class Launcher:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=self.env,
+                env={**self.env, "TFXD_LAUNCHER_PARENT": str(os.getpid())},
                 text=True,
             )
             assert self._helper.stdout is not None
@@ -109,6 +109,19 @@ class Launcher:
                 self._helper.wait()
                 self._helper = None
         return self._helper
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: have this process killed when its parent dies, so that no task or helper runs on
+    as an orphan after the runner that started it was killed."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _child(request: dict[str, Any]) -> int:
@@ -151,12 +164,14 @@ def _serve(imports: list[str], requests: IO[str], replies: IO[str]) -> None:
         importlib.import_module(name)
     replies.write(READY + "\n")
     replies.flush()
+    helper = os.getpid()
     for line in requests:
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                _die_with_parent(helper)
                 code = _child(request)
             finally:
                 sys.stdout.flush()
@@ -170,6 +185,7 @@ def _serve(imports: list[str], requests: IO[str], replies: IO[str]) -> None:
 
 if __name__ == "__main__":
     # Replies go to a private copy of stdout; whatever an import prints goes to stderr.
+    _die_with_parent(int(os.environ.get("TFXD_LAUNCHER_PARENT", os.getppid())))
     _replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     _serve(sys.argv[1:], sys.stdin, _replies)
