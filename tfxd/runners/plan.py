@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tfxd.components.registry import load
-from tfxd.errors import TfxdError
 from tfxd.pipelines.pipeline import Pipeline
 
 PLAN_KEY = "tfxd_plan_key"  # execution custom property: the node's key when it ran or was cached
@@ -83,7 +82,7 @@ def node_keys(pipe: Pipeline, span: int | None) -> dict[str, dict[str, Any] | No
         if node.type.cache_inputs is not None:
             try:
                 extra = load(node.type.cache_inputs)(node.params, _resolver(pipe), span)
-            except (OSError, TfxdError):  # the run reports it where it reads them
+            except Exception:  # a key is advice: the run reports what it cannot read
                 extra = None
             if extra is None:
                 keys[node_id] = None
