@@ -97,7 +97,10 @@ def test_keys_follow_parameters_module_folder_and_files(tmp_path):
     edited = path.read_text().replace("infer_feature_shape: false", "infer_feature_shape: true")
     path.write_text(edited)
     after = node_keys(validate_file(path), None)
-    assert after["stats"] == before["stats"]
+    assert after["stats"]["upstream"]["examples"][:2] == ["examples", "examples"]
+    # stats reads other files through examples: its key follows, though its own inputs did not.
+    assert after["stats"]["upstream"] != before["stats"]["upstream"]
+    assert after["stats"]["params"] == before["stats"]["params"]
     assert after["schema"]["params"]["infer_feature_shape"] is True
     assert set(after["transform"]["module"]) == {"model.py", "helpers.py"}
     assert after["examples"]["inputs"]["files"] != before["examples"]["inputs"]["files"]
@@ -150,3 +153,34 @@ def test_a_run_served_by_the_cache_is_recorded_as_tfx_records_one(tmp_path):
         assert artifact.uri == f"/out/r1/{node.node}"  # the outputs it reuses
     # The next plan matches the recorded run too: nothing changed.
     assert plan(pipe, store, None).all_cached
+
+
+def test_an_upstream_served_from_another_execution_hands_over_other_artifacts(tmp_path):
+    path = make(tmp_path)
+    store = store_at(tmp_path / "metadata.db")
+    finished(store, "planned", node_keys(validate_file(path), None), "r1")
+    # `--only schema` with another parameter: schema has a result for it, transform has none.
+    path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: true"))
+    pipe = validate_file(path)
+    finished(store, "planned", {"schema": node_keys(pipe, None)["schema"]}, "r2")
+    steps = {n.node: n for n in plan(pipe, store, None).nodes}
+    assert steps["schema"].action == "cached"
+    assert (steps["transform"].action, steps["transform"].reason) == (
+        "run",
+        "input schema: another result of schema.schema",
+    )
+
+
+def test_a_partial_run_keys_its_nodes_on_the_outputs_it_reuses(tmp_path):
+    from tfxd.runners.plan import reused_keys
+
+    path = make(tmp_path)
+    store = store_at(tmp_path / "metadata.db")
+    first = node_keys(validate_file(path), None)
+    finished(store, "planned", first, "r1")
+    # The file changed since, but `--only transform` reuses r1's schema: transform's key says so.
+    path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: true"))
+    pipe = validate_file(path)
+    reused = reused_keys(store, "planned", ["examples", "stats", "schema"])
+    assert node_keys(pipe, None, reused)["transform"] == first["transform"]
+    assert node_keys(pipe, None)["transform"] != first["transform"]

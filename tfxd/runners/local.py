@@ -25,7 +25,7 @@ from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.runners.locks import pipeline_lock
-from tfxd.runners.plan import node_keys, write_key
+from tfxd.runners.plan import node_keys, reused_keys, write_key
 from tfxd.runners.progress import RunOutcome, StepResult, report, summary
 
 ABANDONED = "tfxd_abandoned"
@@ -235,7 +235,6 @@ def run_pipeline(
     else:  # the newest span, pinned as --span pins it: the same run as `tfxd watch` makes of it
         span = newest_file_span(pipe)
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
-    keys = node_keys(pipe, span)  # what `tfxd plan` compares, recorded on each execution
     ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
     if from_nodes or only_nodes:
         partial_run_utils.mark_pipeline(
@@ -244,6 +243,18 @@ def run_pipeline(
             to_nodes=only_nodes or None,
         )
     deployment, connection = mlmd_connection(ir)
+    # What `tfxd plan` compares, recorded on each execution; a skipped node hands over its
+    # latest outputs, so its key is the one recorded with them.
+    skipped = [
+        n.pipeline_node.node_info.id
+        for n in ir.nodes
+        if n.pipeline_node.execution_options.HasField("skip")
+    ]
+    reused = {}
+    if skipped:
+        with metadata.Metadata(connection) as handle:
+            reused = reused_keys(handle.store, pipe.name, skipped)
+    keys = node_keys(pipe, span, reused)
     result = RunResult(pipeline=pipe.name, run_id=run_id)
     root = ir.runtime_spec.pipeline_root.field_value.string_value
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")

@@ -4,7 +4,9 @@ Each node's *plan key* is what its cached result depends on, as TFX's cache key 
 without importing TFX: its type and parameters (parameters substituted), the ``.py`` files of its
 module file's folder (TFX packages that folder and hashes it), what its type declares beyond
 them (``ComponentType.cache_inputs``: the files an ExampleGen reads, as TFX's driver fingerprints
-them; the serving version a BaselineModel copies) and, through the order of the walk, whether an
+them; the serving version a BaselineModel copies), which upstream result each input takes (the
+upstream node's key, standing for the artifact ids in TFX's key; for a node a partial run skips,
+the key recorded with the outputs it reuses) and, through the order of the walk, whether an
 upstream node runs (new input artifacts). The local runner writes the key on every execution it
 finishes (``tfxd_plan_key``); a node is cached when an earlier successful execution of it has the
 same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the
@@ -63,18 +65,30 @@ def module_files(module_file: Path) -> dict[str, str]:
     }
 
 
-def node_keys(pipe: Pipeline, span: int | None) -> dict[str, dict[str, Any] | None]:
+def node_keys(
+    pipe: Pipeline, span: int | None, fixed: dict[str, dict[str, Any] | None] | None = None
+) -> dict[str, dict[str, Any] | None]:
     """Each node's plan key; None for a node never cached on local runs (a stream drain) or
-    whose extra inputs only the run can tell."""
+    whose extra inputs only the run can tell. ``fixed``: the keys of nodes a partial run skips,
+    whose latest outputs it reuses (the keys recorded with them)."""
     keys: dict[str, dict[str, Any] | None] = {}
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
+        if fixed is not None and node_id in fixed:
+            keys[node_id] = fixed[node_id]
+            continue
         if "local" in node.type.uncached_on:
             keys[node_id] = None
             continue
         key: dict[str, Any] = {
             "type": node.type.name,
             "params": node.params.model_dump(mode="json"),
+            # Which upstream result each input takes: an upstream node served from the cache by
+            # another earlier execution (another serving version, say) hands over other artifacts.
+            "upstream": {
+                name: [up, output, _digest(keys.get(up))]
+                for name, (up, output) in sorted(node.inputs.items())
+            },
         }
         module = getattr(node.params, "module_file", None)
         if isinstance(module, str) and module:
@@ -90,6 +104,12 @@ def node_keys(pipe: Pipeline, span: int | None) -> dict[str, dict[str, Any] | No
             key["inputs"] = extra
         keys[node_id] = key
     return keys
+
+
+def _digest(key: dict[str, Any] | None) -> str | None:
+    if key is None:
+        return None
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _resolver(pipe: Pipeline) -> Any:
@@ -145,6 +165,12 @@ def _key_of(execution: Any) -> dict[str, Any]:
     return json.loads(execution.custom_properties[PLAN_KEY].string_value)
 
 
+def reused_keys(store: Any, pipeline: str, skipped: list[str]) -> dict[str, dict[str, Any] | None]:
+    """The keys of the latest outputs a partial run reuses for the nodes it skips."""
+    history = earlier(store, pipeline)
+    return {n: _key_of(history[n][0]) if history.get(n) else None for n in skipped}
+
+
 def _same(past: Iterable[Any], key: dict[str, Any]) -> Any:
     text = json.dumps(key, sort_keys=True)
     for execution in past:
@@ -168,6 +194,11 @@ def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
             reasons.append(f"{name} removed from beside the module file")
         elif old_mod[name] != new_mod[name]:
             reasons.append(f"{name} changed")
+    old_up, new_up = before.get("upstream", {}), now.get("upstream", {})
+    for name in sorted(set(old_up) | set(new_up)):
+        if old_up.get(name) != new_up.get(name) and name in new_up:
+            up, output, _ = new_up[name]
+            reasons.append(f"input {name}: another result of {up}.{output}")
     old_in, new_in = before.get("inputs", {}), now.get("inputs", {})
     for name in sorted(set(old_in) | set(new_in)):
         if old_in.get(name) != new_in.get(name):
