@@ -120,9 +120,9 @@ def earlier(store: Any, pipeline: str) -> dict[str, list[Any]]:
     """Each node's successful executions that recorded a plan key, newest first."""
     out: dict[str, list[Any]] = {}
     for context in store.get_contexts_by_type("node"):
-        prefix, _, node_id = context.name.partition(".")
-        if prefix != pipeline:
+        if not context.name.startswith(pipeline + "."):
             continue
+        node_id = context.name[len(pipeline) + 1 :]
         executions = [
             e
             for e in store.get_executions_by_context(context.id)
