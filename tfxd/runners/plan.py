@@ -28,7 +28,8 @@ from tfxd.pipelines.pipeline import Pipeline
 
 PLAN_KEY = "tfxd_plan_key"  # execution custom property: the node's key when it ran or was cached
 CACHED_FROM = "tfxd_cached_from"  # execution custom property: the execution a recorded one reuses
-COMPLETE, CACHED = 3, 5  # ml_metadata's Execution.State values of a successful execution
+# ml_metadata's Execution.State values: unfinished, and successful
+NEW, RUNNING, COMPLETE, CACHED = 1, 2, 3, 5
 
 
 @dataclass
@@ -292,7 +293,8 @@ def unfinished(store: Any, pipeline: str) -> bool:
     context = store.get_context_by_type_and_name("pipeline", pipeline)
     if context is None:
         return False
-    return any(e.last_known_state in (1, 2) for e in store.get_executions_by_context(context.id))
+    executions = store.get_executions_by_context(context.id)
+    return any(e.last_known_state in (NEW, RUNNING) for e in executions)
 
 
 def run_if_cached(pipe: Pipeline, span: int | None, console: Any) -> Any:
