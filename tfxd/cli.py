@@ -137,6 +137,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _jobs(jobs: int | None) -> int | None:
+    if jobs is not None and jobs < 1:
+        raise TfxdError(f"--jobs {jobs}: give a number of nodes, 1 or more")
+    return jobs
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tfxd.pipelines.pipeline import validate_file
 
@@ -155,6 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         only_nodes=args.only,
         console=console,
         span=args.span,
+        jobs=_jobs(args.jobs),
     )
     return 0 if result.ok else 1
 
@@ -269,7 +276,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
         watch.release(args.file, args.release, console)
         return 0
     try:
-        return watch.watch(args.file, once=args.once, interval=args.interval, console=console).code
+        return watch.watch(
+            args.file,
+            once=args.once,
+            interval=args.interval,
+            console=console,
+            jobs=_jobs(args.jobs),
+        ).code
     except KeyboardInterrupt:
         return 0
 

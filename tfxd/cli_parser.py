@@ -59,6 +59,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="NODE",
         help="run only NODE, reusing the latest outputs of its upstream nodes",
     )
+    sp.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="run up to N independent nodes at once (default: the cores available; 1: one "
+        "after another in this process)",
+    )
 
     sp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2 or Airflow")
     sp.add_argument("file")
@@ -155,6 +162,13 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--interval", type=float, default=300, help="seconds between checks")
     sp.add_argument("--status", action="store_true", help="each span's state; runs nothing")
     sp.add_argument("--release", type=int, metavar="SPAN", help="lift a span's quarantine")
+    sp.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="run up to N independent nodes at once (default: the cores available; 1: one "
+        "after another in this process)",
+    )
 
     sp = sub.add_parser("drift", help="drift scores per span and feature, from ML Metadata")
     sp.add_argument("pipeline")

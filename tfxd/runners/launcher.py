@@ -111,7 +111,7 @@ class Launcher:
         return self._helper
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Linux: have this process killed when its parent dies, so that no task or helper runs on
     as an orphan after the runner that started it was killed."""
     if not sys.platform.startswith("linux"):
@@ -171,7 +171,7 @@ def _serve(imports: list[str], requests: IO[str], replies: IO[str]) -> None:
         if pid == 0:
             code = 1
             try:
-                _die_with_parent(helper)
+                die_with_parent(helper)
                 code = _child(request)
             finally:
                 sys.stdout.flush()
@@ -185,7 +185,7 @@ def _serve(imports: list[str], requests: IO[str], replies: IO[str]) -> None:
 
 if __name__ == "__main__":
     # Replies go to a private copy of stdout; whatever an import prints goes to stderr.
-    _die_with_parent(int(os.environ.get("TFXD_LAUNCHER_PARENT", os.getppid())))
+    die_with_parent(int(os.environ.get("TFXD_LAUNCHER_PARENT", os.getppid())))
     _replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     _serve(sys.argv[1:], sys.stdin, _replies)

@@ -27,6 +27,13 @@ from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.runners.locks import pipeline_lock
 from tfxd.runners.plan import node_keys, reused_keys, write_key
 from tfxd.runners.progress import RunOutcome, StepResult, report, summary
+from tfxd.runners.workers import (
+    Finished,
+    Workers,
+    default_jobs,
+    preload_executors,
+    serialized_metadata,
+)
 
 ABANDONED = "tfxd_abandoned"
 
@@ -169,14 +176,13 @@ def mlmd_connection(ir: Any) -> tuple[Any, Any]:
 def launch_node(ir: Any, deployment: Any, connection: Any, node_id: str) -> Any:
     """Run one node of ``ir`` with TFX's portable launcher (resolve inputs from MLMD, cache
     check, executor, publish); returns the launcher's execution info."""
-    from tfx.orchestration import metadata
     from tfx.orchestration.local import runner_utils
     from tfx.orchestration.portable import launcher
 
     [pnode] = [n.pipeline_node for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
     return launcher.Launcher(
         pipeline_node=pnode,
-        mlmd_connection=metadata.Metadata(connection),
+        mlmd_connection=serialized_metadata(connection),
         pipeline_info=ir.pipeline_info,
         pipeline_runtime_spec=ir.runtime_spec,
         executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
@@ -212,13 +218,13 @@ def run_pipeline(
     console: Console | None = None,
     capture_logs: bool = True,
     span: int | None = None,
+    jobs: int | None = None,
 ) -> RunResult:
-    """Run ``pipe`` locally; returns per-node results (a failed node ends the run).
+    """Run ``pipe`` locally; returns per-node results (a failed node ends the run). Up to
+    ``jobs`` nodes run at once (default: the cores available; see ``workers``).
 
     With ``capture_logs`` each node's output (TF, Beam, the user's module) goes to
     ``<root>/.logs/<run id>/<node>.log`` and the terminal shows only progress."""
-    from ml_metadata.proto import metadata_store_pb2 as mlmd
-    from tfx.orchestration import metadata
     from tfx.orchestration.portable import partial_run_utils
 
     console = console or Console()
@@ -252,7 +258,7 @@ def run_pipeline(
     ]
     reused = {}
     if skipped:
-        with metadata.Metadata(connection) as handle:
+        with serialized_metadata(connection) as handle:
             reused = reused_keys(handle.store, pipe.name, skipped)
     keys = node_keys(pipe, span, reused)
     result = RunResult(pipeline=pipe.name, run_id=run_id)
@@ -260,6 +266,7 @@ def run_pipeline(
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
     if capture_logs:
         console = terminal_console(console)
+    jobs = jobs or default_jobs()
     with pipeline_lock(root, pipe.name):
         result.repaired = repair_abandoned(connection, pipe.name, run_id)
         if result.repaired:
@@ -268,55 +275,124 @@ def run_pipeline(
                 "interrupted run (marked FAILED)"
             )
         console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {root})")
-        failed = False
-        for node in ir.nodes:
-            pnode = node.pipeline_node
-            node_id = pnode.node_info.id
-            if failed:
-                report(console, result, StepResult(node_id, "not run"))
-                continue
-            if pnode.execution_options.HasField("skip"):
-                step = StepResult(node_id, "skipped")
-                report(console, result, step, "(reusing earlier outputs)")
-                continue
-            start = time.monotonic()
-            log = log_dir / f"{node_id}.log"
-            try:
-                with (
-                    console.status(f"{node_id} running…"),
-                    captured_output(log) if capture_logs else nullcontext(),
-                ):
-                    if pnode.execution_options.run.perform_snapshot:
-                        with metadata.Metadata(connection) as handle:
-                            partial_run_utils.snapshot(handle, ir)
-                    info = launch_node(ir, deployment, connection, node_id)
-            except Exception as err:  # any executor error ends the run
-                seconds = time.monotonic() - start
-                text = "".join(traceback.format_exception_only(type(err), err)).strip()
-                # An executor that failed its execution on purpose: show its own message.
-                text = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
-                report(console, result, StepResult(node_id, "failed", seconds, text), text)
-                if capture_logs:
-                    console.print(f"     log: {log}")
-                failed = True
-                continue
-            seconds = time.monotonic() - start
-            status, notes = "done", []
-            if info is None or info.execution_id is None:
-                status = "skipped"
-            else:
-                with metadata.Metadata(connection) as handle:
-                    [execution] = handle.store.get_executions_by_id([info.execution_id])
-                    notes = not_pushed(handle.store, execution.id)
-                    if execution.last_known_state in (
-                        mlmd.Execution.COMPLETE,
-                        mlmd.Execution.CACHED,
-                    ):
-                        write_key(handle.store, execution.id, keys.get(node_id))
-                if execution.last_known_state == mlmd.Execution.CACHED:
-                    status = "cached"
-            report(console, result, StepResult(node_id, status, seconds))
-            for note in notes if status == "done" else []:
-                console.print(f"     [yellow]not pushed[/]: {note}")
+        run = _Run(ir, deployment, connection, keys, console, result, log_dir, capture_logs)
+        if jobs > 1:
+            preload_executors(ir, deployment)
+        run.schedule(jobs)
     summary(console, result)
     return result
+
+
+class _Run:
+    """One run's nodes: started as their upstream nodes succeed, at most ``jobs`` at a time (in
+    this process when 1, else in forked workers); a failure starts nothing new, lets the running
+    nodes finish, and leaves the rest not run."""
+
+    def __init__(
+        self,
+        ir: Any,
+        deployment: Any,
+        connection: Any,
+        keys: dict[str, str],
+        console: Console,
+        result: RunResult,
+        log_dir: Path,
+        capture_logs: bool,
+    ):
+        self.ir, self.deployment, self.connection = ir, deployment, connection
+        self.keys, self.console, self.result = keys, console, result
+        self.log_dir, self.capture_logs = log_dir, capture_logs
+        self.started: dict[str, float] = {}
+
+    def schedule(self, jobs: int) -> None:
+        nodes = {n.pipeline_node.node_info.id: n.pipeline_node for n in self.ir.nodes}
+        pending = list(nodes)
+        succeeded: set[str] = set()
+        failed = False
+        workers = Workers()
+        with self.console.status("") as status:
+            try:
+                while pending or len(workers):
+                    for node_id in [] if failed else list(pending):
+                        pnode = nodes[node_id]
+                        if len(workers) >= jobs or not set(pnode.upstream_nodes) <= succeeded:
+                            continue
+                        pending.remove(node_id)
+                        if pnode.execution_options.HasField("skip"):
+                            step = StepResult(node_id, "skipped")
+                            report(self.console, self.result, step, "(reusing earlier outputs)")
+                            succeeded.add(node_id)
+                            continue
+                        self._snapshot(pnode)
+                        self.started[node_id] = time.monotonic()
+                        if jobs == 1:
+                            status.update(f"{node_id} running…")
+                            finished = self._inline(node_id)
+                            failed |= not self._finish(finished, succeeded)
+                            break  # look again: what this node's end made ready
+                        workers.start(node_id, self._log(node_id), self._worker_task(node_id))
+                    else:
+                        if not len(workers):
+                            break  # nothing runs and nothing can start
+                        status.update(f"{', '.join(workers.nodes)} running…")
+                        failed |= not self._finish(workers.wait(), succeeded)
+            finally:
+                workers.stop()
+        for node_id in pending:
+            report(self.console, self.result, StepResult(node_id, "not run"))
+
+    def _log(self, node_id: str) -> Path:
+        return self.log_dir / f"{node_id}.log"
+
+    def _snapshot(self, pnode: Any) -> None:
+        from tfx.orchestration.portable import partial_run_utils
+
+        if pnode.execution_options.run.perform_snapshot:
+            with serialized_metadata(self.connection) as handle:
+                partial_run_utils.snapshot(handle, self.ir)
+
+    def _launch(self, node_id: str) -> int | None:
+        info = launch_node(self.ir, self.deployment, self.connection, node_id)
+        return None if info is None else info.execution_id
+
+    def _inline(self, node_id: str) -> Finished:
+        try:
+            with captured_output(self._log(node_id)) if self.capture_logs else nullcontext():
+                return Finished(node_id, self._launch(node_id))
+        except Exception as err:  # any executor error ends the run
+            text = "".join(traceback.format_exception_only(type(err), err))
+            return Finished(node_id, error=text)
+
+    def _worker_task(self, node_id: str) -> Any:
+        return lambda: self._launch(node_id)
+
+    def _finish(self, finished: Finished, succeeded: set[str]) -> bool:
+        """Report a node that ended; whether it succeeded."""
+        from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+        node_id = finished.node
+        seconds = time.monotonic() - self.started[node_id]
+        if finished.error:
+            text = finished.error.strip()
+            # An executor that failed its execution on purpose: show its own message.
+            text = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
+            report(self.console, self.result, StepResult(node_id, "failed", seconds, text), text)
+            if self.capture_logs:
+                self.console.print(f"     log: {self._log(node_id)}")
+            return False
+        status, notes = "done", []
+        if finished.execution_id is None:
+            status = "skipped"
+        else:
+            with serialized_metadata(self.connection) as handle:
+                [execution] = handle.store.get_executions_by_id([finished.execution_id])
+                notes = not_pushed(handle.store, execution.id)
+                if execution.last_known_state in (mlmd.Execution.COMPLETE, mlmd.Execution.CACHED):
+                    write_key(handle.store, execution.id, self.keys.get(node_id))
+            if execution.last_known_state == mlmd.Execution.CACHED:
+                status = "cached"
+        report(self.console, self.result, StepResult(node_id, status, seconds))
+        for note in notes if status == "done" else []:
+            self.console.print(f"     [yellow]not pushed[/]: {note}")
+        succeeded.add(node_id)
+        return True
