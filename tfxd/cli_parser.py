@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         metavar="N",
-        help="run up to N independent nodes at once (default: the cores available; 1: one "
+        help="run up to N independent nodes at once, in worker processes (default 1: one "
         "after another in this process)",
     )
 
@@ -166,7 +166,7 @@ def parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         metavar="N",
-        help="run up to N independent nodes at once (default: the cores available; 1: one "
+        help="run up to N independent nodes at once, in worker processes (default 1: one "
         "after another in this process)",
     )
 

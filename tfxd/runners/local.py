@@ -30,7 +30,6 @@ from tfxd.runners.progress import RunOutcome, StepResult, report, summary
 from tfxd.runners.workers import (
     Finished,
     Workers,
-    default_jobs,
     preload_executors,
     serialized_metadata,
 )
@@ -221,7 +220,7 @@ def run_pipeline(
     jobs: int | None = None,
 ) -> RunResult:
     """Run ``pipe`` locally; returns per-node results (a failed node ends the run). Up to
-    ``jobs`` nodes run at once (default: the cores available; see ``workers``).
+    ``jobs`` nodes run at once (default 1: one after another in this process; see ``workers``).
 
     With ``capture_logs`` each node's output (TF, Beam, the user's module) goes to
     ``<root>/.logs/<run id>/<node>.log`` and the terminal shows only progress."""
@@ -266,7 +265,7 @@ def run_pipeline(
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
     if capture_logs:
         console = terminal_console(console)
-    jobs = jobs or default_jobs()
+    jobs = jobs or 1
     with pipeline_lock(root, pipe.name):
         result.repaired = repair_abandoned(connection, pipe.name, run_id)
         if result.repaired:

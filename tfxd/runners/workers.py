@@ -26,14 +26,6 @@ from typing import Any
 from tfxd.runners.launcher import die_with_parent
 
 
-def default_jobs() -> int:
-    """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def lock_path(connection: Any) -> str | None:
     """The lock file that serializes writers of a SQLite store; None for a server (MySQL)."""
     filename = getattr(connection, "filename_uri", "")
