@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tfx_own_penguin import prepare, timed
+from local_vs_tfx import timed
+from tfx_own_penguin import prepare
 
 
 def main() -> None:

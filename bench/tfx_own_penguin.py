@@ -15,13 +15,13 @@ import csv
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from local_vs_tfx import timed  # noqa: E402
 
 # tfxd's spelling of create_pipeline(enable_tuning=False, enable_bulk_inferrer=True): the
 # LatestBlessedModelStrategy resolver becomes BaselineModel (the model the Pusher serves), the
@@ -116,15 +116,6 @@ def prepare(work: Path) -> None:
             writer.writerow(row[1:])
     (work / "pipeline.yaml").write_text(PIPELINE)
     (work / "tfx_run.py").write_text(TFX_RUN)
-
-
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return seconds
 
 
 def main() -> None:

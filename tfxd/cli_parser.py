@@ -21,6 +21,15 @@ def parser() -> argparse.ArgumentParser:
             help="override a pipeline parameter (repeatable)",
         )
 
+    def with_jobs(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--jobs",
+            type=int,
+            metavar="N",
+            help="run up to N independent nodes at once, in worker processes (default 1: one "
+            "after another in this process)",
+        )
+
     sp = sub.add_parser("validate", help="check a pipeline file and report every problem")
     sp.add_argument("file")
     with_params(sp)
@@ -59,13 +68,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="NODE",
         help="run only NODE, reusing the latest outputs of its upstream nodes",
     )
-    sp.add_argument(
-        "--jobs",
-        type=int,
-        metavar="N",
-        help="run up to N independent nodes at once, in worker processes (default 1: one "
-        "after another in this process)",
-    )
+    with_jobs(sp)
 
     sp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2 or Airflow")
     sp.add_argument("file")
@@ -162,13 +165,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--interval", type=float, default=300, help="seconds between checks")
     sp.add_argument("--status", action="store_true", help="each span's state; runs nothing")
     sp.add_argument("--release", type=int, metavar="SPAN", help="lift a span's quarantine")
-    sp.add_argument(
-        "--jobs",
-        type=int,
-        metavar="N",
-        help="run up to N independent nodes at once, in worker processes (default 1: one "
-        "after another in this process)",
-    )
+    with_jobs(sp)
 
     sp = sub.add_parser("drift", help="drift scores per span and feature, from ML Metadata")
     sp.add_argument("pipeline")
