@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,9 +136,11 @@ class Workers:
                 try:
                     reply: dict[str, Any] = {"execution_id": work()}
                 except BaseException as err:  # the node's failure, reported by the runner
-                    reply = {"error": "".join(traceback.format_exception_only(type(err), err))}
+                    text = "".join(traceback.format_exception_only(type(err), err))
+                    # At most 6 bytes a character in JSON: the reply fits the pipe's buffer.
+                    reply = {"error": text[:8_000]}
                     traceback.print_exc()
-                os.write(write, (json.dumps(reply)[:60_000] + "\n").encode())
+                os.write(write, (json.dumps(reply) + "\n").encode())
                 code = 0
             finally:
                 sys.stdout.flush()
@@ -148,9 +151,7 @@ class Workers:
 
     def wait(self) -> Finished:
         """The next worker to end, and what it reported."""
-        pid, status = os.waitpid(-1, 0)
-        while pid not in self.running:  # a child this runner did not start here
-            pid, status = os.waitpid(-1, 0)
+        pid, status = self._ended()
         worker = self.running.pop(pid)
         chunks = []
         while chunk := os.read(worker.reply, 65536):
@@ -163,6 +164,16 @@ class Workers:
             return Finished(worker.node, error=f"the worker process died ({how})")
         reply = json.loads(text)
         return Finished(worker.node, reply.get("execution_id"), reply.get("error", ""))
+
+    def _ended(self) -> tuple[int, int]:
+        """A worker that ended and its wait status; only workers are collected (another child's
+        status is for whoever started it)."""
+        while True:
+            for pid in self.running:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return pid, status
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """Kill the workers still running (the runner was interrupted)."""
