@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PENGUIN, tfxd
+from tests.conftest import tfxd
 
 GATED = Path(__file__).parent / "gated" / "gated_trainer.py"
 
 
-def write_pipeline(folder: Path) -> Path:
-    shutil.copytree(PENGUIN / "data", folder / "data")
+def write_pipeline(folder: Path, data: Path) -> Path:
+    shutil.copytree(data, folder / "data")
     shutil.copy(GATED, folder)
 
     def trainer(name: str, extra: str = "") -> str:
@@ -81,10 +81,10 @@ def left_behind(path: Path) -> list[int]:
 
 
 @pytest.mark.slow
-def test_two_branches_run_at_once_survive_a_kill_and_a_failure(tmp_path: Path):
+def test_two_branches_run_at_once_survive_a_kill_and_a_failure(tmp_path: Path, penguin_data: Path):
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
-    path = write_pipeline(tmp_path)
+    path = write_pipeline(tmp_path, penguin_data)
     # 1. Both branches start while neither can end: they run at once. Kill the run there.
     proc = subprocess.Popen(
         [sys.executable, "-m", "tfxd.cli", "run", str(path), "--jobs", "2"],
