@@ -10,6 +10,7 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.proto import bulk_inferrer_pb2, trainer_pb2
 
 from tfxd.components.example_gen.build import file_configs
+from tfxd.components.example_gen.driver import ContentDriver
 from tfxd.components.example_gen.params import FileExampleGenParams
 from tfxd.components.registry import BuildContext
 from tfxd.components.reports import component as reports
@@ -24,13 +25,21 @@ from tfxd.components.standard.params import (
 )
 
 
+def _by_content(component: Any) -> Any:
+    """Fingerprint the files a file ExampleGen reads by their content (``ContentDriver``)."""
+    component.driver_class = ContentDriver
+    return component
+
+
 def csv_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
-    return tfx.components.CsvExampleGen(input_base=ctx.path(p.input_base), **file_configs(ctx, p))
+    return _by_content(
+        tfx.components.CsvExampleGen(input_base=ctx.path(p.input_base), **file_configs(ctx, p))
+    )
 
 
 def import_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
-    return tfx.components.ImportExampleGen(
-        input_base=ctx.path(p.input_base), **file_configs(ctx, p)
+    return _by_content(
+        tfx.components.ImportExampleGen(input_base=ctx.path(p.input_base), **file_configs(ctx, p))
     )
 
 
