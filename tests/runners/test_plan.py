@@ -3,6 +3,7 @@ real ML Metadata store. What ``tfxd run`` then does is compared in ``test_e2e_pe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -86,13 +87,18 @@ def finished(store, pipeline: str, keys: dict, run: str) -> dict[str, int]:
     return ids
 
 
-def test_keys_follow_parameters_module_folder_and_files(tmp_path):
+def test_keys_follow_parameters_module_imports_and_files(tmp_path):
     path = make(tmp_path)
     before = node_keys(validate_file(path), None)
-    assert before["examples"]["inputs"]["files"]["single_split"][:2] == [1, 8]
-    assert set(before["transform"]["module"]) == {"model.py"}
+    digest = hashlib.sha256(b"x,y\n1,2\n").hexdigest()
+    assert before["examples"]["inputs"]["files"] == {"single_split": {"a.csv": digest}}
+    assert set(before["transform"]["module"]) == {"code/model.py"}
 
-    (tmp_path / "code" / "helpers.py").write_text("X = 1\n")  # TFX packages the whole folder
+    (tmp_path / "code" / "unused.py").write_text("X = 1\n")  # beside it, not imported
+    assert node_keys(validate_file(path), None)["transform"] == before["transform"]
+    (tmp_path / "code" / "helpers.py").write_text("X = 1\n")
+    model = tmp_path / "code" / "model.py"
+    model.write_text("import helpers\n" + model.read_text())
     (tmp_path / "data" / "a.csv").write_text("x,y\n1,2\n3,4\n")
     edited = path.read_text().replace("infer_feature_shape: false", "infer_feature_shape: true")
     path.write_text(edited)
@@ -102,7 +108,7 @@ def test_keys_follow_parameters_module_folder_and_files(tmp_path):
     assert after["stats"]["upstream"] != before["stats"]["upstream"]
     assert after["stats"]["params"] == before["stats"]["params"]
     assert after["schema"]["params"]["infer_feature_shape"] is True
-    assert set(after["transform"]["module"]) == {"model.py", "helpers.py"}
+    assert set(after["transform"]["module"]) == {"code/model.py", "code/helpers.py"}
     assert after["examples"]["inputs"]["files"] != before["examples"]["inputs"]["files"]
 
 
@@ -117,16 +123,28 @@ def test_plan_names_what_changed_and_what_runs_because_of_it(tmp_path):
     (tmp_path / "code" / "model.py").write_text("def preprocessing_fn(inputs):\n    return {}\n")
     steps = {n.node: n for n in plan(pipe, store, None).nodes}
     assert [steps[n].action for n in ("examples", "stats", "schema")] == ["cached"] * 3
-    assert (steps["transform"].action, steps["transform"].reason) == ("run", "model.py changed")
+    assert (steps["transform"].action, steps["transform"].reason) == (
+        "run",
+        "code/model.py changed",
+    )
 
     path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: true"))
     steps = {n.node: n for n in plan(validate_file(path), store, None).nodes}
     assert steps["schema"].reason == "infer_feature_shape: false → true"
     assert steps["transform"].reason == "upstream schema runs"
-    stamp = (tmp_path / "data" / "a.csv").stat().st_mtime + 5
-    os.utime(tmp_path / "data" / "a.csv", (stamp, stamp))  # same bytes, a later time
+    data = tmp_path / "data" / "a.csv"
+    stamp = data.stat().st_mtime + 5
+    data.write_bytes(data.read_bytes())
+    os.utime(data, (stamp, stamp))  # the same bytes rewritten, a later time: still cached
     steps = {n.node: n for n in plan(validate_file(path), store, None).nodes}
-    assert steps["examples"].reason == "input files changed (split single_split)"
+    assert steps["examples"].action == "cached"
+    stat = data.stat()
+    text = data.read_bytes()
+    data.write_bytes(text[:-2] + bytes(reversed(text[-2:])))  # other bytes, same size and time
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert data.stat().st_size == stat.st_size
+    steps = {n.node: n for n in plan(validate_file(path), store, None).nodes}
+    assert steps["examples"].reason == "input files: a.csv changed"
     assert steps["stats"].reason == "upstream examples runs"
     assert steps["schema"].reason == "upstream stats runs"
     assert steps["transform"].reason == "upstream examples, schema runs"

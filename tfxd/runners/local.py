@@ -25,8 +25,9 @@ from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.runners.locks import pipeline_lock
-from tfxd.runners.plan import node_keys, reused_keys, write_key
+from tfxd.runners.plan import must_run, node_keys, reused_keys, write_key
 from tfxd.runners.progress import RunOutcome, StepResult, report, summary
+from tfxd.runners.record import annotate, start_record
 from tfxd.runners.workers import (
     Finished,
     Workers,
@@ -152,6 +153,7 @@ def compile_ir(
     from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration.portable import runtime_parameter_utils
 
+    importable(pipe)
     built = build(pipe, target, enable_cache=enable_cache, span=span)
     ir = compiler.Compiler().compile(built.pipeline)
     for node in ir.nodes:
@@ -161,6 +163,26 @@ def compile_ir(
         ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
     )
     return ir
+
+
+def importable(pipe: Pipeline) -> None:
+    """Let module files import the modules beside them and under the pipeline file's folder, as
+    when they are run from there: those folders go first on ``sys.path`` and on ``PYTHONPATH``
+    (for the processes executors start, such as Horovod ranks). TFX loads a module file by its
+    path, and packages its folder only under its own runners."""
+    import sys
+
+    folders = [
+        str(pipe.loaded.resolve(m).parent)
+        for node in pipe.nodes.values()
+        if isinstance(m := getattr(node.params, "module_file", None), str) and m and "://" not in m
+    ]
+    folders = list(dict.fromkeys([*folders, str(pipe.loaded.folder)]))
+    for folder in reversed(folders):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    known = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*folders, *known]))
 
 
 def mlmd_connection(ir: Any) -> tuple[Any, Any]:
@@ -218,9 +240,12 @@ def run_pipeline(
     capture_logs: bool = True,
     span: int | None = None,
     jobs: int | None = None,
+    seeds: dict[str, int] | None = None,
+    reproduces: str = "",
 ) -> RunResult:
     """Run ``pipe`` locally; returns per-node results (a failed node ends the run). Up to
     ``jobs`` nodes run at once (default 1: one after another in this process; see ``workers``).
+    ``seeds`` and ``reproduces``: what ``tfxd reproduce`` gives the run it makes.
 
     With ``capture_logs`` each node's output (TF, Beam, the user's module) goes to
     ``<root>/.logs/<run id>/<node>.log`` and the terminal shows only progress."""
@@ -239,6 +264,10 @@ def run_pipeline(
         pinnable(pipe)  # --span needs spans to pin
     else:  # the newest span, pinned as --span pins it: the same run as `tfxd watch` makes of it
         span = newest_file_span(pipe)
+    if pipe.file.body.metadata.mysql is not None:  # down, or refusing the login: say so now
+        from tfxd.mlmd.store import open_store
+
+        open_store(pipe.loaded, readonly=False)
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
     ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
     if from_nodes or only_nodes:
@@ -260,6 +289,12 @@ def run_pipeline(
         with serialized_metadata(connection) as handle:
             reused = reused_keys(handle.store, pipe.name, skipped)
     keys = node_keys(pipe, span, reused)
+    if enable_cache:  # TFX's key misses what a module imports: run what the plan says changed
+        with serialized_metadata(connection) as handle:
+            changed = must_run(handle.store, pipe.name, keys)
+        for node in ir.nodes:
+            if node.pipeline_node.node_info.id in changed:
+                node.pipeline_node.execution_options.caching_options.enable_cache = False
     result = RunResult(pipeline=pipe.name, run_id=run_id)
     root = ir.runtime_spec.pipeline_root.field_value.string_value
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
@@ -273,8 +308,11 @@ def run_pipeline(
                 f"[yellow]repaired[/] {result.repaired} execution(s) left running by an "
                 "interrupted run (marked FAILED)"
             )
+        with serialized_metadata(connection) as handle:
+            start_record(handle.store, pipe, run_id, span, "local", keys, root, seeds, reproduces)
         console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {root})")
         run = _Run(ir, deployment, connection, keys, console, result, log_dir, capture_logs)
+        run.evaluations = {n: pipe.nodes[n].type.evaluation for n in pipe.order}
         if jobs > 1:
             preload_executors(ir, deployment)
         run.schedule(jobs)
@@ -302,6 +340,7 @@ class _Run:
         self.keys, self.console, self.result = keys, console, result
         self.log_dir, self.capture_logs = log_dir, capture_logs
         self.started: dict[str, float] = {}
+        self.evaluations: dict[str, str | None] = {}  # node → its evaluation output, if any
 
     def schedule(self, jobs: int) -> None:
         nodes = {n.pipeline_node.node_info.id: n.pipeline_node for n in self.ir.nodes}
@@ -388,6 +427,7 @@ class _Run:
                 notes = not_pushed(handle.store, execution.id)
                 if execution.last_known_state in (mlmd.Execution.COMPLETE, mlmd.Execution.CACHED):
                     write_key(handle.store, execution.id, self.keys.get(node_id))
+                    annotate(handle.store, execution.id, self.evaluations.get(node_id))
             if execution.last_known_state == mlmd.Execution.CACHED:
                 status = "cached"
         report(self.console, self.result, StepResult(node_id, status, seconds))

@@ -1,29 +1,31 @@
 """``tfxd plan``: which nodes a local run executes and which the cache serves, and why.
 
 Each node's *plan key* is what its cached result depends on, as TFX's cache key sees it, computed
-without importing TFX: its type and parameters (parameters substituted), the ``.py`` files of its
-module file's folder (TFX packages that folder and hashes it), what its type declares beyond
-them (``ComponentType.cache_inputs``: the files an ExampleGen reads, as TFX's driver fingerprints
-them; the serving version a BaselineModel copies), which upstream result each input takes (the
-upstream node's key, standing for the artifact ids in TFX's key; for a node a partial run skips,
-the key recorded with the outputs it reuses) and, through the order of the walk, whether an
+without importing TFX: its type and parameters (parameters substituted), its module file and the
+local modules it imports (``pipelines.code``; TFX's own key hashes only the module file's text, so
+the runners make TFX run a node whose own key changed: ``must_run``), what its type declares beyond
+them (``ComponentType.cache_inputs``: the content of the files an ExampleGen reads, as its driver
+fingerprints them; the serving version a BaselineModel copies), which upstream result each input
+takes (the upstream node's key, standing for the artifact ids in TFX's key; for a node a partial run
+skips, the key recorded with the outputs it reuses) and, through the order of the walk, whether an
 upstream node runs (new input artifacts). The local runner writes the key on every execution it
 finishes (``tfxd_plan_key``); a node is cached when an earlier successful execution of it has the
-same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the
-run from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam.
+same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the run
+from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tfxd.components.example_gen.params import files_changed
 from tfxd.components.registry import load
+from tfxd.pipelines.code import module_sources
 from tfxd.pipelines.pipeline import Pipeline
 
 PLAN_KEY = "tfxd_plan_key"  # execution custom property: the node's key when it ran or was cached
@@ -54,16 +56,10 @@ class Plan:
         return [f"{n.node:<{width}}{n.action:<8}{n.reason}".rstrip() for n in self.nodes]
 
 
-def module_files(module_file: Path) -> dict[str, str]:
-    """sha256 of each ``.py`` file in the module file's folder, as TFX packages them."""
-    folder = module_file.parent
-    if not folder.is_dir():
-        return {}
-    return {
-        name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
-        for name in sorted(os.listdir(folder))
-        if name.endswith(".py") and (folder / name).is_file()
-    }
+def module_digests(pipe: Pipeline, module_file: str) -> dict[str, str]:
+    """sha256 of the module file and of each local module it imports (``pipelines.code``)."""
+    sources = module_sources(pipe.loaded.resolve(module_file), pipe.loaded.folder)
+    return {name: source["sha256"] for name, source in sources.items()}
 
 
 def node_keys(
@@ -93,7 +89,7 @@ def node_keys(
         }
         module = getattr(node.params, "module_file", None)
         if isinstance(module, str) and module:
-            key["module"] = module_files(pipe.loaded.resolve(module))
+            key["module"] = module_digests(pipe, module)
         if node.type.cache_inputs is not None:
             try:
                 extra = load(node.type.cache_inputs)(node.params, _resolver(pipe), span)
@@ -131,6 +127,18 @@ def earlier(store: Any, pipeline: str) -> dict[str, list[Any]]:
         ]
         out[node_id] = sorted(executions, key=lambda e: -e.id)
     return out
+
+
+def must_run(store: Any, pipeline: str, keys: dict[str, dict[str, Any] | None]) -> set[str]:
+    """The nodes whose own key matches no earlier successful execution (a parameter, the code, an
+    input changed): the runners turn TFX's cache off for them, since TFX's own key misses what a
+    module file imports."""
+    history = earlier(store, pipeline)
+    return {
+        node
+        for node, key in keys.items()
+        if key is not None and _same(history.get(node, []), key) is None
+    }
 
 
 def plan(pipe: Pipeline, store: Any | None, span: int | None) -> Plan:
@@ -190,9 +198,9 @@ def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
     old_mod, new_mod = before.get("module", {}), now.get("module", {})
     for name in sorted(set(old_mod) | set(new_mod)):
         if name not in old_mod:
-            reasons.append(f"{name} added beside the module file")
+            reasons.append(f"{name} now imported")
         elif name not in new_mod:
-            reasons.append(f"{name} removed from beside the module file")
+            reasons.append(f"{name} no longer imported")
         elif old_mod[name] != new_mod[name]:
             reasons.append(f"{name} changed")
     old_up, new_up = before.get("upstream", {}), now.get("upstream", {})
@@ -214,8 +222,11 @@ def _input_change(name: str, old: Any, new: Any) -> str:
         was, now = (Path(v).name if v else "none" for v in (old, new))
         return f"serving version {was} → {now}"
     if name == "files" and isinstance(old, dict) and isinstance(new, dict):
-        splits = sorted(s for s in set(old) | set(new) if old.get(s) != new.get(s))
-        return f"input files changed (split {', '.join(splits)})"
+        changes = files_changed(old, new)
+        shown = ", ".join(changes[:5]) + (
+            f" and {len(changes) - 5} more" if len(changes) > 5 else ""
+        )
+        return f"input files: {shown}"
     return f"{name} changed"
 
 
@@ -270,10 +281,8 @@ def open_plan(
 ) -> tuple[Any, int | None]:
     """The pipeline's ML Metadata (None before a first run) and the span a run reads: ``span``,
     checked, or the newest file span, as ``tfxd run`` picks it."""
-    from ml_metadata import metadata_store
-
     from tfxd.errors import MetadataError
-    from tfxd.mlmd.store import connection_config
+    from tfxd.mlmd.store import connection_config, open_store
     from tfxd.pipelines.spans import newest_file_span, pinnable
 
     if span is not None:
@@ -282,10 +291,11 @@ def open_plan(
         span = newest_file_span(pipe)
     try:
         connection_config(pipe.loaded)  # refuses a SQLite file that is not there yet
-        config = connection_config(pipe.loaded, readonly=not writable)
     except MetadataError:
+        if pipe.file.body.metadata.mysql is not None:
+            raise  # its credentials are not exported
         return None, span
-    return metadata_store.MetadataStore(config), span
+    return open_store(pipe.loaded, readonly=not writable), span
 
 
 def unfinished(store: Any, pipeline: str) -> bool:
@@ -302,8 +312,10 @@ def run_if_cached(pipe: Pipeline, span: int | None, console: Any) -> Any:
     cache; None when something would run (the caller runs the pipeline)."""
     import datetime as dt
 
+    from tfxd.mlmd.records import write_record
     from tfxd.runners.locks import pipeline_lock
     from tfxd.runners.progress import RunOutcome, StepResult, report, summary
+    from tfxd.runners.record import compose
 
     store, span = open_plan(pipe, span, writable=True)
     if store is None:
@@ -315,6 +327,8 @@ def run_if_cached(pipe: Pipeline, span: int | None, console: Any) -> Any:
         if not predicted.all_cached:
             return None
         run_id = dt.datetime.now().isoformat(timespec="microseconds")
+        keys = {step.node: step.key for step in predicted.nodes}
+        write_record(store, compose(pipe, run_id, span, "local", keys))
         record_cached_run(store, pipe.name, run_id, predicted.nodes)
     outcome = RunOutcome(pipeline=pipe.name, run_id=run_id)
     console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {pipe.root})")
