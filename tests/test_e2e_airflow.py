@@ -88,10 +88,25 @@ def test_penguin_dag_runs_and_records_lineage(tmp_path, airflow_env, penguin_dat
     runs = tfxd("runs", "penguin", "-f", "pipeline.yaml", cwd=folder)
     assert runs.returncode == 0, runs.stderr
     assert "manual__2026-01-02T00:00:00+00:00" in runs.stdout and "succeeded" in runs.stdout
+    # The DAG run's tasks recorded the run (once) and, on their executions, metrics and the push.
+    from ml_metadata import metadata_store
+
+    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.mlmd.records import read_record
+    from tfxd.mlmd.views import list_runs
+
+    db = {"sqlite": str(folder / "runs" / "metadata.db")}
+    store = metadata_store.MetadataStore(connection_from_reference(db))
+    record = read_record(store, "penguin", "manual__2026-01-02T00:00:00+00:00")
+    assert record is not None and record.runner == "airflow"
+    assert record.parameters["train_steps"] == 200 and "model.py" in record.modules
+    [run] = list_runs(store, "penguin")
+    assert run.metrics["sparse_categorical_accuracy"] > 0.6
+    serving = folder / "runs" / "serving" / "penguin"
+    assert (serving / run.pushed / "saved_model.pb").exists()
     lineage = tfxd("lineage", "penguin", "-f", "pipeline.yaml", cwd=folder)
     assert lineage.returncode == 0, lineage.stderr
     assert "penguins.csv" in lineage.stdout and "train" in lineage.stdout
-    serving = folder / "runs" / "serving" / "penguin"
     assert [p.name for p in serving.iterdir() if (p / "saved_model.pb").exists()]
 
 

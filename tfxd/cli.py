@@ -260,10 +260,47 @@ def cmd_runs(args: argparse.Namespace) -> int:
             table.add_row(run.run_id, run.name, run.state, run.created, run.finished)
         console.print(table)
         return 0
+    if args.compare is not None:
+        from tfxd.mlmd.compare import compare_runs
+
+        compare_runs(args.pipeline, args.compare, spec_file=args.file, console=console)
+        return 0
+    if args.metric is not None:
+        from tfxd.mlmd.compare import plot_metric
+
+        if not (args.png or args.html):
+            raise TfxdError(
+                f"--metric {args.metric}: say where the plot goes: --png FILE or --html FILE"
+            )
+        for path in plot_metric(
+            args.pipeline,
+            args.metric,
+            spec_file=args.file,
+            png=args.png,
+            html=args.html,
+            by_span=args.by == "span",
+        ):
+            console.print(f"wrote {path}")
+        return 0
     from tfxd.mlmd.views import print_runs
 
     print_runs(args.pipeline, spec_file=args.file, limit=args.limit, console=console)
     return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from tfxd.runners.reproduce import DEFAULT_TOLERANCE, reproduce
+
+    done = reproduce(
+        args.pipeline,
+        args.run,
+        spec_file=args.file,
+        allow=args.allow,
+        root=args.root,
+        tolerance=DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
+        console=console,
+    )
+    return 0 if done.ok else 1
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

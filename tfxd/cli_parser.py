@@ -128,10 +128,42 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("runs", help="list runs of a pipeline from ML Metadata (or a KFP server)")
     sp.add_argument("pipeline", help="pipeline name (metadata.name)")
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
-    sp.add_argument("--limit", type=int, default=20)
+    sp.add_argument("--limit", type=int, default=20, help="newest runs shown (default 20)")
+    sp.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="RUN",
+        help="what differs from the first RUN to each other one (RUN: # in the table, an id or "
+        "its beginning)",
+    )
+    sp.add_argument("--metric", help="plot this metric over the runs (with --png or --html)")
+    sp.add_argument("--png", help="with --metric: write the plot here")
+    sp.add_argument("--html", help="with --metric: write a page with the plot and values here")
+    sp.add_argument("--by", choices=["time", "span"], default="time", help="--metric's x axis")
     with_server(sp, required=False)
 
     sp.set_defaults(light=True)  # reads ML Metadata without TFX
+
+    sp = sub.add_parser(
+        "reproduce", help="run a recorded run again from scratch and compare what came out"
+    )
+    sp.add_argument("pipeline", help="pipeline name (metadata.name)")
+    sp.add_argument("run", help="the run: # in `tfxd runs`, its id or a unique beginning")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="WHAT",
+        help="differences from the record to accept: code, data, packages, or a file or package "
+        "name (repeat or separate with commas)",
+    )
+    sp.add_argument("--root", help="where the reproduction runs (default: <root>/reproduce/…)")
+    sp.add_argument(
+        "--tolerance",
+        type=float,
+        help="largest absolute difference accepted in each metric (default 0.02)",
+    )
 
     sp = sub.add_parser("lineage", help="trace a model back to its input files")
     sp.add_argument("pipeline")

@@ -127,6 +127,14 @@ class ComponentType:
     columns: Callable[[Any, Resolver], list[str] | None] | None = None
     # Columns of upstream data it names: params → ((field path under with:, is a key), column).
     column_refs: Callable[[Any], list[tuple[tuple[Any, ...], bool, str]]] | None = None
+    # The output holding a TFMA evaluation, whose overall metrics the runners record on the run.
+    evaluation: str | None = None
+    # The with: field naming a serving folder it pushes to (with model_versions) or reads the
+    # serving version from; ``tfxd reproduce`` points it into the reproduction's own folder.
+    serving_field: str | None = None
+    # Reads back Examples that a run of a stream ExampleGen drained: (their folder, the split
+    # names) → its with: block; ``tfxd reproduce`` puts such a node in the stream's place.
+    replay: Callable[[str, list[str]], dict[str, Any]] | None = None
 
     def component_class(self) -> type:
         return load(self.component)

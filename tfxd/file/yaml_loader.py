@@ -26,6 +26,7 @@ class Document:
     values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    text: str = ""  # what was parsed
 
     def where(self, loc: Loc, *, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of ``loc``, or of its nearest located parent."""
@@ -69,6 +70,7 @@ def load_document(path: Path, text: str | None = None) -> Document:
                 )
             )
             return doc
+    doc.text = text
     try:
         root = yaml.compose(text, Loader=_Scalars)
     except yaml.MarkedYAMLError as err:

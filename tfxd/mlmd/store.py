@@ -42,7 +42,37 @@ def connection_config(loaded: LoadedFile, *, readonly: bool = True) -> Any:
         raise MetadataError(f"{loaded.path}: spec.metadata: {err}") from None
 
 
-def open_store(loaded: LoadedFile) -> Any:
+def open_store(loaded: LoadedFile, *, readonly: bool = True) -> Any:
+    """The pipeline file's ML Metadata store; a MySQL server that is down or refuses the login
+    is a ``MetadataError`` naming the server and the env vars (never the password)."""
     from ml_metadata import metadata_store
 
-    return metadata_store.MetadataStore(connection_config(loaded))
+    config = connection_config(loaded, readonly=readonly)
+    try:
+        return metadata_store.MetadataStore(config)
+    except RuntimeError as err:
+        ref = reference(loaded)
+        if "mysql" not in ref:
+            raise MetadataError(f"{loaded.path}: cannot open ML Metadata: {err}") from None
+        raise MetadataError(
+            f"{loaded.path}: spec.metadata.mysql: {unreachable(ref['mysql'])}"
+        ) from None
+
+
+def unreachable(mysql: dict[str, Any]) -> str:
+    """Why a MySQL server could not be used: nothing listens, or it refused the login."""
+    import socket
+
+    where = f"{mysql['host']}:{mysql['port']}"
+    try:
+        socket.create_connection((mysql["host"], int(mysql["port"])), timeout=5).close()
+    except OSError as err:
+        return (
+            f"no MySQL server answers at {where} ({err.strerror or err}): start it, or fix host "
+            "and port"
+        )
+    return (
+        f"the server at {where} refused the login of the user in ${mysql['user_env']} with the "
+        f"password in ${mysql['password_env']}, or has no database {mysql['database']!r} it may "
+        "use: check those variables and the user's grants"
+    )

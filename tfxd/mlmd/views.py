@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.tree import Tree
 
 from tfxd.errors import MetadataError, TfxdError
@@ -69,6 +68,9 @@ class Run:
     seconds: float
     status: str
     nodes: list[NodeRun] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)  # the Evaluator's, this run's result
+    pushed: str = ""  # the version a pusher of this run pushed
+    seeds: dict[str, int] = field(default_factory=dict)
 
     @property
     def cached(self) -> list[str]:
@@ -86,73 +88,93 @@ def node_of_executions(store: Any, pipeline: str) -> dict[int, str]:
     return out
 
 
-def list_runs(store: Any, pipeline: str) -> list[Run]:
-    """Runs of ``pipeline``, newest first, with each node's state and time."""
+def list_runs(store: Any, pipeline: str, limit: int | None = None) -> list[Run]:
+    """Runs of ``pipeline``, newest first (at most ``limit``), with each node's state and time,
+    and what the runners wrote on their executions (metrics, pushed version, seeds)."""
     context = store.get_context_by_type_and_name("pipeline", pipeline)
     if context is None:
         return []
     node_of = node_of_executions(store, pipeline)
-    runs = []
-    for run_ctx in store.get_contexts_by_type("pipeline_run"):
+    runs: list[Run] = []
+    contexts = store.get_contexts_by_type("pipeline_run")
+    for run_ctx in sorted(contexts, key=lambda c: (c.create_time_since_epoch, c.id), reverse=True):
+        if limit is not None and len(runs) >= limit:
+            break
         executions = [e for e in store.get_executions_by_context(run_ctx.id) if e.id in node_of]
-        if not executions:
-            continue
-        nodes = []
-        for e in sorted(executions, key=lambda e: e.create_time_since_epoch):
-            abandoned = e.custom_properties.get("tfxd_abandoned")
-            nodes.append(
-                NodeRun(
-                    node=node_of[e.id],
-                    state=STATE.get(e.last_known_state, "unknown"),
-                    seconds=(e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000,
-                    execution_id=e.id,
-                    abandoned=abandoned.string_value if abandoned else "",
-                )
-            )
-        start = min(e.create_time_since_epoch for e in executions)
-        end = max(e.last_update_time_since_epoch for e in executions)
-        states = {n.state for n in nodes}
-        if "failed" in states:
-            status = "interrupted" if any(n.abandoned for n in nodes) else "failed"
-        elif states & {"running", "new"}:
-            status = "running"
-        else:
-            status = "succeeded"
-        runs.append(
-            Run(
-                run_id=run_ctx.name,
-                started=dt.datetime.fromtimestamp(start / 1000),
-                seconds=(end - start) / 1000,
-                status=status,
-                nodes=nodes,
+        if executions:
+            runs.append(_run(run_ctx.name, executions, node_of))
+    return sorted(runs, key=lambda r: r.started, reverse=True)
+
+
+def run_by_id(store: Any, pipeline: str, run_id: str) -> Run | None:
+    """Run ``run_id`` of ``pipeline``; None when it has no execution of the pipeline."""
+    context = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if context is None:
+        return None
+    node_of = node_of_executions(store, pipeline)
+    executions = [e for e in store.get_executions_by_context(context.id) if e.id in node_of]
+    return _run(run_id, executions, node_of) if executions else None
+
+
+def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
+    import json
+
+    from tfxd.mlmd.records import METRICS, PUSHED, SEEDS
+
+    nodes = []
+    metrics: dict[str, float] = {}
+    seeds: dict[str, int] = {}
+    pushed = ""
+    for e in sorted(executions, key=lambda e: e.create_time_since_epoch):
+        props = e.custom_properties
+        abandoned = props.get("tfxd_abandoned")
+        state = STATE.get(e.last_known_state, "unknown")
+        nodes.append(
+            NodeRun(
+                node=node_of[e.id],
+                state=state,
+                seconds=(e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000,
+                execution_id=e.id,
+                abandoned=abandoned.string_value if abandoned else "",
             )
         )
-    return sorted(runs, key=lambda r: r.started, reverse=True)
+        if METRICS in props:
+            metrics.update(json.loads(props[METRICS].string_value))
+        if SEEDS in props:
+            seeds.update(json.loads(props[SEEDS].string_value))
+        if PUSHED in props and state == "complete":
+            pushed = props[PUSHED].string_value
+    start = min(e.create_time_since_epoch for e in executions)
+    end = max(e.last_update_time_since_epoch for e in executions)
+    states = {n.state for n in nodes}
+    if "failed" in states:
+        status = "interrupted" if any(n.abandoned for n in nodes) else "failed"
+    elif states & {"running", "new"}:
+        status = "running"
+    else:
+        status = "succeeded"
+    return Run(
+        run_id=run_id,
+        started=dt.datetime.fromtimestamp(start / 1000),
+        seconds=(end - start) / 1000,
+        status=status,
+        nodes=nodes,
+        metrics=metrics,
+        pushed=pushed,
+        seeds=seeds,
+    )
 
 
 def print_runs(
     pipeline: str, *, spec_file: str | None = None, limit: int = 20, console: Console
 ) -> list[Run]:
+    from tfxd.mlmd.compare import runs_table
+
     store = open_store(find_pipeline_file(pipeline, spec_file))
-    runs = list_runs(store, pipeline)
+    runs = list_runs(store, pipeline, limit)
     if not runs:
         raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
-    table = Table(title=f"runs of {pipeline}")
-    for col in ("run", "status", "duration", "ran", "cached", "failed node"):
-        table.add_column(col, no_wrap=col in ("run", "status"))
-    colors = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
-    for run in runs[:limit]:
-        ran = [n.node for n in run.nodes if n.state == "complete"]
-        failed = [n.node for n in run.nodes if n.state == "failed"]
-        table.add_row(
-            run.run_id,
-            f"[{colors.get(run.status, 'white')}]{run.status}[/]",
-            f"{run.seconds:.1f}s",
-            str(len(ran)),
-            str(len(run.cached)),
-            ", ".join(failed) or "-",
-        )
-    console.print(table)
+    console.print(runs_table(store, pipeline, runs))
     from tfxd.mlmd.quarantine import active
 
     for record in active(store, pipeline).values():

@@ -82,7 +82,12 @@ def load_dag(pipeline_file: str, parameters: dict[str, Any] | None = None) -> An
 
 def run_node(pipeline_file: str, fixed: dict[str, str], node_id: str, **context: Any) -> None:
     """One Airflow task: node ``node_id`` of this DAG run's pipeline, by TFX's portable launcher."""
+    from ml_metadata import metadata_store
+
+    from tfxd.pipelines.spans import newest_file_span
     from tfxd.runners.local import compile_ir, launch_node, mlmd_connection, repair_abandoned
+    from tfxd.runners.plan import CACHED, COMPLETE, must_run, node_keys, write_key
+    from tfxd.runners.record import annotate, start_record
 
     run_id = context["run_id"]
     given = {k: str(v) for k, v in (context.get("params") or {}).items()}
@@ -92,13 +97,25 @@ def run_node(pipeline_file: str, fixed: dict[str, str], node_id: str, **context:
     repaired = repair_abandoned(connection, pipe.name, run_id, node_id=node_id, in_run=run_id)
     if repaired:
         print(f"marked {repaired} execution(s) of an interrupted attempt FAILED")
+    store = metadata_store.MetadataStore(connection)
+    span = newest_file_span(pipe)  # what TFX's driver resolves for the DAG run
+    root = ir.runtime_spec.pipeline_root.field_value.string_value
+    keys = node_keys(pipe, span)
+    start_record(store, pipe, run_id, span, "airflow", keys, root)
+    if node_id in must_run(store, pipe.name, {node_id: keys[node_id]}):
+        for node in ir.nodes:  # TFX's key misses what a module imports (see plan.must_run)
+            if node.pipeline_node.node_info.id == node_id:
+                node.pipeline_node.execution_options.caching_options.enable_cache = False
     info = launch_node(ir, deployment, connection, node_id)
+    if info is None or info.execution_id is None:
+        return
+    [execution] = store.get_executions_by_id([info.execution_id])
+    if execution.last_known_state in (COMPLETE, CACHED):
+        write_key(store, execution.id, keys[node_id])
+    annotate(store, info.execution_id, pipe.nodes[node_id].type.evaluation)
     ti = context.get("ti")
-    if info is not None and info.execution_id is not None and ti is not None:
-        from ml_metadata import metadata_store
-
+    if ti is not None:
         # TFX reuses a failed attempt's execution for the retry; say which attempt finished it.
-        store = metadata_store.MetadataStore(connection)
         [execution] = store.get_executions_by_id([info.execution_id])
         execution.custom_properties["airflow_try_number"].int_value = int(ti.try_number)
         store.put_executions([execution])

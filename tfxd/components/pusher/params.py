@@ -39,6 +39,7 @@ TYPE = ComponentType(
     "tfxd.components.pusher.build:build",
     "blessed model → a new version in a serving folder, served",
     model_versions=versions,
+    serving_field="destination",
     consumes={
         "model": "Model?",
         "model_blessing": "ModelBlessing?",

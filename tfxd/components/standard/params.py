@@ -94,6 +94,11 @@ class BulkInferrerParams(Params):
     signature: str = "serving_default"
 
 
+def replay_examples(folder: str, splits: list[str]) -> dict[str, Any]:
+    """Read back an Examples artifact's splits (``Split-<name>/`` folders of TFRecords)."""
+    return {"input_base": folder, "input_splits": {s: f"Split-{s}/*" for s in splits}}
+
+
 _TFX = "tfx.components:"
 _REPORTS = "tfxd.components.reports.component:"
 _BUILD = "tfxd.components.standard.build:"
@@ -119,6 +124,7 @@ TYPES = (
         spans="files",
         cache_inputs="tfxd.components.example_gen.params:file_inputs",
         produces=EXAMPLES,
+        replay=replay_examples,
     ),
     ComponentType(
         "StatisticsGen",
@@ -208,6 +214,7 @@ TYPES = (
             "baseline_model": "Model?",
             "schema": "Schema?",
         },
+        evaluation="evaluation",
         produces={
             "evaluation": "ModelEvaluation",
             "blessing": "ModelBlessing",

@@ -75,6 +75,7 @@ TYPE = ComponentType(
     "tfxd.components.tflite_pusher.build:build",
     "blessed model → SavedModel + measured TFLite variants, one atomic version, served",
     model_versions=versions,
+    serving_field="destination",
     consumes={
         "model": "Model",
         "examples": "Examples",
