@@ -1,5 +1,6 @@
 """The penguin pipeline end to end through the CLI: killed mid-training, re-run, lineage, a push
-of the SavedModel and four TFLite variants, predict, 2 Horovod ranks vs 1, rollback."""
+of the SavedModel and four TFLite variants, predict, 2 Horovod ranks vs 1, rollback, the runs
+compared and a metric plotted over them, and the retrained run reproduced from scratch."""
 
 from __future__ import annotations
 
@@ -198,6 +199,52 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     assert f"versions: {versions[0]} }}" in (runs / "serving" / "models.config").read_text()
     listed = tfxd("models", "penguin", "-f", str(penguin_copy), cwd=folder)
     assert f"{versions[0]} *" in listed.stdout
+
+    # 9. The runs: train_steps differs, so it is a column; the retrained run against the one
+    # before it; accuracy over the runs, the rollback marked.
+    table = tfxd("runs", "penguin", "-f", str(penguin_copy), cwd=folder)
+    assert re.search(r"┃ train_steps\s*┃", table.stdout), table.stdout
+    [newest_row] = [line for line in table.stdout.splitlines() if line.startswith("│ 1 ")]
+    assert "160" in newest_row and versions[1] in newest_row  # its parameter and its push
+    compared = tfxd("runs", "penguin", "-f", str(penguin_copy), "--compare", "2", "1", cwd=folder)
+    assert compared.returncode == 0, compared.stderr
+    assert "train_steps: 150 → 160" in compared.stdout
+    assert "train: cached → ran" in compared.stdout and "examples" not in compared.stdout
+    assert re.search(r"sparse_categorical_accuracy: [\d.]+ → [\d.]+ \([+-]", compared.stdout)
+    plotted = tfxd(
+        "runs",
+        "penguin",
+        "-f",
+        str(penguin_copy),
+        "--metric",
+        "sparse_categorical_accuracy",
+        "--png",
+        str(folder / "acc.png"),
+        "--html",
+        str(folder / "acc.html"),
+        cwd=folder,
+    )
+    assert plotted.returncode == 0, plotted.stderr
+    assert (folder / "acc.png").read_bytes()[:4] == b"\x89PNG"
+    page = (folder / "acc.html").read_text()
+    assert f"{versions[1]} → {versions[0]}" in page and "data:image/png;base64," in page
+
+    # 10. The retrained run, reproduced from scratch: the same data outputs, metrics within the
+    # default tolerance, nothing pushed where the pipeline serves.
+    done = subprocess.run(
+        [sys.executable, "-m", "tfxd.cli", "reproduce", "penguin", "1", "-f", str(penguin_copy)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    for output in ("examples.examples", "stats.statistics", "schema.schema"):
+        assert re.search(rf"same\s+{re.escape(output)} \(", done.stdout), output
+    assert re.search(r"same\s+transform.transformed_examples", done.stdout), done.stdout
+    assert re.search(r"ok\s+sparse_categorical_accuracy: ", done.stdout), done.stdout
+    assert sorted(p.name for p in (runs / "serving" / "penguin").iterdir() if p.name.isdigit()) == (
+        versions
+    )
 
 
 def planned(path: Path, *params: str) -> dict[str, tuple[str, str]]:
