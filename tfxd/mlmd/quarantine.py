@@ -25,13 +25,14 @@ class Quarantined:
 
 def records(store: Any, pipeline: str) -> list[Quarantined]:
     """Every quarantine of ``pipeline``'s spans, oldest first (released ones included)."""
-    context = store.get_context_by_type_and_name("pipeline", pipeline)
-    if context is None:
-        return []
+    from ml_metadata.metadata_store import ListOptions
+
+    query = (
+        f"type = '{QUARANTINE_TYPE}' AND contexts_a.type = 'pipeline' "
+        f"AND contexts_a.name = '{pipeline}'"
+    )
     out = []
-    for e in store.get_executions_by_context(context.id):
-        if e.type != QUARANTINE_TYPE:
-            continue
+    for e in store.get_executions(list_options=ListOptions(filter_query=query)):
         props = e.custom_properties
         out.append(
             Quarantined(

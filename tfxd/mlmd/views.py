@@ -77,32 +77,46 @@ class Run:
         return [n.node for n in self.nodes if n.state == "cached"]
 
 
-def node_of_executions(store: Any, pipeline: str) -> dict[int, str]:
-    """Execution id → node id, from the node contexts."""
+def node_of_executions(store: Any, pipeline: str, since: int | None = None) -> dict[int, str]:
+    """Execution id → node id, from the node contexts (executions created at ``since`` ms or
+    later only, when given)."""
+    from ml_metadata.metadata_store import ListOptions
+
+    options = ListOptions(filter_query=f"create_time_since_epoch >= {since}") if since else None
     out = {}
     prefix = f"{pipeline}."
     for ctx in store.get_contexts_by_type("node"):
         if ctx.name.startswith(prefix):
-            for execution in store.get_executions_by_context(ctx.id):
+            for execution in store.get_executions_by_context(ctx.id, list_options=options):
                 out[execution.id] = ctx.name[len(prefix) :]
     return out
 
 
 def list_runs(store: Any, pipeline: str, limit: int | None = None) -> list[Run]:
     """Runs of ``pipeline``, newest first (at most ``limit``), with each node's state and time,
-    and what the runners wrote on their executions (metrics, pushed version, seeds)."""
+    and what the runners wrote on their executions (metrics, pushed version, seeds). Reads only
+    the newest runs' executions, so its time does not grow with the history."""
     context = store.get_context_by_type_and_name("pipeline", pipeline)
     if context is None:
         return []
-    node_of = node_of_executions(store, pipeline)
+    contexts = sorted(
+        store.get_contexts_by_type("pipeline_run"),
+        key=lambda c: (c.create_time_since_epoch, c.id),
+        reverse=True,
+    )
     runs: list[Run] = []
-    contexts = store.get_contexts_by_type("pipeline_run")
-    for run_ctx in sorted(contexts, key=lambda c: (c.create_time_since_epoch, c.id), reverse=True):
+    batch = limit or len(contexts) or 1
+    for start in range(0, len(contexts), batch):
+        chunk = contexts[start : start + batch]
+        found = {c.name: store.get_executions_by_context(c.id) for c in chunk}
+        times = [e.create_time_since_epoch for es in found.values() for e in es]
+        node_of = node_of_executions(store, pipeline, min(times) if times else None)
+        for run_ctx in chunk:
+            executions = [e for e in found[run_ctx.name] if e.id in node_of]
+            if executions and (limit is None or len(runs) < limit):
+                runs.append(_run(run_ctx.name, executions, node_of))
         if limit is not None and len(runs) >= limit:
             break
-        executions = [e for e in store.get_executions_by_context(run_ctx.id) if e.id in node_of]
-        if executions:
-            runs.append(_run(run_ctx.name, executions, node_of))
     return sorted(runs, key=lambda r: r.started, reverse=True)
 
 
@@ -111,8 +125,12 @@ def run_by_id(store: Any, pipeline: str, run_id: str) -> Run | None:
     context = store.get_context_by_type_and_name("pipeline_run", run_id)
     if context is None:
         return None
-    node_of = node_of_executions(store, pipeline)
-    executions = [e for e in store.get_executions_by_context(context.id) if e.id in node_of]
+    executions = store.get_executions_by_context(context.id)
+    if not executions:
+        return None
+    since = min(e.create_time_since_epoch for e in executions)
+    node_of = node_of_executions(store, pipeline, since)
+    executions = [e for e in executions if e.id in node_of]
     return _run(run_id, executions, node_of) if executions else None
 
 
