@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tfxd.components.example_gen.params import files_changed
 from tfxd.errors import MetadataError
+from tfxd.file.changes import keyed_changes
 from tfxd.mlmd.records import RunRecord, read_record
 from tfxd.mlmd.store import open_store
 from tfxd.mlmd.views import Run, find_pipeline_file, list_runs, run_by_id
@@ -253,15 +254,12 @@ def data_changes(a: RunRecord, b: RunRecord) -> list[str]:
 
 
 def package_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
-    out = []
-    for name in sorted(set(old) | set(new)):
-        if name not in old:
-            out.append(f"{name}: added ({new[name]})")
-        elif name not in new:
-            out.append(f"{name}: removed (was {old[name]})")
-        elif old[name] != new[name]:
-            out.append(f"{name}: {old[name]} → {new[name]}")
-    return out
+    shown = {
+        "added": lambda name: f"{name}: added ({new[name]})",
+        "removed": lambda name: f"{name}: removed (was {old[name]})",
+        "changed": lambda name: f"{name}: {old[name]} → {new[name]}",
+    }
+    return [shown[how](name) for name, how in keyed_changes(old, new)]
 
 
 def node_changes(base: Run, other: Run) -> list[str]:

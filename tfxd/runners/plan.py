@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from tfxd.components.example_gen.params import files_changed
 from tfxd.components.registry import load
+from tfxd.file.changes import keyed_changes
 from tfxd.pipelines.code import module_sources
 from tfxd.pipelines.pipeline import Pipeline
 
@@ -195,14 +196,9 @@ def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
             reasons.append(f"{name}: {_short(old.get(name))} → {_short(new.get(name))}")
-    old_mod, new_mod = before.get("module", {}), now.get("module", {})
-    for name in sorted(set(old_mod) | set(new_mod)):
-        if name not in old_mod:
-            reasons.append(f"{name} now imported")
-        elif name not in new_mod:
-            reasons.append(f"{name} no longer imported")
-        elif old_mod[name] != new_mod[name]:
-            reasons.append(f"{name} changed")
+    imports = {"added": "now imported", "removed": "no longer imported", "changed": "changed"}
+    for name, how in keyed_changes(before.get("module", {}), now.get("module", {})):
+        reasons.append(f"{name} {imports[how]}")
     old_up, new_up = before.get("upstream", {}), now.get("upstream", {})
     for name in sorted(set(old_up) | set(new_up)):
         if old_up.get(name) != new_up.get(name) and name in new_up:

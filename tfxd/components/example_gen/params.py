@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from tfxd.components.registry import RUNTIME, Params, Resolver, path_field
+from tfxd.file.changes import keyed_changes
 
 PARAM_REF_TEXT = "${{"  # a runtime parameter: checked when it has a value
 DAY_PLACEHOLDERS = ("@span_begin_timestamp", "@span_end_timestamp", "@span_yyyymmdd_utc")
@@ -88,13 +89,7 @@ def files_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             if was != now:
                 out.append(f"split {split} changed")
             continue
-        for name in sorted(set(was) | set(now)):
-            if name not in was:
-                out.append(f"{name} added")
-            elif name not in now:
-                out.append(f"{name} removed")
-            elif was[name] != now[name]:
-                out.append(f"{name} changed")
+        out += [f"{name} {how}" for name, how in keyed_changes(was, now)]
     return out
 
 
