@@ -201,8 +201,18 @@ def test_a_reproduction_writes_only_into_its_own_folder(tmp_path):
         "    baseline: {type: BaselineModel, with: {source: runs/serving}}\n    push:\n",
     )
     path.write_text(text)
+    from tfxd.components.baseline_model.serving import resolve
+    from tfxd.components.versions import set_serving
+
+    served = tmp_path / "penguin-pubsub" / "runs" / "serving"
+    (served / "penguin" / "17").mkdir(parents=True)
+    (served / "penguin" / "17" / "saved_model.pb").write_bytes(b"model 17")
+    (served / "penguin" / "18").mkdir(parents=True)  # newer, not the one served
+    (served / "penguin" / "18" / "saved_model.pb").write_bytes(b"model 18")
+    set_serving(served, "penguin", 17)
     pipe = validate_file(path)
     record = compose(pipe, "r1", None, "local", node_keys(pipe, None))
+    assert record.nodes["baseline"]["inputs"] == {"serving": str(served / "penguin" / "17")}
     assert record.nodes["examples"]["inputs"] == {
         "unrecorded": "a stream: what a run drains is acknowledged and gone"
     }
@@ -215,7 +225,10 @@ def test_a_reproduction_writes_only_into_its_own_folder(tmp_path):
     assert body["root"] == str(again / "root")
     assert body["metadata"] == {"sqlite": str(again / "root" / "metadata.db")}
     assert body["components"]["push"]["with"]["destination"] == str(again / "serving" / "push")
-    assert body["components"]["baseline"]["with"]["source"] == str(again / "baseline" / "baseline")
+    copy = again / "baseline" / "baseline"
+    assert body["components"]["baseline"]["with"]["source"] == str(copy)
+    assert resolve(str(copy)) == str(copy / "penguin" / "17")  # what served then, served
+    assert (copy / "penguin" / "17" / "saved_model.pb").read_bytes() == b"model 17"
     assert body["components"]["examples"] == {
         "type": "ImportExampleGen",
         "with": {

@@ -229,7 +229,8 @@ def code_changes(
             if name not in was:
                 out.append(f"{name} imported (by {module})")
             elif name not in now:
-                out.append(f"{name} no longer imported (by {module})")
+                gone = "is gone" if name == module else f"no longer imported (by {module})"
+                out.append(f"{name} {gone}")
             else:
                 out += _text_diff(name, was[name], now[name])
     return list(dict.fromkeys(out))  # a helper two modules import is shown once

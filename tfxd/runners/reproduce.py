@@ -27,6 +27,8 @@ from typing import Any
 import yaml
 from rich.console import Console
 
+from tfxd.components.example_gen.params import files_changed
+from tfxd.components.versions import set_serving
 from tfxd.errors import TfxdError
 from tfxd.mlmd.compare import code_changes, find_run, package_changes
 from tfxd.mlmd.records import RunRecord, read_record
@@ -126,8 +128,6 @@ def differences(record: RunRecord, pipe: Pipeline) -> list[Difference]:
                 )
             continue
         now = (keys.get(node) or {}).get("inputs") or {}
-        from tfxd.components.example_gen.params import files_changed
-
         if isinstance(was.get("files"), dict) and isinstance(now.get("files"), dict):
             for change in files_changed(was["files"], now["files"]):
                 out.append(Difference("data", change.rsplit(" ", 1)[0], [f"{node}: {change}"]))
@@ -192,6 +192,10 @@ def _baseline_copy(record: RunRecord, pipe: Pipeline, node_id: str, root: Path) 
         except ValueError:
             relative = Path(Path(served).name)
         shutil.copytree(served, target / relative, dirs_exist_ok=True)
+        # Serve it as it was served: the pointer names <model>/<version> under the folder.
+        set_serving(
+            target, relative.parent.name or "model", int(relative.name), (target / relative).parent
+        )
     return target
 
 
