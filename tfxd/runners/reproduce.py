@@ -341,6 +341,12 @@ def reproduce(
         {k: _param_text(v) for k, v in record.parameters.items()},
     )
     console.print(f"reproducing run {run.run_id} of '{pipeline}' in {where}")
+    for node, uri in sorted(streams.items()):
+        console.print(
+            f"  {node}: a stream (what the run drained was acknowledged and is gone): read back "
+            f"from the Examples that run drained, {uri}",
+            highlight=False,
+        )
     result = run_pipeline(
         again,
         enable_cache=False,
