@@ -269,9 +269,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         from tfxd.mlmd.compare import plot_metric
 
         if not (args.png or args.html):
-            raise TfxdError(
-                f"--metric {args.metric}: say where the plot goes: --png FILE or --html FILE"
-            )
+            raise TfxdError(f"--metric {args.metric}: give --png FILE or --html FILE (or both)")
         for path in plot_metric(
             args.pipeline,
             args.metric,

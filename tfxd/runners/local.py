@@ -8,12 +8,10 @@ runs of one pipeline root never interleave, and repair of executions a killed ru
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,18 @@ from rich.console import Console
 from tfxd.components.registry import Target
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
+from tfxd.pipelines.code import importable
 from tfxd.pipelines.pipeline import Pipeline, validate_file
 from tfxd.runners.locks import pipeline_lock
 from tfxd.runners.plan import must_run, node_keys, reused_keys, write_key
-from tfxd.runners.progress import RunOutcome, StepResult, report, summary
+from tfxd.runners.progress import (
+    RunOutcome,
+    StepResult,
+    captured_output,
+    report,
+    summary,
+    terminal_console,
+)
 from tfxd.runners.record import annotate, start_record
 from tfxd.runners.workers import (
     Finished,
@@ -41,44 +47,6 @@ ABANDONED = "tfxd_abandoned"
 @dataclass
 class RunResult(RunOutcome):
     repaired: int = 0  # executions a killed run left RUNNING, marked failed before this one
-
-
-@contextmanager
-def captured_output(log_path: Path) -> Iterator[None]:
-    """Send all the process writes to fds 1 and 2 (Python, TF's C++, Beam) to ``log_path``."""
-    import sys
-
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(log_path, "ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-
-
-def terminal_console(console: Console) -> Console:
-    """A console on a private copy of stdout, so that it still reaches the user while fds 1 and 2
-    are sent to a node's log."""
-    import sys
-
-    try:
-        fd = os.dup(sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):
-        return console
-    stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
-    return Console(
-        file=stream, force_terminal=console.is_terminal, highlight=False, width=console.width
-    )
 
 
 def repair_abandoned(
@@ -163,26 +131,6 @@ def compile_ir(
         ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
     )
     return ir
-
-
-def importable(pipe: Pipeline) -> None:
-    """Let module files import the modules beside them and under the pipeline file's folder, as
-    when they are run from there: those folders go first on ``sys.path`` and on ``PYTHONPATH``
-    (for the processes executors start, such as Horovod ranks). TFX loads a module file by its
-    path, and packages its folder only under its own runners."""
-    import sys
-
-    folders = [
-        str(pipe.loaded.resolve(m).parent)
-        for node in pipe.nodes.values()
-        if isinstance(m := getattr(node.params, "module_file", None), str) and m and "://" not in m
-    ]
-    folders = list(dict.fromkeys([*folders, str(pipe.loaded.folder)]))
-    for folder in reversed(folders):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-    known = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*folders, *known]))
 
 
 def mlmd_connection(ir: Any) -> tuple[Any, Any]:

@@ -6,7 +6,11 @@ reused), ``resumed`` (finished by an earlier attempt of the same run), ``skipped
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 
@@ -69,3 +73,41 @@ def summary(console: Console, outcome: RunOutcome) -> None:
     if not outcome.ok:
         bad = outcome.first_failure()
         console.print(f"[red]node '{bad.name}' failed[/]: {bad.error}")
+
+
+@contextmanager
+def captured_output(log_path: Path) -> Iterator[None]:
+    """Send all the process writes to fds 1 and 2 (Python, TF's C++, Beam) to ``log_path``."""
+    import sys
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+def terminal_console(console: Console) -> Console:
+    """A console on a private copy of stdout, so that it still reaches the user while fds 1 and 2
+    are sent to a node's log."""
+    import sys
+
+    try:
+        fd = os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        return console
+    stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+    return Console(
+        file=stream, force_terminal=console.is_terminal, highlight=False, width=console.width
+    )
