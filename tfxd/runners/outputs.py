@@ -4,7 +4,8 @@ Data outputs (examples, statistics, schemas, anomalies) must be identical; what 
 for files whose bytes vary between equal results: a gzip file is compared uncompressed (its header
 holds the time it was written), a file of TFRecords record by record in any order (Beam writes them
 in the order its bundles finish), each tf.Example by its content (the order of its feature map in
-its bytes is not fixed).
+its bytes is not fixed), and TFDV statistics with floats to 9 significant digits (sums over
+floats depend on the order Beam combines them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from tfxd.mlmd.views import Run
 
 IDENTICAL_TYPES = ("Examples", "ExampleStatistics", "Schema", "ExampleAnomalies")
+STATISTICS = "FeatureStats.pb"  # TFDV's statistics file in an ExampleStatistics artifact
 
 
 @dataclass
@@ -43,11 +45,36 @@ def _digest(path: Path) -> str:
     import gzip
 
     data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    if path.name == STATISTICS:
+        return "statistics:" + _statistics_digest(data)
     records = _records(data)
     if records is None:
         return hashlib.sha256(data).hexdigest()
     digests = sorted(hashlib.sha256(_canonical(r)).hexdigest() for r in records)
     return "records:" + hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+def _statistics_digest(data: bytes) -> str:
+    """TFDV statistics with every float rounded to 9 significant digits: sums over floats (means,
+    deviations) depend on the order Beam combines them, in the last bits."""
+    import json
+
+    from google.protobuf import json_format
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(data)
+
+    def rounded(value: Any) -> Any:
+        if isinstance(value, float):
+            return float(f"{value:.9g}")
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rounded(v) for v in value]
+        return value
+
+    shown = rounded(json_format.MessageToDict(stats))
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
 
 
 def _canonical(record: bytes) -> bytes:
