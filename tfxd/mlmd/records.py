@@ -69,13 +69,17 @@ def _context_type(store: Any, name: str) -> int:
     return store.put_context_type(mlmd.ContextType(name=name), can_add_fields=True)
 
 
+def has_record(store: Any, pipeline: str, run_id: str) -> bool:
+    return store.get_context_by_type_and_name(RECORD_TYPE, f"{pipeline}/{run_id}") is not None
+
+
 def write_record(store: Any, record: RunRecord) -> None:
     """Store ``record`` (again: a re-run of the same run id keeps its first record)."""
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
-    name = f"{record.pipeline}/{record.run_id}"
-    if store.get_context_by_type_and_name(RECORD_TYPE, name) is not None:
+    if has_record(store, record.pipeline, record.run_id):
         return
+    name = f"{record.pipeline}/{record.run_id}"
     digest = record.packages_digest
     if store.get_context_by_type_and_name(PACKAGES_TYPE, digest) is None:
         packages = mlmd.Context(type_id=_context_type(store, PACKAGES_TYPE), name=digest)

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tfxd.mlmd.records import METRICS, PUSHED, SEEDS, RunRecord, write_record
+from tfxd.mlmd.records import METRICS, PUSHED, SEEDS, RunRecord, has_record, write_record
 from tfxd.pipelines.code import module_sources
 from tfxd.pipelines.pipeline import Pipeline
 from tfxd.seeds import SEEDS_ENV, read_seeds
@@ -98,18 +98,17 @@ def start_record(
     root: str,
     seeds: dict[str, int] | None = None,
     reproduces: str = "",
-) -> RunRecord:
-    """Write the run's record and point ``tfxd.seeds`` at the run's seeds file (inherited by
-    executors, their workers and their child processes); ``seeds``: what it starts with (a
-    reproduction's recorded seeds)."""
-    record = compose(pipe, run_id, span, runner, keys, reproduces)
-    write_record(store, record)
+) -> None:
+    """Write the run's record, unless an earlier task of the run did (Airflow), and point
+    ``tfxd.seeds`` at the run's seeds file (inherited by executors, their workers and their child
+    processes); ``seeds``: what it starts with (a reproduction's recorded seeds)."""
+    if not has_record(store, pipe.name, run_id):
+        write_record(store, compose(pipe, run_id, span, runner, keys, reproduces))
     path = seeds_file(root, run_id)
     if seeds:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(seeds, sort_keys=True), encoding="utf-8")
     os.environ[SEEDS_ENV] = str(path)
-    return record
 
 
 def annotate(store: Any, execution_id: int, evaluation: str | None) -> None:

@@ -32,7 +32,7 @@ from tfxd.errors import TfxdError
 from tfxd.mlmd.compare import code_changes, find_run, package_changes
 from tfxd.mlmd.records import RunRecord, read_record
 from tfxd.mlmd.store import open_store
-from tfxd.mlmd.views import find_pipeline_file, list_runs
+from tfxd.mlmd.views import find_pipeline_file, run_by_id
 from tfxd.pipelines.code import module_sources
 from tfxd.pipelines.pipeline import Pipeline, check
 from tfxd.runners.outputs import OutputCheck, compare_outputs, outputs_of
@@ -231,12 +231,7 @@ def reproduce(
     text = relocated_text(record, pipe, where, streams)
     (where).mkdir(parents=True, exist_ok=True)
     (where / "pipeline.yaml").write_text(text, encoding="utf-8")
-    from tfxd.file.load import load_partial
-
-    again = check(
-        load_partial(record.file["path"], text),
-        {k: _param_text(v) for k, v in record.parameters.items()},
-    )
+    again = recorded_pipeline(record, text)
     console.print(f"reproducing run {run.run_id} of '{pipeline}' in {where}")
     for node, uri in sorted(streams.items()):
         console.print(
@@ -256,7 +251,7 @@ def reproduce(
     if not result.ok:
         return out
     fresh = open_store(again.loaded)
-    [new_run] = [r for r in list_runs(fresh, again.name) if r.run_id == result.run_id]
+    new_run = run_by_id(fresh, again.name, result.run_id)
     out.outputs = compare_outputs(outputs_of(store, run), outputs_of(fresh, new_run))
     for name, value in sorted(run.metrics.items()):
         now = new_run.metrics.get(name)
