@@ -231,12 +231,7 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
 
     # 10. The retrained run, reproduced from scratch: the same data outputs, metrics within the
     # default tolerance, nothing pushed where the pipeline serves.
-    done = subprocess.run(
-        [sys.executable, "-m", "tfxd.cli", "reproduce", "penguin", "1", "-f", str(penguin_copy)],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-    )
+    done = tfxd("reproduce", "penguin", "1", "-f", str(penguin_copy), cwd=folder)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     for output in ("examples.examples", "stats.statistics", "schema.schema"):
         assert re.search(rf"same\s+{re.escape(output)} \(", done.stdout), output
@@ -284,11 +279,12 @@ def no_ranks_left(timeout: float = 15) -> bool:
 
 
 def train_one_rank(store, folder: Path) -> tuple[Path, Path, str]:
-    """HorovodTrainer's executor with workers: 1 on the last training's own inputs and settings.
+    """One process trains on the last training's own inputs and settings: TFX's own Trainer
+    executor in this process, as HorovodTrainer's single rank would (``horovod_context()`` is a
+    one-process context outside a rank; no launcher, no fresh interpreter importing TensorFlow).
     Returns the 2-rank model, the 1-rank model and the transformed examples' URI."""
+    from tfx.components.trainer.executor import GenericExecutor
     from tfx.types import artifact_utils, standard_artifacts
-
-    from tfxd.components.horovod_trainer.executor import Executor
 
     execution = [
         e
@@ -311,10 +307,10 @@ def train_one_rank(store, folder: Path) -> tuple[Path, Path, str]:
     model.uri = str(folder / "one-rank" / "train" / "model" / "1")
     run = standard_artifacts.ModelRun()
     run.uri = str(folder / "one-rank" / "train" / "model_run" / "1")
-    Executor().Do(
+    GenericExecutor().Do(
         inputs,
         {"model": [model], "model_run": [run]},
-        {**{k: properties[k] for k in wanted if properties.get(k)}, "workers": 1},
+        {k: properties[k] for k in wanted if properties.get(k)},
     )
     two_ranks = Path(outputs["model"]) / "Format-Serving"
     return two_ranks, Path(model.uri) / "Format-Serving", inputs["examples"][0].uri

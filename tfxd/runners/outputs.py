@@ -80,10 +80,14 @@ def _statistics_digest(data: bytes) -> str:
 def _canonical(record: bytes) -> bytes:
     """A tf.Example serialized with its feature map in key order (the order a writer emits map
     entries in is not fixed); other records as they are."""
+    import warnings
+
     from tensorflow.core.example import example_pb2
 
     try:
-        example = example_pb2.Example.FromString(record)
+        with warnings.catch_warnings():  # a record that is not an Example may parse partly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            example = example_pb2.Example.FromString(record)
     except Exception:  # not an Example
         return record
     return example.SerializeToString(deterministic=True)
