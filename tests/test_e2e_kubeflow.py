@@ -4,6 +4,7 @@ the same spec file a cluster would get, with a folder standing in for the image.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -65,6 +66,18 @@ def test_compiled_penguin_spec_runs_end_to_end_and_pushes(tmp_path: Path, pengui
     assert "Data validation: no anomalies" in (root / "r1" / "validate" / "report").read_text()
     first_report = (root / "r1" / "evaluate" / "report").read_text()
     assert "Model evaluation: BLESSED" in first_report and "Baseline: none yet" in first_report
+
+    # The run is recorded in the pipeline file's ML Metadata store, as a local run is: the runs
+    # table shows its accuracy and the version it pushed, lineage walks the tasks' events.
+    pipeline_file = str(image / "pipelines" / "penguin" / "pipeline.yaml")
+    listed = tfxd("runs", "penguin", "-f", pipeline_file, cwd=tmp_path)
+    [row] = [line for line in listed.stdout.splitlines() if line.startswith("│ 1 ")]
+    assert re.search(r"│ r1 +│ succeeded +│", row) and destination.name in row, listed.stdout
+    assert re.search(r"│ (0\.\d+|1) +│", row), row  # sparse_categorical_accuracy
+    traced = tfxd("lineage", "penguin", "--model", "latest", "-f", pipeline_file, cwd=tmp_path)
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    for producer in ("train", "transform", "examples", "tune"):
+        assert f"← {producer} (execution" in traced.stdout, traced.stdout
 
     # Re-running the finished run resumes every task and executes nothing.
     again = tfxd(*args, "--run-id", "r1", cwd=tmp_path)

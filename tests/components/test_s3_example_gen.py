@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -237,7 +238,9 @@ def test_compiled_kubeflow_spec_reads_s3_with_an_etag_fingerprint(s3, tmp_path):
     assert compiled.returncode == 0, compiled.stderr
     spec = (tmp_path / "s3.yaml").read_text()
     assert spec.count("tfxd.components.s3_example_gen.kfp_driver") == 1
-    args = ["run-spec", "s3.yaml", "--mount", f"/tfxd={tmp_path}", "--root", str(tmp_path / "r")]
+    # The folder holds the pipeline file, which the image has under /tfxd/pipelines/<folder>.
+    mount = f"/tfxd/pipelines/{tmp_path.name}={tmp_path}"
+    args = ["run-spec", "s3.yaml", "--mount", mount, "--root", str(tmp_path / "r")]
     done = tfxd(*args, "--run-id", "r1", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads((tmp_path / "r" / "r1" / "csv" / ".done.json").read_text())
@@ -246,6 +249,35 @@ def test_compiled_kubeflow_spec_reads_s3_with_an_etag_fingerprint(s3, tmp_path):
     assert metadata.get("span", metadata.get("custom:span")) == 2
     assert metadata["input_fingerprint"].startswith("split:train,num_files:1,etag_sha256:")
     assert count(examples["uri"], "train") == 40
+
+    # The run is recorded in the pipeline file's ML Metadata store, as a local run is: its
+    # record (file, parameters, the ETags it read), each task's execution and their lineage.
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from tfxd.mlmd.records import read_record
+    from tfxd.mlmd.views import latest_artifact, run_by_id, trace
+
+    listed = tfxd("runs", "s3-formats", "-f", "pipeline.yaml", cwd=tmp_path)
+    assert re.search(r"│ 1 +│ r1 +│ succeeded +│", listed.stdout), listed.stdout
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(tmp_path / "runs" / "metadata.db")
+    store = metadata_store.MetadataStore(config)
+    record = read_record(store, "s3-formats", "r1")
+    assert record is not None and record.runner == "run-spec"
+    assert record.file["text"] == (tmp_path / "pipeline.yaml").read_text()
+    # The ETags recorded are those the task's driver fingerprinted.
+    assert record.span == 2 and record.nodes["csv"]["inputs"] == {
+        "etags": metadata["input_fingerprint"],
+        "span": 2,
+    }
+    run = run_by_id(store, "s3-formats", "r1")
+    assert {n.node: n.state for n in run.nodes} == {"csv": "complete", "stats": "complete"}
+    statistics = latest_artifact(store, "s3-formats", "ExampleStatistics")
+    root = trace(store, "s3-formats", statistics)
+    assert root.producer == "stats"
+    [read] = root.inputs
+    assert read.producer == "csv" and read.uri == examples["uri"]
 
 
 @pytest.mark.slow  # the taxi-s3 example through the CLI: upload, train, push (~1 min)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -144,6 +145,7 @@ def test_kubeflow_pod_settings_and_platform_spec(tmp_path, penguin_copy):
 
     out = tmp_path / "p.yaml"
     compile_kubeflow(validate_file(with_pod_settings(penguin_copy)), out)
+    text = penguin_copy.read_text()
     spec, platform = list(yaml.safe_load_all(out.read_text()))
     executors = spec["deploymentSpec"]["executors"]
     train = executors["train_executor"]["container"]
@@ -158,11 +160,17 @@ def test_kubeflow_pod_settings_and_platform_spec(tmp_path, penguin_copy):
         "accelerator": {"type": "nvidia.com/gpu", "count": "2"},
     }
     assert stats["resources"] == {"cpuRequest": 0.5, "memoryRequest": pytest.approx(1.073741824)}
+    # Every container names the pipeline file in the image (what `run-spec` records from).
+    named = [
+        {"name": "TFXD_PIPELINE_FILE", "value": "/tfxd/pipelines/penguin/pipeline.yaml"},
+        {"name": "TFXD_PIPELINE_SHA256", "value": hashlib.sha256(text.encode()).hexdigest()},
+    ]
     assert train["env"] == [
+        *named,
         {"name": "LOG_LEVEL", "value": "debug"},
         {"name": "TF_GPU_ALLOCATOR", "value": "cuda_malloc_async"},
     ]
-    assert stats["env"] == [{"name": "LOG_LEVEL", "value": "info"}]
+    assert stats["env"] == [*named, {"name": "LOG_LEVEL", "value": "info"}]
 
     config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert set(config) == set(executors)

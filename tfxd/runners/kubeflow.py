@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from tfxd.errors import CompileError
-from tfxd.pipelines.builder import build
+from tfxd.pipelines.builder import build, path_resolver
 from tfxd.pipelines.pipeline import Pipeline
 
 SCHEMA_VERSION = "2.1.0"
@@ -65,12 +65,18 @@ def pipeline_spec(
     tasks = spec.get("root", {}).get("dag", {}).get("tasks", {})
     for node in built.always_run:
         tasks[node].setdefault("cachingOptions", {})["enableCache"] = False
-    # Every executor runs through our entrypoint: TFX's, plus the report artifact types.
+    # Every executor runs through our entrypoint: TFX's, plus the report artifact types; and
+    # names the pipeline file in the image, which `run-spec` records the run from.
+    from tfxd.runners.spec_record import pipeline_file_env
+
+    named = pipeline_file_env(pipe, path_resolver(pipe, "kubeflow")(pipe.loaded.path.name))
     executors = spec.get("deploymentSpec", {}).get("executors", {})
     for body in executors.values():
         container = body.get("container", {})
         if container.get("command", [])[-1:] == [TFX_ENTRYPOINT]:
             container["command"] = [*container["command"][:-1], ENTRYPOINT]
+        if "container" in body:
+            container["env"] = [*container.get("env", []), *named]
     # A type with its own driver (S3ExampleGen: s3:// registered, an ETag fingerprint) runs it
     # in place of TFX's file-based one.
     for node_id in pipe.order:
@@ -166,7 +172,8 @@ def apply_pod_settings(pipe: Pipeline, spec: dict[str, Any]) -> dict[str, Any] |
         if pod.image:
             container["image"] = pod.image
         if pod.env:
-            container["env"] = [{"name": k, "value": v} for k, v in sorted(pod.env.items())]
+            given = [{"name": k, "value": v} for k, v in sorted(pod.env.items())]
+            container["env"] = [*container.get("env", []), *given]
         resources: dict[str, Any] = {}
         for kind, given in (("Request", pod.requests), ("Limit", pod.limits)):
             if given and given.cpu:

@@ -11,7 +11,8 @@ conditions are evaluated; a task whose condition is false is skipped with everyt
 There is no container: ``--mount /tfxd=.`` stands in for the image's files, like a bind mount
 (string parameters under the image path are rewritten, the host folder goes on PYTHONPATH).
 What a cluster adds and this does not: images, Kubernetes resources and secrets (env vars named by
-the platform spec are read from this environment), KFP caching and KFP's own MLMD records.
+the platform spec are read from this environment), KFP caching and KFP's own MLMD records. The run
+is recorded in the ML Metadata store of the pipeline file the spec names (``spec_record``).
 A run's state lives in ``<root>/<run id>/<task>/``; re-running with the same ``--run-id`` resumes
 after the last finished task.
 """
@@ -44,6 +45,7 @@ from tfxd.runners.compiled import (
 from tfxd.runners.launcher import Launcher
 from tfxd.runners.locks import pipeline_lock
 from tfxd.runners.progress import RunOutcome, StepResult, report
+from tfxd.runners.spec_record import SpecRecorder
 
 # Artifact types whose URI is a file, not a folder (TFX value artifacts, KFP's HTML/Markdown).
 FILE_TITLES = {
@@ -129,6 +131,8 @@ def run_spec(
     skipped: set[str] = set()
     with pipeline_lock(str(run_dir), name), Launcher(env, cold=cold) as launcher:
         console.print(f"[bold]{name}[/] run-spec {run_id}  (root {root})")
+        given = {k: mount.rewrite(v) for k, v in (params or {}).items()}
+        recorder = SpecRecorder.open(spec, mount.rewrite, given, run_id, root, env, console)
         failed = False
         for task in tasks:
             if failed:
@@ -146,6 +150,7 @@ def run_spec(
                 report(console, result, StepResult(task.name, "resumed"), "(finished earlier)")
                 continue
             start = time.monotonic()
+            execution = None
             try:
                 executor_input = _executor_input(task, task_dir, values, outputs, mount)
                 condition = task.body.get("triggerPolicy", {}).get("condition")
@@ -154,15 +159,20 @@ def run_spec(
                     step = StepResult(task.name, "skipped", error=condition)
                     report(console, result, step, "(condition false)")
                     continue
+                execution = recorder.start(task.name, executor_input) if recorder else None
                 with console.status(f"{task.name} running…"):
                     outputs[task.name] = _execute(task, task_dir, executor_input, env, launcher)
             except (TfxdError, CelError) as err:
+                if recorder and execution is not None:
+                    recorder.end(execution, task.name, False, {}, _title)
                 seconds = time.monotonic() - start
                 report(
                     console, result, StepResult(task.name, "failed", seconds, str(err)), str(err)
                 )
                 failed = True
                 continue
+            if recorder:
+                recorder.end(execution, task.name, True, outputs[task.name]["artifacts"], _title)
             seconds = time.monotonic() - start
             report(console, result, StepResult(task.name, "done", seconds))
     verdict = "[green]succeeded[/]" if result.ok else "[red]failed[/]"
