@@ -26,8 +26,8 @@ def parser() -> argparse.ArgumentParser:
             "--jobs",
             type=int,
             metavar="N",
-            help="run up to N independent nodes at once, in worker processes (default 1: one "
-            "after another in this process)",
+            help="run up to N independent nodes at once, in worker processes (default: one per "
+            "two cores; 1: one after another in this process)",
         )
 
     sp = sub.add_parser("validate", help="check a pipeline file and report every problem")

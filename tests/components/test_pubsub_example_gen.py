@@ -283,8 +283,10 @@ def test_the_penguin_pubsub_example_trains_on_a_drained_span(emulator, tmp_path)
     published = tfxd("example", "penguin", "--publish", topic, cwd=tmp_path)
     assert "published 344 message(s)" in published.stdout, published.stderr
     spec = "penguin-pubsub/pipeline.yaml"
-    done = tfxd("run", spec, "--param", "train_steps=20", cwd=tmp_path)
+    done = tfxd("run", spec, "--param", "train_steps=20", "--jobs", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+    # A forked worker hung in a process whose Pub/Sub client had run: one node at a time.
+    assert "--jobs 2: 'examples' drains a stream" in done.stdout, done.stdout
     [span] = published_spans_of(tmp_path / "penguin-pubsub" / "runs", "species")
     assert span == (1, 344)
     assert list(

@@ -278,6 +278,11 @@ def test_compiled_kubeflow_spec_reads_s3_with_an_etag_fingerprint(s3, tmp_path):
     assert root.producer == "stats"
     [read] = root.inputs
     assert read.producer == "csv" and read.uri == examples["uri"]
+    # ... and reproduced by the local runner from that record: the same Examples and statistics.
+    again = tfxd("reproduce", "s3-formats", "r1", "-f", "pipeline.yaml", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for output in ("csv.examples", "stats.statistics"):
+        assert re.search(rf"same\s+{re.escape(output)} \(", again.stdout), again.stdout
 
 
 @pytest.mark.slow  # the taxi-s3 example through the CLI: upload, train, push (~1 min)

@@ -37,6 +37,7 @@ from tfxd.runners.record import annotate, start_record
 from tfxd.runners.workers import (
     Finished,
     Workers,
+    default_jobs,
     preload_executors,
     serialized_metadata,
 )
@@ -192,7 +193,8 @@ def run_pipeline(
     reproduces: str = "",
 ) -> RunResult:
     """Run ``pipe`` locally; returns per-node results (a failed node ends the run). Up to
-    ``jobs`` nodes run at once (default 1: one after another in this process; see ``workers``).
+    ``jobs`` nodes run at once (default: ``default_jobs()``; 1 runs them one after another in
+    this process; see ``workers``).
     ``seeds`` and ``reproduces``: what ``tfxd reproduce`` gives the run it makes.
 
     With ``capture_logs`` each node's output (TF, Beam, the user's module) goes to
@@ -248,7 +250,13 @@ def run_pipeline(
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
     if capture_logs:
         console = terminal_console(console)
-    jobs = jobs or 1
+    streams = [n for n in pipe.order if pipe.nodes[n].type.spans == "stream"]
+    if streams and (jobs or 1) > 1:
+        console.print(
+            f"[yellow]note[/] --jobs {jobs}: '{streams[0]}' drains a stream, whose client threads "
+            "do not survive the fork of a worker: this run's nodes run one at a time"
+        )
+    jobs = 1 if streams else jobs or default_jobs()
     with pipeline_lock(root, pipe.name):
         result.repaired = repair_abandoned(connection, pipe.name, run_id)
         if result.repaired:

@@ -27,6 +27,13 @@ from typing import Any
 from tfxd.runners.launcher import die_with_parent
 
 
+def default_jobs() -> int:
+    """Nodes at once by default: one per two cores this process may use. A TensorFlow or Beam
+    node keeps about two cores busy (on 2 cores, two nodes at once ran 1.08× slower than one
+    after another: docs/benchmarks.md)."""
+    return max(1, len(os.sched_getaffinity(0)) // 2)
+
+
 def lock_path(connection: Any) -> str | None:
     """The lock file that serializes writers of a SQLite store; None for a server (MySQL)."""
     filename = getattr(connection, "filename_uri", "")
