@@ -20,6 +20,9 @@ def store_at(path) -> metadata_store.MetadataStore:
 
 def test_tasks_become_executions_with_lineage_and_typed_metadata(tmp_path):
     store = store_at(tmp_path / "m.db")
+    # A local run registered TFX's Examples type first, with its properties.
+    examples_type = mlmd.ArtifactType(name="Examples", properties={"span": mlmd.INT})
+    store.put_artifact_type(examples_type)
     examples_uri = str(tmp_path / "r1" / "examples" / "examples")
     first = start_task(store, "p", "r1", "examples", "tfx.Gen", {}, {"tfxd_runner": "run-spec"})
     [running] = list_runs(store, "p")

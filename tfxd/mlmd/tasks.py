@@ -26,7 +26,9 @@ def _context(store: Any, type_name_: str, name: str) -> Any:
     found = store.get_context_by_type_and_name(type_name_, name)
     if found is not None:
         return found
-    type_id = store.put_context_type(mlmd.ContextType(name=type_name_), can_add_fields=True)
+    type_id = store.put_context_type(
+        mlmd.ContextType(name=type_name_), can_add_fields=True, can_omit_fields=True
+    )
     [context_id] = store.put_contexts([mlmd.Context(type_id=type_id, name=name)])
     return store.get_contexts_by_id([context_id])[0]
 
@@ -104,7 +106,9 @@ def end_task(
     for key, artifacts in sorted(outputs.items() if ok else []):
         for index, given in enumerate(artifacts):
             type_id = store.put_artifact_type(
-                mlmd.ArtifactType(name=type_name(given["type"])), can_add_fields=True
+                mlmd.ArtifactType(name=type_name(given["type"])),
+                can_add_fields=True,
+                can_omit_fields=True,
             )
             artifact = mlmd.Artifact(type_id=type_id, uri=given["uri"], state=mlmd.Artifact.LIVE)
             for name, value in sorted(given.get("metadata", {}).items()):
