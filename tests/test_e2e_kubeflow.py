@@ -3,6 +3,7 @@ the same spec file a cluster would get, with a folder standing in for the image.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -66,6 +67,17 @@ def test_compiled_penguin_spec_runs_end_to_end_and_pushes(tmp_path: Path, pengui
     assert "Data validation: no anomalies" in (root / "r1" / "validate" / "report").read_text()
     first_report = (root / "r1" / "evaluate" / "report").read_text()
     assert "Model evaluation: BLESSED" in first_report and "Baseline: none yet" in first_report
+
+    # What each task records of its run, on its outputs' metadata (KFP's store keeps it too).
+    trained = json.loads((root / "r1" / "train" / ".done.json").read_text())
+    [model_out] = trained["artifacts"]["model"]
+    facts = model_out["metadata"]
+    file_text = (image / "pipelines" / "penguin" / "pipeline.yaml").read_bytes()
+    assert facts["tfxd_pipeline_sha256"] == hashlib.sha256(file_text).hexdigest()
+    assert "model.py" in json.loads(facts["tfxd_modules"]) and facts["tfxd_packages"]
+    evaluated = json.loads((root / "r1" / "evaluate" / ".done.json").read_text())
+    [evaluation] = evaluated["artifacts"]["evaluation"]
+    assert "sparse_categorical_accuracy" in json.loads(evaluation["metadata"]["tfxd_metrics"])
 
     # The run is recorded in the pipeline file's ML Metadata store, as a local run is: the runs
     # table shows its accuracy and the version it pushed, lineage walks the tasks' events.

@@ -161,7 +161,9 @@ def run_spec(
                     continue
                 execution = recorder.start(task.name, executor_input) if recorder else None
                 with console.status(f"{task.name} running…"):
-                    outputs[task.name] = _execute(task, task_dir, executor_input, env, launcher)
+                    outputs[task.name] = _execute(
+                        task, task_dir, executor_input, env, launcher, mount.rewrite
+                    )
             except (TfxdError, CelError) as err:
                 if recorder and execution is not None:
                     recorder.end(execution, task.name, False, {}, _title)
@@ -299,8 +301,10 @@ def _execute(
     executor_input: dict[str, Any],
     env: dict[str, str],
     launcher: Launcher,
+    rewrite: Any = str,
 ) -> dict[str, Any]:
-    """Run preCacheCheck and the container command; returns the task's outputs."""
+    """Run preCacheCheck and the container command; returns the task's outputs. ``rewrite``:
+    image path → host path (the mounts)."""
     if task_dir.exists():
         shutil.rmtree(task_dir)  # what an interrupted attempt left
     task_dir.mkdir(parents=True)
@@ -329,7 +333,7 @@ def _execute(
         argv += [serialized if a == "{{$}}" else a for a in part.get("args", [])]
         step_env = dict(env)
         for item in part.get("env", []) if label == "executor" else []:
-            step_env[item["name"]] = item.get("value", "")
+            step_env[item["name"]] = rewrite(item.get("value", ""))  # a path in the image, too
         with open(log_path, "ab") as log:
             log.write(f"==> {label}: {' '.join(argv[:4])} …\n".encode())
         code = launcher.run(argv, step_env, log_path)
