@@ -77,6 +77,12 @@ def module_sources(module_file: Path, pipeline_folder: Path) -> dict[str, dict[s
     return out
 
 
+def source_digests(module_file: Path, pipeline_folder: Path) -> dict[str, str]:
+    """sha256 of the module file and of each local module it imports (``module_sources``)."""
+    sources = module_sources(module_file, pipeline_folder)
+    return {name: source["sha256"] for name, source in sources.items()}
+
+
 def _name(path: Path, folder: Path) -> str:
     try:
         return str(path.relative_to(folder.resolve()))

@@ -58,9 +58,10 @@ def facts(executor_input: dict[str, Any]) -> dict[str, str]:
     the digests of the module files its ``*_fn`` parameters name (with what they import)."""
     from tfxd.mlmd.records import packages_digest
     from tfxd.runners.record import installed_packages
+    from tfxd.runners.spec_record import PIPELINE_FILE_ENV
 
     out = {"tfxd_packages": packages_digest(installed_packages())}
-    named = Path(os.environ.get("TFXD_PIPELINE_FILE", "") or "/nonexistent")
+    named = Path(os.environ.get(PIPELINE_FILE_ENV, "") or "/nonexistent")
     folder = None
     if named.is_file():
         out["tfxd_pipeline_sha256"] = hashlib.sha256(named.read_bytes()).hexdigest()
@@ -77,7 +78,7 @@ def facts(executor_input: dict[str, Any]) -> dict[str, str]:
 def _module_digests(module: str, pipeline_folder: Path | None) -> dict[str, str]:
     import importlib.util
 
-    from tfxd.pipelines.code import module_sources
+    from tfxd.pipelines.code import source_digests
 
     try:
         spec = importlib.util.find_spec(module)
@@ -86,13 +87,13 @@ def _module_digests(module: str, pipeline_folder: Path | None) -> dict[str, str]
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return {}
     origin = Path(spec.origin)
-    sources = module_sources(origin, pipeline_folder or origin.parent)
-    return {name: source["sha256"] for name, source in sources.items()}
+    return source_digests(origin, pipeline_folder or origin.parent)
 
 
 def stamp(executor_input: dict[str, Any]) -> None:
     """Add ``facts`` (and an evaluation's metrics) to every output artifact's metadata in the
     ExecutorOutput the executor wrote."""
+    from tfxd.mlmd.records import METRICS
     from tfxd.runners.record import overall_metrics
 
     path = executor_input.get("outputs", {}).get("outputFile")
@@ -110,7 +111,7 @@ def stamp(executor_input: dict[str, Any]) -> None:
             uri = artifact.get("uri") or (given[i].get("uri", "") if i < len(given) else "")
             metrics = overall_metrics(uri) if evaluation and uri else {}
             if metrics:
-                metadata["tfxd_metrics"] = json.dumps(metrics, sort_keys=True)
+                metadata[METRICS] = json.dumps(metrics, sort_keys=True)
     Path(path).write_text(json.dumps(output, sort_keys=True), encoding="utf-8")
 
 

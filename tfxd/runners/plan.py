@@ -26,7 +26,7 @@ from typing import Any, Literal
 from tfxd.components.example_gen.params import files_changed
 from tfxd.components.registry import load
 from tfxd.file.changes import keyed_changes
-from tfxd.pipelines.code import module_sources
+from tfxd.pipelines.code import source_digests
 from tfxd.pipelines.pipeline import Pipeline
 
 PLAN_KEY = "tfxd_plan_key"  # execution custom property: the node's key when it ran or was cached
@@ -59,8 +59,7 @@ class Plan:
 
 def module_digests(pipe: Pipeline, module_file: str) -> dict[str, str]:
     """sha256 of the module file and of each local module it imports (``pipelines.code``)."""
-    sources = module_sources(pipe.loaded.resolve(module_file), pipe.loaded.folder)
-    return {name: source["sha256"] for name, source in sources.items()}
+    return source_digests(pipe.loaded.resolve(module_file), pipe.loaded.folder)
 
 
 def node_keys(

@@ -119,7 +119,13 @@ def annotate(store: Any, execution_id: int, evaluation: str | None) -> None:
     changed = False
     outputs = _outputs(store, execution_id)
     if evaluation and evaluation in outputs:
-        metrics = overall_metrics(outputs[evaluation].uri)
+        # A Kubeflow task writes them on its evaluation (``kfp_entrypoint``): no TFMA here then.
+        written = outputs[evaluation].custom_properties.get(METRICS)
+        metrics = (
+            json.loads(written.string_value)
+            if written is not None
+            else overall_metrics(outputs[evaluation].uri)
+        )
         if metrics:
             execution.custom_properties[METRICS].string_value = json.dumps(metrics, sort_keys=True)
             changed = True

@@ -20,8 +20,9 @@ from typing import Any
 from rich.console import Console
 
 from tfxd.errors import TfxdError
+from tfxd.file import load_partial
 from tfxd.mlmd.tasks import RUNNER_PROPERTY, end_task, start_task
-from tfxd.pipelines.pipeline import Pipeline, validate_file
+from tfxd.pipelines.pipeline import Pipeline, check
 from tfxd.runners.plan import node_keys
 from tfxd.runners.record import annotate, start_record
 from tfxd.seeds import SEEDS_ENV
@@ -89,9 +90,9 @@ class SpecRecorder:
             )
             return None
         try:
-            declared = validate_file(path).parameters
-            given = {k: str(v) for k, v in params.items() if k in declared}
-            pipe = validate_file(path, given)
+            loaded = load_partial(path)
+            given = {k: str(v) for k, v in params.items() if k in loaded.parameters}
+            pipe = check(loaded, given)
         except TfxdError as err:
             raise TfxdError(f"the spec's pipeline file: {err}") from None
         now = hashlib.sha256(pipe.loaded.doc.text.encode()).hexdigest()
