@@ -1,14 +1,15 @@
 """TFX's own penguin pipeline (tfx/examples/penguin/penguin_pipeline_local.py with
 penguin_utils_keras.py from the tfx wheel, unmodified; tuning off, BulkInferrer on) run by TFX's
-LocalDagRunner with TFX's default multi-processing Beam args and with in-memory Beam, against the
-same pipeline written in tfxd YAML and run by `tfxd run`. Fresh roots, median of --repeats, three
-runs each: the first; the second, in which the Evaluator runs again because the first run pushed a
-model that is now the baseline (TFX's resolver and tfxd's BaselineModel both see it); the third,
-in which nothing changed. One throwaway import of TensorFlow and TFX first, so that no contender
-pays for a cold disk cache. Prints wall times and ratios (tfxd / TFX; lower is better), asserts
-nothing.
+LocalDagRunner with TFX's default multi-processing Beam args, with in-memory Beam, and with
+in-memory Beam in a process given tfxd's AutoGraph rule for tf_keras (what tfxd gains from that
+rule is not its orchestration), against the same pipeline written in tfxd YAML and run by
+`tfxd run`. Fresh roots, median of --repeats, three runs each: the first; the second, in which
+the Evaluator runs again because the first run pushed a model that is now the baseline (TFX's
+resolver and tfxd's BaselineModel both see it); the third, in which nothing changed. One
+throwaway import of TensorFlow and TFX first, so that no contender pays for a cold disk cache.
+Prints wall times and ratios (tfxd / TFX; lower is better), asserts nothing.
 
-    .venv/bin/python bench/tfx_own_penguin.py [--repeats 3] [--jobs N]
+    .venv/bin/python bench/tfx_own_penguin.py [--repeats 3] [--jobs N] [--skip NAME ...]
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ from tfx.examples.penguin import penguin_pipeline_local as example
 
 flags.FLAGS(["bench"])
 work, mode = sys.argv[1], sys.argv[2]
+if mode == "in_memory+rule":  # tfxd's AutoGraph rule for tf_keras (docs/decisions.md), TFX's runner
+    import tfxd
 beam = {"multi_processing": example._beam_pipeline_args_by_runner["DirectRunner"],
-        "in_memory": []}[mode]
+        "in_memory": [], "in_memory+rule": []}[mode]
 tfx.orchestration.LocalDagRunner().run(example.create_pipeline(
     pipeline_name="penguin_local_keras", pipeline_root=os.path.join(work, "root"),
     data_root=os.path.join(work, "data"), module_file=os.path.join(work, "penguin_utils_keras.py"),
@@ -126,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jobs", type=int, help="tfxd run --jobs (default: its own)")
+    parser.add_argument("--skip", nargs="*", default=[], help="baselines not to run, e.g. multi")
     args = parser.parse_args()
     runs = {
         "tfxd": lambda w: (
@@ -139,7 +143,14 @@ def main() -> None:
             "multi_processing",
         ],
         "TFX in-memory": lambda w: [sys.executable, str(w / "tfx_run.py"), str(w), "in_memory"],
+        "TFX in-memory + rule": lambda w: [
+            sys.executable,
+            str(w / "tfx_run.py"),
+            str(w),
+            "in_memory+rule",
+        ],
     }
+    runs = {k: v for k, v in runs.items() if not any(s in k for s in args.skip)}
     subprocess.run(
         [sys.executable, "-c", "import tensorflow, tfx.v1"], check=True, capture_output=True
     )
@@ -157,7 +168,7 @@ def main() -> None:
     print(f"cpu cores: {os.cpu_count()}, repeats: {args.repeats}")
     for label, table in times.items():
         med = {k: statistics.median(v) for k, v in table.items()}
-        for baseline in ("TFX multi-processing", "TFX in-memory"):
+        for baseline in (b for b in med if b != "tfxd"):
             print(
                 f"{label:<11} tfxd {med['tfxd']:6.1f}s  {baseline} {med[baseline]:6.1f}s  "
                 f"ratio {med['tfxd'] / med[baseline]:.2f}"
