@@ -39,21 +39,15 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
 
 def compile_and_test(spec: Path, dag_id: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     dags = Path(env["AIRFLOW__CORE__DAGS_FOLDER"])
-    compiled = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfxd.cli",
-            "compile",
-            str(spec),
-            "--target",
-            "airflow",
-            "-o",
-            str(dags / f"{dag_id}.py"),
-        ],
+    compiled = tfxd(
+        "compile",
+        str(spec),
+        "--target",
+        "airflow",
+        "-o",
+        str(dags / f"{dag_id}.py"),
+        cwd=spec.parent,
         env=env,
-        capture_output=True,
-        text=True,
     )
     assert compiled.returncode == 0, compiled.stderr
     return subprocess.run(
