@@ -81,7 +81,8 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     listed = tfxd("runs", "penguin", "-f", str(penguin_copy), cwd=folder)
     assert listed.returncode == 0, listed.stderr
     assert "interrupted" in listed.stdout and "succeeded" in listed.stdout
-    from tfxd.mlmd.views import latest_artifact, list_runs, trace
+    from tfxd.mlmd.lineage import latest_artifact, trace
+    from tfxd.mlmd.views import list_runs
 
     newest, killed = list_runs(store, "penguin")[:2]
     assert newest.status == "succeeded" and len(newest.cached) == 7

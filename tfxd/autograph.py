@@ -15,7 +15,7 @@ runs an executor (runs, workers, Horovod ranks, Kubeflow tasks, Airflow tasks) h
 from __future__ import annotations
 
 import importlib.abc
-import importlib.machinery
+import importlib.util
 import sys
 from types import ModuleType
 from typing import Any
@@ -38,7 +38,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         if fullname != CONFIG:
             return None
         sys.meta_path.remove(self)
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        spec = importlib.util.find_spec(fullname)  # the finders after this one
         if spec is None or spec.loader is None:
             return spec
         load = spec.loader.exec_module

@@ -359,7 +359,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from tfxd.mlmd.views import find_pipeline_file, print_lineage
+    from tfxd.mlmd.lineage import print_lineage
+    from tfxd.mlmd.views import find_pipeline_file
     from tfxd.pipelines.pipeline import check
 
     checked = None

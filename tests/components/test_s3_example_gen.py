@@ -255,8 +255,9 @@ def test_compiled_kubeflow_spec_reads_s3_with_an_etag_fingerprint(s3, tmp_path):
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
+    from tfxd.mlmd.lineage import latest_artifact, trace
     from tfxd.mlmd.records import read_record
-    from tfxd.mlmd.views import latest_artifact, run_by_id, trace
+    from tfxd.mlmd.views import run_by_id
 
     listed = tfxd("runs", "s3-formats", "-f", "pipeline.yaml", cwd=tmp_path)
     assert re.search(r"│ 1 +│ r1 +│ succeeded +│", listed.stdout), listed.stdout

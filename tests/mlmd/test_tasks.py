@@ -6,8 +6,9 @@ from __future__ import annotations
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as mlmd
 
+from tfxd.mlmd.lineage import latest_artifact, trace
 from tfxd.mlmd.tasks import end_task, start_task
-from tfxd.mlmd.views import latest_artifact, list_runs, trace
+from tfxd.mlmd.views import list_runs
 
 EXAMPLES = "tfx.Examples"
 

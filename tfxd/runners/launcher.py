@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from tfxd.processes import die_with_parent
+
 # Imported once by the helper; the modules that tasks run as __main__ are not among them.
 WARM_IMPORTS = (
     "tensorflow",
@@ -109,19 +111,6 @@ class Launcher:
                 self._helper.wait()
                 self._helper = None
         return self._helper
-
-
-def die_with_parent(parent: int) -> None:
-    """Linux: have this process killed when its parent dies, so that no task or helper runs on
-    as an orphan after the runner that started it was killed."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
 
 
 def _child(request: dict[str, Any]) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfxd.runners.launcher import die_with_parent
+from tfxd.processes import die_with_parent
 
 
 def default_jobs() -> int:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import hashlib
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from tfxd.errors import MissingDependencyError, TfxdError
+from tfxd.processes import die_with_parent
 
 WORKER = "tfxd.components.horovod_trainer.worker"
 INSTALL_HINT = (
@@ -81,14 +81,6 @@ def checkpoint_key(input_dict: dict[str, list], properties: dict[str, Any]) -> s
         "properties": properties,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _die_with_parent() -> None:
-    """Runs in the launcher's child: SIGKILL it when the executor dies (Linux prctl)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def horovod_ops(saved_model_dir: str) -> dict[str, list[str]]:
@@ -163,7 +155,8 @@ class Executor(trainer_executor.GenericExecutor):
             job_path,
         ]
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1"}
-        code = subprocess.call(command, env=env, preexec_fn=_die_with_parent)
+        die = functools.partial(die_with_parent, os.getpid())
+        code = subprocess.call(command, env=env, preexec_fn=die)
         if code != 0:
             raise TfxdError(
                 f"HorovodTrainer: a rank failed (launcher exit code {code}); its traceback is in "
