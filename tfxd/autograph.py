@@ -38,7 +38,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         if fullname != CONFIG:
             return None
         sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)  # the finders after this one
+        spec = importlib.util.find_spec(fullname)  # the other finders (this one has stepped aside)
         if spec is None or spec.loader is None:
             return spec
         load = spec.loader.exec_module
