@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.conftest import PENGUIN
 from tfxd.pipelines.builder import build
@@ -91,3 +92,60 @@ spec:
     assert config["schema_file"] == str(tmp_path / "schema.pbtxt")
     infer = next(c for c in built.pipeline.components if c.id == "infer")
     assert "eval" in str(infer.exec_properties["data_spec"])
+
+
+def _transform_pipeline(tmp_path, extra: str, transform_with: str = "") -> str:
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "d.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "model.py").write_text("")
+    (tmp_path / "p.yaml").write_text(
+        f"""\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {{name: settle}}
+spec:
+  root: runs
+  components:
+    examples: {{type: CsvExampleGen, with: {{input_base: data}}}}
+    schema_stats: {{type: StatisticsGen, inputs: {{examples: examples.examples}}}}
+    schema: {{type: SchemaGen, inputs: {{statistics: schema_stats.statistics}}}}
+    transform:
+      type: Transform
+      inputs: {{examples: examples.examples, schema: schema.schema}}
+      with: {{module_file: model.py{transform_with}}}
+{extra}"""
+    )
+    return str(tmp_path / "p.yaml")
+
+
+def test_transform_statistics_are_computed_only_where_new_or_read(tmp_path):
+    """Unset, the Transform's own TFDV statistics are off when a StatisticsGen already reads
+    the same examples and no node reads them; on when one does, or when asked."""
+    duplicated = validate_file(_transform_pipeline(tmp_path, ""))
+    assert duplicated.nodes["transform"].params.statistics is False
+    built = build(duplicated, "local", with_metadata=False)
+    transform = next(c for c in built.pipeline.components if c.id == "transform")
+    assert transform.exec_properties["disable_statistics"] == 1
+    assert "post_transform_stats" not in transform.outputs
+
+    read = validate_file(
+        _transform_pipeline(
+            tmp_path,
+            "    check:\n      type: ExampleValidator\n      inputs:\n"
+            "        statistics: transform.post_transform_stats\n"
+            "        schema: transform.post_transform_schema\n",
+        )
+    )
+    assert read.nodes["transform"].params.statistics is True
+    built = build(read, "local", with_metadata=False)
+    transform = next(c for c in built.pipeline.components if c.id == "transform")
+    assert transform.exec_properties["disable_statistics"] == 0
+
+    asked = validate_file(_transform_pipeline(tmp_path, "", ", statistics: true"))
+    assert asked.nodes["transform"].params.statistics is True
+
+    elsewhere = Path(_transform_pipeline(tmp_path, ""))  # statistics of other examples only
+    text = elsewhere.read_text().replace("examples.examples}}", "o.examples}}")
+    other = "    o: {type: CsvExampleGen, with: {input_base: data}}\n"
+    elsewhere.write_text(text.replace("    schema_stats:", other + "    schema_stats:"))
+    assert validate_file(elsewhere).nodes["transform"].params.statistics is True

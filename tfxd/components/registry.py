@@ -135,6 +135,9 @@ class ComponentType:
     # Reads back Examples that a run of a stream ExampleGen drained: (their folder, the split
     # names) → its with: block; ``tfxd reproduce`` puts such a node in the stream's place.
     replay: Callable[[str, list[str]], dict[str, Any]] | None = None
+    # Settles ``with:`` fields left unset whose value depends on the rest of the pipeline:
+    # (node id, the checked nodes by id: ``tfxd.pipelines.pipeline.Node``) → its params, set.
+    settle: Callable[[str, dict[str, Any]], Params] | None = None
 
     def component_class(self) -> type:
         return load(self.component)

@@ -172,6 +172,9 @@ def check(loaded: LoadedFile, overrides: dict[str, str]) -> Pipeline:
     problems += _check_column_names(loaded, nodes)
     if problems or loaded.file is None:
         raise PipelineFileError(problems)
+    for node in nodes.values():
+        if node.type.settle is not None:
+            node.params = node.type.settle(node.id, nodes)
     order = topological_order({n: node.upstream for n, node in nodes.items()})
     return Pipeline(loaded, loaded.file, nodes=nodes, order=order, parameters=parameters)
 

@@ -66,6 +66,7 @@ def transform(ctx: BuildContext, inputs: dict, p: TransformParams) -> Any:
         **inputs,
         **ctx.user_function(p.module_file, "preprocessing_fn"),
         force_tf_compat_v1=p.force_tf_compat_v1,
+        disable_statistics=p.statistics is False,
         custom_config=p.custom_config or None,
     )
 

@@ -49,6 +49,47 @@ class ModuleParams(Params):
 
 class TransformParams(ModuleParams):
     force_tf_compat_v1: bool = False
+    statistics: bool | None = Field(
+        None,
+        description=(
+            "Compute pre- and post-transform statistics, schemas and anomalies (TFDV) in the "
+            "Transform. Unset: only when no StatisticsGen reads the same examples, or when a "
+            "node reads one of those outputs."
+        ),
+    )
+
+
+TRANSFORM_STATISTICS = (
+    "pre_transform_schema",
+    "pre_transform_stats",
+    "post_transform_schema",
+    "post_transform_stats",
+    "post_transform_anomalies",
+)
+
+
+def settle_transform(node_id: str, nodes: dict[str, Any]) -> TransformParams:
+    """``statistics`` unset → off where a node that makes ExampleStatistics already reads the
+    Transform's examples and nothing reads the Transform's own statistics outputs: TFDV would pass
+    over the data twice more for what is already computed or never read."""
+    node = nodes[node_id]
+    params: TransformParams = node.params
+    if params.statistics is not None:
+        return params
+    read = any(
+        (up, out) == (node_id, name)
+        for other in nodes.values()
+        for up, out in other.inputs.values()
+        for name in TRANSFORM_STATISTICS
+    )
+    examples = node.inputs.get("examples")
+    duplicated = any(
+        other.id != node_id
+        and other.inputs.get("examples") == examples
+        and "ExampleStatistics" in other.type.produces.values()
+        for other in nodes.values()
+    )
+    return params.model_copy(update={"statistics": read or not duplicated})
 
 
 class TrainParams(ModuleParams):
@@ -167,6 +208,7 @@ TYPES = (
         _TFX + "Transform",
         _BUILD + "transform",
         "tf.Transform preprocessing_fn from the module file",
+        settle=settle_transform,
         consumes={"examples": "Examples", "schema": "Schema", "analyzer_cache": "TransformCache?"},
         produces={
             "transform_graph": "TransformGraph",
