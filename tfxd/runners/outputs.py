@@ -134,7 +134,9 @@ def compare_outputs(
 ) -> list[OutputCheck]:
     checks = []
     for (node, key), (artifact, type_name) in sorted(old.items()):
-        if (node, key) not in new:
+        if (node, key) not in new:  # e.g. an output the component makes only when asked
+            detail = "only in the recorded run: the reproduction did not produce it"
+            checks.append(OutputCheck(node, key, type_name, False, detail, False))
             continue
         was, now = tree_digest(artifact.uri), tree_digest(new[(node, key)][0].uri)
         differing = sorted(n for n in set(was) | set(now) if was.get(n) != now.get(n))
