@@ -146,7 +146,11 @@ def _jobs(jobs: int | None) -> int | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from tfxd.pipelines.pipeline import validate_file
 
-    pipe = validate_file(args.file, _params(args.param))
+    return _run(validate_file(args.file, _params(args.param)), args)
+
+
+def _run(pipe: Any, args: argparse.Namespace) -> int:
+    """One local run, as `tfxd run` makes it (`tfxd dev` makes one per pass)."""
     if not (args.no_cache or args.from_node or args.only):
         from tfxd.runners.plan import run_if_cached
 
@@ -164,6 +168,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         jobs=_jobs(args.jobs),
     )
     return 0 if result.ok else 1
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from tfxd.runners.dev import develop
+
+    _jobs(args.jobs)
+    try:
+        return develop(
+            args.file, _params(args.param), lambda pipe: _run(pipe, args), console, span=args.span
+        )
+    except KeyboardInterrupt:
+        return 0
 
 
 def cmd_compile(args: argparse.Namespace) -> int:

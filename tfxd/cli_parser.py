@@ -70,6 +70,17 @@ def parser() -> argparse.ArgumentParser:
     )
     with_jobs(sp)
 
+    sp = sub.add_parser(
+        "dev",
+        help="run locally, then again on every change to the pipeline file, its modules or its "
+        "data (TensorFlow stays imported between runs)",
+    )
+    sp.add_argument("file")
+    with_params(sp)
+    sp.add_argument("--span", type=int, help="read this span instead of the newest")
+    with_jobs(sp)
+    sp.set_defaults(no_cache=False, from_node=[], only=[])
+
     sp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2 or Airflow")
     sp.add_argument("file")
     sp.add_argument(

@@ -1,0 +1,141 @@
+"""``tfxd dev``: a pass on start, another on each change that moves the plan (data, the pipeline
+file, a module's local import), none for a file touched but unchanged, an error shown while the
+file is broken, Ctrl-C ends it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tfxd.pipelines.pipeline import validate_file
+from tfxd.runners.dev import signature, watched_paths
+
+pytestmark = pytest.mark.slow  # one `tfxd dev` process, four passes of a 3-node pipeline (~30 s)
+
+PIPELINE = """\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {name: dev}
+spec:
+  root: runs
+  components:
+    examples: {type: CsvExampleGen, with: {input_base: data}}
+    stats: {type: StatisticsGen, inputs: {examples: examples.examples}}
+    schema:
+      type: SchemaGen
+      inputs: {statistics: stats.statistics}
+      with: {infer_feature_shape: false}
+"""
+
+
+def make(folder: Path) -> Path:
+    (folder / "data").mkdir()
+    rows = "".join(f"{i},{(i * 7) % 5},{'ab'[i % 2]}\n" for i in range(40))
+    (folder / "data" / "d.csv").write_text("x,y,z\n" + rows)
+    (folder / "pipeline.yaml").write_text(PIPELINE)
+    return folder / "pipeline.yaml"
+
+
+def test_watched_paths_follow_module_imports_not_outputs(tmp_path):
+    path = make(tmp_path)
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "model.py").write_text("from helpers import f\n")
+    (tmp_path / "code" / "helpers.py").write_text("def f():\n    return 1\n")
+    path.write_text(
+        PIPELINE
+        + "    train:\n      type: Trainer\n"
+        + "      inputs: {examples: examples.examples, schema: schema.schema}\n"
+        + "      with: {module_file: code/model.py}\n"
+        + "    push: {type: Pusher, inputs: {model: train.model}, with: {destination: serving}}\n"
+    )
+    paths = watched_paths(validate_file(path))
+    assert set(paths) == {
+        path,
+        tmp_path / "data",
+        tmp_path / "code" / "model.py",
+        tmp_path / "code" / "helpers.py",
+    }
+    before = signature(paths)
+    assert str(tmp_path / "data" / "d.csv") in before
+    (tmp_path / "code" / "helpers.py").write_text("def f():\n    return 22\n")
+    assert signature(paths) != before
+
+
+class Lines:
+    """The lines a process writes, read as they come."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._queue.put(line)
+
+    def until(self, pattern: str, timeout: float = 120) -> str:
+        """The output since the last call, up to the first line matching ``pattern``."""
+        got: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=1)
+            except queue.Empty:
+                continue
+            got.append(line)
+            self.seen.append(line)
+            if re.search(pattern, line):
+                return "".join(got)
+        raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(self.seen)}")
+
+
+def states(text: str) -> dict[str, str]:
+    return dict(re.findall(r"[✓↺✗-]\s+(\w+)\s+(done|cached|failed|skipped)", text))
+
+
+def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
+    path = make(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tfxd.cli", "dev", str(path)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    lines = Lines(proc)
+    try:
+        first = lines.until(r"pass 1 ended \(ok\)")
+        assert states(first) == {"examples": "done", "stats": "done", "schema": "done"}
+
+        with (tmp_path / "data" / "d.csv").open("a") as csv:
+            csv.write("100,1,a\n")
+        second = lines.until(r"pass 2 ended")
+        assert states(second) == {"examples": "done", "stats": "done", "schema": "done"}
+
+        path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: ["))
+        broken = lines.until(r"pipeline\.yaml:\d+")
+        assert "pass 3" not in broken and "error" in broken
+
+        (tmp_path / "data" / "d.csv").touch()  # its content, so the plan, unchanged: no pass
+        time.sleep(2.5)
+        path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: true"))
+        third = lines.until(r"pass 3 ended \(ok\)")
+        assert states(third) == {"examples": "cached", "stats": "cached", "schema": "done"}
+
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "pass 4" not in "".join(lines.seen)

@@ -1,0 +1,163 @@
+"""`tfxd dev FILE`: run the pipeline, then again each time the pipeline file, a module file (or a
+local module it imports) or the data it reads changes what `tfxd plan` would run.
+
+The process imports TensorFlow, TFX and the pipeline's executors once and runs each pass in a
+process forked from it, as `--jobs` workers are, so a pass after an edit starts with all of it
+imported. Files are checked by their size and modification time every ``poll`` seconds; only
+when those moved are the plan keys computed again, and only a change of the keys starts a pass
+(a pass compares against the keys as the previous pass left them: a push that changed the serving
+version is that pass's doing, not a change to act on). A pass dies with this process.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tfxd.errors import TfxdError
+from tfxd.file import is_uri
+from tfxd.pipelines.code import module_sources
+from tfxd.pipelines.pipeline import Pipeline, validate_file
+from tfxd.processes import die_with_parent
+
+Signature = dict[str, tuple[int, int]]  # path → (mtime_ns, size)
+
+
+def watched_paths(pipe: Pipeline) -> list[Path]:
+    """The pipeline file, every module file and the local modules it imports, and every file or
+    folder a node reads (path fields; not folders a node writes, such as a Pusher's)."""
+    paths = [pipe.loaded.path]
+    for node in pipe.nodes.values():
+        for name, kind in node.type.path_fields().items():
+            value = getattr(node.params, name)
+            if kind == "dir-create" or not isinstance(value, str) or is_uri(value):
+                continue
+            path = pipe.loaded.resolve(value)
+            paths.append(path)
+            if name == "module_file" and path.is_file():
+                for module in module_sources(path, pipe.loaded.folder):
+                    paths.append(pipe.loaded.resolve(module))
+    return sorted(set(paths))
+
+
+def _files(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                yield Path(folder) / name
+    else:
+        yield path
+
+
+def signature(paths: list[Path]) -> Signature:
+    """Size and modification time of every file under ``paths`` (missing ones left out)."""
+    out: Signature = {}
+    for path in paths:
+        for file in _files(path):
+            try:
+                stat = file.stat()
+            except OSError:
+                continue
+            out[str(file)] = (stat.st_mtime_ns, stat.st_size)
+    return out
+
+
+def keys_of(pipe: Pipeline, span: int | None) -> dict[str, Any]:
+    """What `tfxd plan` keys each node on, at ``span`` or the newest."""
+    from tfxd.pipelines.spans import newest_file_span
+    from tfxd.runners.plan import node_keys
+
+    return node_keys(pipe, span if span is not None else newest_file_span(pipe))
+
+
+def preload(pipe: Pipeline, span: int | None) -> None:
+    """Import TFX and every executor the pipeline runs, so that each forked pass has them."""
+    from tfxd.runners.local import compile_ir, mlmd_connection
+    from tfxd.runners.workers import preload_executors
+
+    ir = compile_ir(pipe, "local", "preload", span=span)
+    deployment, _ = mlmd_connection(ir)
+    preload_executors(ir, deployment)
+
+
+def in_child(work: Callable[[], int]) -> int:
+    """Run ``work`` in a forked process that dies with this one; its exit code."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            die_with_parent(parent)
+            code = work()
+        except KeyboardInterrupt:
+            code = 130
+        except TfxdError as err:
+            print(f"error: {err}", file=sys.stderr)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            return os.waitstatus_to_exitcode(status)
+        except KeyboardInterrupt:  # the pass got it too (same process group): let it end
+            continue
+
+
+def develop(
+    path: str | Path,
+    overrides: dict[str, str],
+    run: Callable[[Pipeline], int],
+    console: Any,
+    *,
+    span: int | None = None,
+    poll: float = 1.0,
+    passes: int | None = None,
+) -> int:
+    """Run ``run(pipe)`` in a forked process, then again on every change that moves the plan
+    keys; ``passes``: stop after that many (tests). Ends on Ctrl-C with the last pass's code."""
+    pipe = validate_file(path, overrides)
+    preload(pipe, span)
+    done = 0
+    while True:
+        code = in_child(functools.partial(run, pipe))
+        done += 1
+        if passes is not None and done >= passes:
+            return code
+        keys, seen = keys_of(pipe, span), signature(watched_paths(pipe))
+        console.print(
+            f"[dim]pass {done} ended ({'ok' if code == 0 else f'exit {code}'}); waiting for a "
+            "change to the pipeline file, its modules or its data (Ctrl-C ends)[/]"
+        )
+        shown = ""
+        while True:
+            time.sleep(poll)
+            now = signature(watched_paths(pipe))
+            if now == seen:
+                continue
+            seen = now
+            try:
+                candidate = validate_file(path, overrides)
+                changed = keys_of(candidate, span) != keys
+            except TfxdError as err:
+                if str(err) != shown:  # once per different error
+                    console.print(f"[red]error[/] {err}", highlight=False)
+                    shown = str(err)
+                continue
+            shown = ""
+            pipe, seen = candidate, signature(watched_paths(candidate))
+            if changed:
+                break
