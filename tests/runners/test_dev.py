@@ -1,6 +1,7 @@
 """``tfxd dev``: a pass on start, another on each change that moves the plan (data, the pipeline
 file, a module's local import), none for a file touched but unchanged, an error shown while the
-file is broken, Ctrl-C ends it."""
+file is broken, Ctrl-C ends it; killed mid-pass, the pass dies too and the next run repairs
+and finishes."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import tfxd
 from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners.dev import signature, watched_paths
 
-pytestmark = pytest.mark.slow  # one `tfxd dev` process, four passes of a 3-node pipeline (~30 s)
+pytestmark = pytest.mark.slow  # two `tfxd dev` processes, a 3-node pipeline (~30 s)
 
 PIPELINE = """\
 apiVersion: tfxd/v1
@@ -105,14 +107,7 @@ def states(text: str) -> dict[str, str]:
 
 def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
     path = make(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tfxd.cli", "dev", str(path)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    proc = start(path)
     lines = Lines(proc)
     try:
         first = lines.until(r"pass 1 ended \(ok\)")
@@ -139,3 +134,56 @@ def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert "pass 4" not in "".join(lines.seen)
+
+    # Killed in the middle of a pass: the pass dies with it, and the next run repairs and finishes.
+    with (tmp_path / "data" / "d.csv").open("a") as csv:
+        csv.write("101,2,b\n")
+    proc = start(path)
+    lines = Lines(proc)
+    try:
+        lines.until(r"examples\s+done")
+        time.sleep(1)  # the StatisticsGen (~2 s) has its execution registered, RUNNING
+        [pass_pid] = children(proc.pid)
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{pass_pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pass_pid}").exists() or "Z" in state(pass_pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rerun = tfxd("run", str(path), cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "repaired 1 execution(s)" in rerun.stdout
+    assert states(rerun.stdout) == {"examples": "cached", "stats": "done", "schema": "done"}
+
+
+def start(path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tfxd.cli", "dev", str(path)],
+        cwd=path.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
