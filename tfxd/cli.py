@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -175,9 +176,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     _jobs(args.jobs)
     try:
-        return develop(
-            args.file, _params(args.param), lambda pipe: _run(pipe, args), console, span=args.span
-        )
+        run = functools.partial(_run, args=args)
+        develop(args.file, _params(args.param), run, console, span=args.span)
     except KeyboardInterrupt:
         return 0
 

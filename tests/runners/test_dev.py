@@ -1,7 +1,7 @@
 """``tfxd dev``: a pass on start, another on each change that moves the plan (data, the pipeline
 file, a module's local import), none for a file touched but unchanged, an error shown while the
-file is broken, Ctrl-C ends it; killed mid-pass, the pass dies too and the next run repairs
-and finishes."""
+file is broken, one more pass for a change made during a pass, Ctrl-C ends it; killed mid-pass,
+the pass dies too and the next run repairs and finishes."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.conftest import tfxd
 from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners.dev import signature, watched_paths
 
-pytestmark = pytest.mark.slow  # two `tfxd dev` processes, a 3-node pipeline (~30 s)
+pytestmark = pytest.mark.slow  # two `tfxd dev` processes, a 3-node pipeline (~40 s)
 
 PIPELINE = """\
 apiVersion: tfxd/v1
@@ -128,16 +128,26 @@ def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
         third = lines.until(r"pass 3 ended \(ok\)")
         assert states(third) == {"examples": "cached", "stats": "cached", "schema": "done"}
 
+        # Changed while a pass runs: that pass may have read either version, so one more runs.
+        with (tmp_path / "data" / "d.csv").open("a") as csv:
+            csv.write("101,2,b\n")
+        lines.until(r"examples\s+done")
+        with (tmp_path / "data" / "d.csv").open("a") as csv:
+            csv.write("102,3,a\n")
+        assert "running again" in lines.until(r"pass 4 ended")
+        fifth = lines.until(r"pass 5 ended \(ok\)")
+        assert states(fifth) == {"examples": "done", "stats": "done", "schema": "done"}
+
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert "pass 4" not in "".join(lines.seen)
+    assert "pass 6" not in "".join(lines.seen)
 
     # Killed in the middle of a pass: the pass dies with it, and the next run repairs and finishes.
     with (tmp_path / "data" / "d.csv").open("a") as csv:
-        csv.write("101,2,b\n")
+        csv.write("103,4,b\n")
     proc = start(path)
     lines = Lines(proc)
     try:

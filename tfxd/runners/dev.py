@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tfxd.errors import TfxdError
 from tfxd.file import is_uri
@@ -125,39 +125,61 @@ def develop(
     *,
     span: int | None = None,
     poll: float = 1.0,
-    passes: int | None = None,
-) -> int:
+) -> NoReturn:
     """Run ``run(pipe)`` in a forked process, then again on every change that moves the plan
-    keys; ``passes``: stop after that many (tests). Ends on Ctrl-C with the last pass's code."""
+    keys, until interrupted (Ctrl-C raises KeyboardInterrupt here)."""
     pipe = validate_file(path, overrides)
     preload(pipe, span)
     done = 0
     while True:
+        before = signature(watched_paths(pipe))
         code = in_child(functools.partial(run, pipe))
         done += 1
-        if passes is not None and done >= passes:
-            return code
         keys, seen = keys_of(pipe, span), signature(watched_paths(pipe))
+        during = seen != before  # the pass may have read either version: run again
         console.print(
-            f"[dim]pass {done} ended ({'ok' if code == 0 else f'exit {code}'}); waiting for a "
-            "change to the pipeline file, its modules or its data (Ctrl-C ends)[/]"
+            f"[dim]pass {done} ended ({'ok' if code == 0 else f'exit {code}'}); "
+            + (
+                "a file changed during it: running again[/]"
+                if during
+                else "waiting for a change to the pipeline file, its modules or its data "
+                "(Ctrl-C ends)[/]"
+            )
         )
-        shown = ""
-        while True:
+        seen_now = None if during else seen
+        pipe = next_pipeline(path, overrides, span, pipe, keys, seen_now, poll, console)
+
+
+def next_pipeline(
+    path: str | Path,
+    overrides: dict[str, str],
+    span: int | None,
+    pipe: Pipeline,
+    keys: dict[str, Any],
+    seen: Signature | None,
+    poll: float,
+    console: Any,
+) -> Pipeline:
+    """The pipeline once a watched file changed from ``seen`` and moved the plan ``keys``;
+    ``seen`` None: the next valid file, whatever its keys. A file that does not validate shows
+    its errors once and is waited on."""
+    force, shown = seen is None, ""
+    seen = seen or {}
+    while True:
+        now = signature(watched_paths(pipe))
+        if now == seen:
             time.sleep(poll)
-            now = signature(watched_paths(pipe))
-            if now == seen:
-                continue
-            seen = now
-            try:
-                candidate = validate_file(path, overrides)
-                changed = keys_of(candidate, span) != keys
-            except TfxdError as err:
-                if str(err) != shown:  # once per different error
-                    console.print(f"[red]error[/] {err}", highlight=False)
-                    shown = str(err)
-                continue
-            shown = ""
-            pipe, seen = candidate, signature(watched_paths(candidate))
-            if changed:
-                break
+            continue
+        seen = now
+        try:
+            candidate = validate_file(path, overrides)
+            changed = force or keys_of(candidate, span) != keys
+        except TfxdError as err:
+            if str(err) != shown:  # once per different error
+                console.print(f"[red]error[/] {err}", highlight=False)
+                shown = str(err)
+            continue
+        shown = ""
+        pipe, seen = candidate, signature(watched_paths(candidate))
+        if changed:
+            return pipe
