@@ -203,21 +203,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_run_spec(args: argparse.Namespace) -> int:
-    from tfxd.runners.spec_run import run_spec
+    from tfxd.runners.spec_run import parse_mounts, run_spec
 
-    mounts = {}
-    for item in args.mount:
-        image, eq, host = item.partition("=")
-        if not eq or not image.startswith("/"):
-            raise TfxdError(f"--mount {item}: write it as /IMAGE/PATH=HOST_FOLDER")
-        if not Path(host).is_dir():
-            raise TfxdError(f"--mount {item}: {host} is not a folder")
-        mounts[image] = host
     result = run_spec(
         args.file,
         root=args.root,
         params=_params(args.param),
-        mounts=mounts,
+        mounts=parse_mounts(args.mount),
         run_id=args.run_id,
         console=console,
         cold=args.cold,
@@ -266,15 +258,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     if args.host:
-        from rich.table import Table
-
         from tfxd.runners import submit
 
         conn = submit.connection(args.host, token_env=args.token_env, kubeconfig=args.kubeconfig)
-        table = Table("run", "name", "state", "created", "finished", title=args.pipeline)
-        for run in submit.list_remote_runs(conn, args.pipeline, args.limit):
-            table.add_row(run.run_id, run.name, run.state, run.created, run.finished)
-        console.print(table)
+        submit.print_remote_runs(conn, args.pipeline, args.limit, console)
         return 0
     if args.compare is not None:
         from tfxd.mlmd.compare import compare_runs

@@ -97,6 +97,19 @@ def _run_id() -> str:
     return "run-spec-" + dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
 
 
+def parse_mounts(items: list[str]) -> dict[str, str]:
+    """``--mount /IMAGE/PATH=HOST_FOLDER`` options → image path → host folder."""
+    mounts = {}
+    for item in items:
+        image, eq, host = item.partition("=")
+        if not eq or not image.startswith("/"):
+            raise TfxdError(f"--mount {item}: write it as /IMAGE/PATH=HOST_FOLDER")
+        if not Path(host).is_dir():
+            raise TfxdError(f"--mount {item}: {host} is not a folder")
+        mounts[image] = host
+    return mounts
+
+
 def run_spec(
     path: str | Path,
     *,

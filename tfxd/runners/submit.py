@@ -365,3 +365,13 @@ def list_remote_runs(conn: Connection, name: str, limit: int = 20) -> list[Remot
             )
         )
     return runs[:limit]
+
+
+def print_remote_runs(conn: Connection, name: str, limit: int, console: Any) -> None:
+    """``tfxd runs NAME --host``: the table of ``list_remote_runs``."""
+    from rich.table import Table
+
+    table = Table("run", "name", "state", "created", "finished", title=name)
+    for run in list_remote_runs(conn, name, limit):
+        table.add_row(run.run_id, run.name, run.state, run.created, run.finished)
+    console.print(table)
