@@ -170,6 +170,8 @@ def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
 
 
 def start(path: Path) -> subprocess.Popen:
+    """`tfxd dev` as from a terminal: SIGINT at its default even where this process ignores it
+    (started in the background by a shell without job control), so Python turns it into Ctrl-C."""
     return subprocess.Popen(
         [sys.executable, "-m", "tfxd.cli", "dev", str(path)],
         cwd=path.parent,
@@ -177,6 +179,7 @@ def start(path: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
