@@ -152,7 +152,10 @@ def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
     lines = Lines(proc)
     try:
         lines.until(r"examples\s+done")
-        time.sleep(1)  # the StatisticsGen (~2 s) has its execution registered, RUNNING
+        deadline = time.monotonic() + 60
+        while not running(tmp_path):  # the StatisticsGen's execution, registered and RUNNING
+            assert time.monotonic() < deadline, "".join(lines.seen)
+            time.sleep(0.05)
         [pass_pid] = children(proc.pid)
         proc.kill()
         proc.wait(timeout=30)
@@ -181,6 +184,18 @@ def start(path: Path) -> subprocess.Popen:
         env={**os.environ, "COLUMNS": "200"},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def running(folder: Path) -> bool:
+    """Whether the pipeline's ML Metadata has an execution RUNNING."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    config = mlmd.ConnectionConfig()
+    config.sqlite.filename_uri = str(folder / "runs" / "metadata.db")
+    config.sqlite.connection_mode = mlmd.SqliteMetadataSourceConfig.READONLY
+    executions = metadata_store.MetadataStore(config).get_executions()
+    return any(e.last_known_state == mlmd.Execution.RUNNING for e in executions)
 
 
 def state(pid: int) -> str:
