@@ -132,10 +132,11 @@ def develop(
     preload(pipe, span)
     done = 0
     while True:
-        before = signature(watched_paths(pipe))
+        paths = watched_paths(pipe)
+        before = signature(paths)
         code = in_child(functools.partial(run, pipe))
         done += 1
-        keys, seen = keys_of(pipe, span), signature(watched_paths(pipe))
+        keys, seen = keys_of(pipe, span), signature(paths)
         during = seen != before  # the pass may have read either version: run again
         console.print(
             f"[dim]pass {done} ended ({'ok' if code == 0 else f'exit {code}'}); "
@@ -165,8 +166,9 @@ def next_pipeline(
     its errors once and is waited on."""
     force, shown = seen is None, ""
     seen = seen or {}
+    paths = watched_paths(pipe)  # again only when a change was seen (an edit may add an import)
     while True:
-        now = signature(watched_paths(pipe))
+        now = signature(paths)
         if now == seen:
             time.sleep(poll)
             continue
@@ -180,6 +182,7 @@ def next_pipeline(
                 shown = str(err)
             continue
         shown = ""
-        pipe, seen = candidate, signature(watched_paths(candidate))
+        pipe, paths = candidate, watched_paths(candidate)
+        seen = signature(paths)
         if changed:
             return pipe
