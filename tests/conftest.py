@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,3 +64,9 @@ def tfxd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
         os.environ.clear()
         os.environ.update(saved[2])
     return subprocess.CompletedProcess(["tfxd", *args], code, out.getvalue(), err.getvalue())
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """What a run did, node by node, from its progress lines, in the plan's words (done: run)."""
+    found = re.findall(r"^\s+\S\s+(\S+)\s+(done|cached|failed)\b", stdout, re.M)
+    return {node: "run" if status == "done" else status for node, status in found}

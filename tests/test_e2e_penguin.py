@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tfxd
+from tests.conftest import statuses, tfxd
 
 pytestmark = pytest.mark.slow
 
@@ -252,12 +252,6 @@ def planned(path: Path, *params: str) -> dict[str, tuple[str, str]]:
         node, action, *why = line.split(maxsplit=2)
         out[node] = (action, why[0] if why else "")
     return out
-
-
-def statuses(stdout: str) -> dict[str, str]:
-    """What a run did, node by node, in the plan's words (done: run)."""
-    found = re.findall(r"^\s+\S\s+(\S+)\s+(done|cached|failed)\b", stdout, re.M)
-    return {node: "run" if status == "done" else status for node, status in found}
 
 
 TOLERANCE = 0.05  # eval accuracy, 2 ranks vs 1 rank (about 120 eval examples)

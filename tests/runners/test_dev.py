@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tfxd
+from tests.conftest import statuses, tfxd
 from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners.dev import signature, watched_paths
 
@@ -101,22 +101,18 @@ class Lines:
         raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(self.seen)}")
 
 
-def states(text: str) -> dict[str, str]:
-    return dict(re.findall(r"[✓↺✗-]\s+(\w+)\s+(done|cached|failed|skipped)", text))
-
-
 def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
     path = make(tmp_path)
     proc = start(path)
     lines = Lines(proc)
     try:
         first = lines.until(r"pass 1 ended \(ok\)")
-        assert states(first) == {"examples": "done", "stats": "done", "schema": "done"}
+        assert statuses(first) == {"examples": "run", "stats": "run", "schema": "run"}
 
         with (tmp_path / "data" / "d.csv").open("a") as csv:
             csv.write("100,1,a\n")
         second = lines.until(r"pass 2 ended")
-        assert states(second) == {"examples": "done", "stats": "done", "schema": "done"}
+        assert statuses(second) == {"examples": "run", "stats": "run", "schema": "run"}
 
         path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: ["))
         broken = lines.until(r"pipeline\.yaml:\d+")
@@ -126,7 +122,7 @@ def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
         time.sleep(2.5)
         path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: true"))
         third = lines.until(r"pass 3 ended \(ok\)")
-        assert states(third) == {"examples": "cached", "stats": "cached", "schema": "done"}
+        assert statuses(third) == {"examples": "cached", "stats": "cached", "schema": "run"}
 
         # Changed while a pass runs: that pass may have read either version, so one more runs.
         with (tmp_path / "data" / "d.csv").open("a") as csv:
@@ -136,7 +132,7 @@ def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
             csv.write("102,3,a\n")
         assert "running again" in lines.until(r"pass 4 ended")
         fifth = lines.until(r"pass 5 ended \(ok\)")
-        assert states(fifth) == {"examples": "done", "stats": "done", "schema": "done"}
+        assert statuses(fifth) == {"examples": "run", "stats": "run", "schema": "run"}
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
@@ -169,7 +165,7 @@ def test_dev_runs_again_on_each_change_that_moves_the_plan(tmp_path):
     rerun = tfxd("run", str(path), cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "repaired 1 execution(s)" in rerun.stdout
-    assert states(rerun.stdout) == {"examples": "cached", "stats": "done", "schema": "done"}
+    assert statuses(rerun.stdout) == {"examples": "cached", "stats": "run", "schema": "run"}
 
 
 def start(path: Path) -> subprocess.Popen:

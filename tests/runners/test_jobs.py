@@ -5,7 +5,6 @@ finish and stops what depends on it, and every re-run does what `tfxd plan` pred
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tfxd
+from tests.conftest import statuses, tfxd
 
 GATED = Path(__file__).parent / "gated" / "gated_trainer.py"
 
@@ -57,11 +56,6 @@ def store(folder: Path):
 def node_of(store, execution) -> str:
     names = [c.name for c in store.get_contexts_by_execution(execution.id)]
     return next(n.split(".", 1)[1] for n in names if n.startswith("branches."))
-
-
-def statuses(stdout: str) -> dict[str, str]:
-    found = re.findall(r"^\s+\S\s+(\S+)\s+(done|cached|failed)\b", stdout, re.M)
-    return {node: "run" if status == "done" else status for node, status in found}
 
 
 def planned(path: Path) -> dict[str, str]:
