@@ -126,7 +126,9 @@ def test_span_flag_needs_a_span_pattern(penguin_copy):
         run_file(penguin_copy, span=3, console=Console())
 
 
-def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(tmp_path, penguin_data):
+def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(
+    tmp_path, penguin_data, monkeypatch
+):
     from tfxd.mlmd.store import open_store
     from tfxd.mlmd.views import print_runs
     from tfxd.runners.watch import EXIT, release, status
@@ -138,6 +140,9 @@ def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(tmp_pa
     add_span(folder, 1)
     (folder / "data" / "span-2").mkdir(parents=True)
     (folder / "data" / "span-2" / "penguins.csv").write_text("a,b\n1,2,3\n")  # a torn row
+    # The retry policy on a failure it takes for transient (the node and its error stay real; a
+    # torn row itself is not retried, below).
+    monkeypatch.setattr("tfxd.runners.failure.retryable", lambda *_: True)
     console = Console(width=200, record=True)
 
     first = watch(spec, once=True, interval=0, console=console)
@@ -175,3 +180,17 @@ def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(tmp_pa
 
     [record] = records(store, "spanned")
     assert record.span == 2 and record.attempts == 2 and record.released
+
+    # A torn row fails the same way every time: quarantined at once, not retried.
+    monkeypatch.undo()
+    (folder / "data" / "span-5").mkdir(parents=True)
+    (folder / "data" / "span-5" / "penguins.csv").write_text("a,b\n1,2,3\n")
+    torn = watch(spec, once=True, interval=0, console=console)
+    assert torn.started == [(5, False)] and torn.code == EXIT["quarantined"]
+    assert torn.quarantined == ["5 (not retried: it would fail the same way)"]
+    text = " ".join(console.export_text().split())
+    assert (
+        "span 5 quarantined at once (not retried): node 'examples' failed: ValueError: Columns "
+        "do not match specified csv headers" in text
+    ), text
+    assert "Fix: it fails the same way on a re-run" in text

@@ -11,6 +11,7 @@ TFX builds.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -86,6 +87,33 @@ TRAINER_OUTPUTS = {"model": "Model", "model_run": "ModelRun"}
 
 
 @dataclass(frozen=True)
+class Expect:
+    """What one input of a node must be, where its settings or its module tell before anything
+    runs: ``raw`` or ``transformed`` Examples, or ``given`` (an optional input it cannot do
+    without)."""
+
+    kind: Literal["raw", "transformed", "given"]
+    why: str
+    fix: str
+
+
+# A node's module files as ``tfxd validate`` reads them: a module file → (name, text) of it and
+# of each local module it imports.
+Sources = Callable[[str], list[tuple[str, str]]]
+
+
+def find_marker(sources: list[tuple[str, str]], markers: tuple[str, ...]) -> str | None:
+    """``file:line (text)`` of the first line in ``sources`` holding one of ``markers``."""
+    for name, text in sources:
+        for number, line in enumerate(text.splitlines(), 1):
+            code = line.split("#", 1)[0]
+            for marker in markers:
+                if marker in code:
+                    return f"{os.path.basename(name)}:{number} ({marker.rstrip('(')})"
+    return None
+
+
+@dataclass(frozen=True)
 class ComponentType:
     """A component type usable as ``type:`` in YAML."""
 
@@ -138,6 +166,11 @@ class ComponentType:
     # Settles ``with:`` fields left unset whose value depends on the rest of the pipeline:
     # (node id, the checked nodes by id: ``tfxd.pipelines.pipeline.Node``) → its params, set.
     settle: Callable[[str, dict[str, Any]], Params] | None = None
+    # Its outputs that hold Examples after Transform; every other Examples output is raw.
+    transformed: frozenset[str] = frozenset()
+    # What it needs of its inputs, where its settings or module tell: (params, the module
+    # sources) → input name → ``Expect``; ``tfxd validate`` checks the wiring against it.
+    expects: Callable[[Any, Sources], dict[str, Expect]] | None = None
 
     def component_class(self) -> type:
         return load(self.component)

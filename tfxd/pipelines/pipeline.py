@@ -170,6 +170,7 @@ def check(loaded: LoadedFile, overrides: dict[str, str]) -> Pipeline:
             nodes[name] = Node(name, ctype, params, inputs, runtime_refs, after)
     problems += _check_edges(loaded, comps, types)
     problems += _check_column_names(loaded, nodes)
+    problems += _check_expectations(loaded, nodes)
     if problems or loaded.file is None:
         raise PipelineFileError(problems)
     for node in nodes.values():
@@ -223,6 +224,49 @@ def _check_column_names(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
                     key=is_key,
                 )
             )
+    return out
+
+
+def _check_expectations(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
+    """What a node needs of its inputs (``ComponentType.expects``: raw or transformed Examples,
+    an input its module cannot do without) against what its producers give."""
+    from tfxd.pipelines.code import module_sources
+
+    def sources(module_file: str) -> list[tuple[str, str]]:
+        path = loaded.resolve(module_file) if isinstance(module_file, str) else None
+        if path is None or is_uri(module_file) or not path.is_file():
+            return []
+        return [(n, v["text"]) for n, v in module_sources(path, loaded.folder).items()]
+
+    out = []
+    for name, node in nodes.items():
+        if node.type.expects is None:
+            continue
+        base = ("spec", "components", name)
+        for key, expect in node.type.expects(node.params, sources).items():
+            what = f"{node.type.name} '{name}'"
+            if expect.kind == "given":
+                if key not in node.inputs:
+                    out.append(
+                        loaded.doc.problem(
+                            (*base, "inputs") if node.inputs else (*base, "type"),
+                            f"{what} has no input '{key}', and {expect.why}",
+                            expect.fix,
+                        )
+                    )
+                continue
+            if key not in node.inputs or node.inputs[key][0] not in nodes:
+                continue
+            up, output = node.inputs[key]
+            kind = "transformed" if output in nodes[up].type.transformed else "raw"
+            if kind != expect.kind:
+                out.append(
+                    loaded.doc.problem(
+                        (*base, "inputs", key),
+                        f"{what}: '{key}' gets {kind} examples ({up}.{output}), but {expect.why}",
+                        expect.fix,
+                    )
+                )
     return out
 
 

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from tfxd.components.registry import Target
 from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.code import importable
 from tfxd.pipelines.pipeline import Pipeline, validate_file
+from tfxd.runners.failure import explain
 from tfxd.runners.locks import pipeline_lock
 from tfxd.runners.plan import must_run, node_keys, reused_keys, write_key
 from tfxd.runners.progress import (
@@ -368,11 +370,20 @@ class _Run:
         seconds = time.monotonic() - self.started[node_id]
         if finished.error:
             text = finished.error.strip()
-            # An executor that failed its execution on purpose: show its own message.
-            text = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
-            report(self.console, self.result, StepResult(node_id, "failed", seconds, text), text)
-            if self.capture_logs:
-                self.console.print(f"     log: {self._log(node_id)}")
+            # An executor that failed its execution on purpose (a gate): its own message.
+            own = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
+            log = str(self._log(node_id)) if self.capture_logs else ""
+            if own != text:
+                step = StepResult(node_id, "failed", seconds, own, retry=False)
+            else:
+                failure = explain(text, node_id, log)
+                step = StepResult(node_id, "failed", seconds, failure.line(), failure.retry)
+                if log:  # the whole error stays in the node's log
+                    with open(log, "a", encoding="utf-8") as handle:
+                        handle.write(f"\n{text}\n")
+            report(self.console, self.result, step, escape(step.error))
+            if log:
+                self.console.print(f"     log: {log}", markup=False)
             return False
         status, notes = "done", []
         if finished.execution_id is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 MARKS = {
     "done": ("✓", "green"),
@@ -29,7 +30,8 @@ class StepResult:
     name: str
     status: str  # done | cached | resumed | skipped | failed | not run
     seconds: float = 0.0
-    error: str = ""
+    error: str = ""  # one line: what failed, why, the fix
+    retry: bool = True  # a failure that may pass when run again unchanged
 
 
 @dataclass
@@ -72,7 +74,7 @@ def summary(console: Console, outcome: RunOutcome) -> None:
         console.print("nothing ran: every node came from the cache (nothing new was pushed)")
     if not outcome.ok:
         bad = outcome.first_failure()
-        console.print(f"[red]node '{bad.name}' failed[/]: {bad.error}")
+        console.print(f"[red]node '{bad.name}' failed[/]: {escape(bad.error)}")
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from tfxd.errors import TfxdError
 from tfxd.pipelines.pipeline import Pipeline, validate_file
@@ -178,15 +179,21 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> Check:
         quarantine.record_attempt(store, pipe.name, span, error)
         attempts = quarantine.failed_attempts(store, pipe.name).get(span, 0)
         allowed = policy.retries + 1
-        if attempts < allowed:
+        if attempts < allowed and bad.retry:
             check.failed.append(f"{span} (attempt {attempts} of {allowed})")
             console.print(f"[red]span {span} failed[/]; it is retried at the next check")
             break
         quarantine.quarantine(store, pipe.name, span, attempts, error)
-        check.quarantined.append(f"{span} (after {attempts} attempts)")
+        why = f"after {attempts} failed attempts" if bad.retry else "at once (not retried)"
+        check.quarantined.append(
+            f"{span} (after {attempts} attempts)"
+            if bad.retry
+            else f"{span} (not retried: it would fail the same way)"
+        )
         console.print(
-            f"[red]span {span} quarantined[/] after {attempts} failed attempts: {error}\n"
-            f"     release it when fixed: tfxd watch {path} --release {span}"
+            f"[red]span {span} quarantined[/] {why}: {escape(error)}\n"
+            f"     release it when fixed: tfxd watch {path} --release {span}",
+            soft_wrap=True,
         )
         if policy.on_quarantine == "strict":
             check.blocked = span

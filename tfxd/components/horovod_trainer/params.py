@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tfxd.components.registry import TRAINER_INPUTS, TRAINER_OUTPUTS, ComponentType
-from tfxd.components.standard.params import TrainParams
+from tfxd.components.standard.params import TrainParams, trainer_expects
 
 
 class HorovodTrainerParams(TrainParams):
@@ -23,4 +23,5 @@ TYPE = ComponentType(
     "run_fn from the module file on N data-parallel Horovod ranks",
     consumes=TRAINER_INPUTS,
     produces=TRAINER_OUTPUTS,
+    expects=trainer_expects,
 )

@@ -13,7 +13,10 @@ from tfxd.components.registry import (
     TRAINER_INPUTS,
     TRAINER_OUTPUTS,
     ComponentType,
+    Expect,
     Params,
+    Sources,
+    find_marker,
     path_field,
 )
 
@@ -97,6 +100,31 @@ class TrainParams(ModuleParams):
     eval_steps: int = Field(10, ge=1, description="Evaluation steps.")
 
 
+# What a TFX module's run_fn reads: the transform graph, and its examples by the transformed schema.
+GRAPH_MARKERS = ("fn_args.transform_output", "fn_args.transform_graph_path")
+TRANSFORMED_MARKERS = ("transformed_metadata", "transformed_feature_spec(")
+
+
+def trainer_expects(p: TrainParams, sources: Sources) -> dict[str, Expect]:
+    """A module whose run_fn opens the transform graph needs ``transform_graph``; one that reads
+    its examples with the transformed schema needs the Transform's examples."""
+    code = sources(p.module_file)
+    out = {}
+    if graph := find_marker(code, GRAPH_MARKERS):
+        out["transform_graph"] = Expect(
+            "given",
+            f"its module reads the transform graph at {graph}",
+            "add inputs: {transform_graph: <Transform node>.transform_graph}",
+        )
+    if data := find_marker(code, TRANSFORMED_MARKERS):
+        out["examples"] = Expect(
+            "transformed",
+            f"its module reads its examples with the transformed schema at {data}",
+            "examples: <Transform node>.transformed_examples",
+        )
+    return out
+
+
 class ChangeThreshold(Params):
     direction: Literal["higher_is_better", "lower_is_better"] = "higher_is_better"
     absolute: float | None = None
@@ -128,6 +156,20 @@ class EvaluatorParams(Params):
     )
     metrics: list[Metric] = Field(min_length=1)
     example_splits: list[str] = Field(default_factory=lambda: ["eval"])
+
+
+def evaluator_expects(p: EvaluatorParams, _: Sources) -> dict[str, Expect]:
+    """Preprocessing signatures (TFX modules' ``transform_features``) parse raw tf.Examples."""
+    if not p.preprocessing:
+        return {}
+    return {
+        "examples": Expect(
+            "raw",
+            f"its preprocessing ({', '.join(p.preprocessing)}) runs the Transform graph on raw "
+            "serialized tf.Examples",
+            "examples: <ExampleGen node>.examples",
+        )
+    }
 
 
 class BulkInferrerParams(Params):
@@ -209,6 +251,7 @@ TYPES = (
         _BUILD + "transform",
         "tf.Transform preprocessing_fn from the module file",
         settle=settle_transform,
+        transformed=frozenset({"transformed_examples"}),
         consumes={"examples": "Examples", "schema": "Schema", "analyzer_cache": "TransformCache?"},
         produces={
             "transform_graph": "TransformGraph",
@@ -243,6 +286,7 @@ TYPES = (
         "run_fn from the module file",
         consumes=TRAINER_INPUTS,
         produces=TRAINER_OUTPUTS,
+        expects=trainer_expects,
     ),
     ComponentType(
         "Evaluator",
@@ -257,6 +301,7 @@ TYPES = (
             "schema": "Schema?",
         },
         evaluation="evaluation",
+        expects=evaluator_expects,
         produces={
             "evaluation": "ModelEvaluation",
             "blessing": "ModelBlessing",

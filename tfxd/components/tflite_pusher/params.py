@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType, Params, Resolver, path_field
+from tfxd.components.registry import ComponentType, Expect, Params, Resolver, Sources, path_field
 from tfxd.components.settings import Settings
 from tfxd.components.versions import Destination
 
@@ -68,6 +68,26 @@ def versions(node: str, p: TFLitePusherParams, pipeline: str, resolve: Resolver)
     return Destination(node, folder, name, folder / name)
 
 
+def expects(p: TFLitePusherParams, _: Sources) -> dict[str, Expect]:
+    """A serving signature of a TFX module parses raw tf.Examples; ``model`` takes the Keras
+    model's own (transformed) inputs."""
+    if p.signature == "model":
+        return {
+            "examples": Expect(
+                "transformed",
+                "signature 'model' measures the Keras model on its own, transformed inputs",
+                "examples: <Transform node>.transformed_examples",
+            )
+        }
+    return {
+        "examples": Expect(
+            "raw",
+            f"signature '{p.signature}' of a TFX module parses raw serialized tf.Examples",
+            "examples: <ExampleGen node>.examples, or signature: model for transformed ones",
+        )
+    }
+
+
 TYPE = ComponentType(
     "TFLitePusher",
     TFLitePusherParams,
@@ -76,6 +96,7 @@ TYPE = ComponentType(
     "blessed model → SavedModel + measured TFLite variants, one atomic version, served",
     model_versions=versions,
     serving_field="destination",
+    expects=expects,
     consumes={
         "model": "Model",
         "examples": "Examples",
