@@ -52,6 +52,7 @@ spec:
         features: {fare: {jensen_shannon: 0.2}}
         skip: [trip_start_timestamp, trip_start_day, trip_start_month]   # time itself moves
         new_values: 0.05            # new taxi companies every half-year: up to 3% of a span
+        evolve: {types: false, domains: false}   # this loop accepts schema changes by hand
     transform:
       type: Transform
       inputs: {examples: examples.examples, schema: schema.schema}

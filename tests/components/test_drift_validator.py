@@ -17,7 +17,9 @@ from tfxd.components.drift_validator.drift import (
     compare,
     pick_baseline,
     quantile_js,
+    quantile_shift,
 )
+from tfxd.components.drift_validator.params import SHIFT
 
 RNG = np.random.default_rng(7)
 
@@ -55,6 +57,7 @@ def run_compare(current, baselines, **kwargs):
         policy="fail",
         categorical=0.1,
         numeric=0.1,
+        shift=SHIFT,
         overrides={},
         skip=[],
     )
@@ -79,15 +82,26 @@ def test_compare_flags_exactly_the_shifted_features():
     verdict = run_compare(current, [(1, base)])
     assert verdict.status == "drift"
     assert {s.feature for s in verdict.breaches} == {"fare", "payment_type"}
-    by = {s.feature: s for s in verdict.scores}
-    assert by["fare"].metric == "jensen_shannon" and by["payment_type"].metric == "l_infinity"
-    assert by["payment_type"].score == pytest.approx(0.45, abs=0.08)
+    by = {(s.feature, s.metric): s for s in verdict.scores}
+    assert set(by) == {
+        ("fare", "jensen_shannon"),
+        ("fare", "wasserstein"),
+        ("zeros", "jensen_shannon"),
+        ("zeros", "wasserstein"),
+        ("tips", "jensen_shannon"),
+        ("tips", "wasserstein"),
+        ("payment_type", "l_infinity"),
+    }
+    assert by[("payment_type", "l_infinity")].score == pytest.approx(0.45, abs=0.08)
+    # Fares x3 move values about twice their typical distance from the median.
+    assert by[("fare", "wasserstein")].score > 1.5
     assert "fare jensen_shannon" in verdict.message() and "> 0.1" in verdict.message()
+    assert "fare wasserstein" in verdict.message() and "> 1" in verdict.message()
     # Per-feature thresholds and skip lists apply.
     relaxed = run_compare(
         current,
         [(1, base)],
-        overrides={"fare": {"jensen_shannon": 0.99}},
+        overrides={"fare": {"jensen_shannon": 0.99, "wasserstein": 10}},
         skip=["payment_type"],
     )
     assert relaxed.status == "pass"
@@ -107,6 +121,64 @@ def test_cold_start_missing_and_added_features_and_empty_span():
     empty = stats(frame().iloc[:0])
     with pytest.raises(DriftError, match="span 2 has no examples"):
         run_compare(empty, [(1, base)])
+
+
+@pytest.fixture(scope="module")
+def taxi_half_years():
+    """Statistics of the taxi sample's first six half-years, as the wheel ships them, and of
+    span 6 with every trip_miles x 2.5."""
+    import io
+
+    from tfxd.examples import taxi_spans
+
+    frames = {
+        k: pd.read_csv(io.BytesIO(v)) for k, v in taxi_spans(list(range(1, 7)), "half-year").items()
+    }
+    shifted = frames[6].copy()
+    shifted["trip_miles"] = shifted["trip_miles"] * 2.5
+    return {k: stats(df) for k, df in frames.items()}, stats(shifted)
+
+
+def test_the_shift_score_sees_a_scale_shift_that_half_years_of_taxi_data_do_not_make(
+    taxi_half_years,
+):
+    spans, shifted = taxi_half_years
+    natural = {
+        k: quantile_shift(
+            feature(spans[k], "trip_miles").num_stats, feature(spans[k - 1], "trip_miles").num_stats
+        )
+        for k in range(2, 7)
+    }
+    moved = quantile_shift(
+        feature(shifted, "trip_miles").num_stats, feature(spans[5], "trip_miles").num_stats
+    )
+    assert moved > SHIFT > max(natural.values()), (moved, natural)
+    assert moved > 2 * max(natural.values()), (moved, natural)
+    # With every default, five natural half-year changes pass: the clock columns move with the
+    # spans (not scored), nothing else breaches; the shifted span breaches on trip_miles only.
+    earlier = {k: spans[k - 1] for k in range(2, 7)}
+    for k in range(2, 7):
+        verdict = run_compare(spans[k], [(k - 1, spans[k - 1])], span=k, earlier=earlier)
+        assert verdict.breaches == [] and verdict.missing == [], (k, verdict.message())
+        assert {"trip_start_timestamp", "trip_start_month"} <= set(verdict.moving), k
+    verdict = run_compare(shifted, [(5, spans[5])], span=6, earlier=earlier)
+    assert {s.feature for s in verdict.breaches} == {"trip_miles"}, verdict.message()
+    assert "wasserstein" in {s.metric for s in verdict.breaches}
+
+
+def test_a_column_that_jumps_out_of_its_range_is_scored_not_taken_for_a_clock():
+    one, two = stats(frame()), stats(frame())
+    far = frame()
+    far["fare"] = far["fare"] + 1_000  # every fare outside the range spans 1 and 2 held
+    verdict = run_compare(stats(far), [(2, two)], span=3, earlier={2: one})
+    assert "fare" not in verdict.moving
+    assert ("fare", "wasserstein") in {(s.feature, s.metric) for s in verdict.breaches}
+    # The first comparison cannot tell a clock from a jump: it is recorded as moving.
+    first = run_compare(stats(far), [(1, one)], span=2)
+    assert first.moving == ["fare"] and "fare" not in {s.feature for s in first.scores}
+    # A column named under features: is always scored.
+    named = run_compare(stats(far), [(1, one)], span=2, overrides={"fare": {"wasserstein": 2}})
+    assert named.moving == [] and "fare" in {s.feature for s in named.breaches}
 
 
 def test_baseline_modes():
@@ -174,6 +246,7 @@ def run_executor(
     with_uri: bool = True,
     imported: str | None = None,
     new_values: float = 0.01,
+    evolve: dict[str, bool] | None = None,
 ):
     from tfx.dsl.components.base import base_executor
     from tfx.proto.orchestration import execution_result_pb2
@@ -197,6 +270,8 @@ def run_executor(
         "pipeline": "taxi",
         "new_values": new_values,
     }
+    if evolve is not None:
+        config["evolve"] = evolve
     if imported is not None:
         config.update(schema_source="imported", schema_file="schema/taxi.pbtxt")
     executor.Do(
@@ -297,26 +372,76 @@ def test_missing_and_new_columns_break_the_accepted_schema(tmp_path):
     }
 
 
-def test_an_inferred_domain_tolerates_rare_new_values_not_a_renamed_category(tmp_path):
+def test_an_inferred_domain_grows_by_new_values_and_a_takeover_is_drift(tmp_path):
+    from tfxd.components.drift_validator.schema import SchemaStore
+
     run_executor(tmp_path, frame(), 1)
     rare = frame()
-    rare.loc[:2, "payment_type"] = "Bitcoin"  # 3 of 600 rows: a new company, not a break
-    assert run_executor(tmp_path, rare, 2)[0].execution_result.code == 0
+    rare.loc[:2, "payment_type"] = "Bitcoin"  # 3 of 600 rows: a new company
+    out, text = run_executor(tmp_path, rare, 2)
+    assert out.execution_result.code == 0
+    verdict = Verdict.from_json(out.execution_properties["tfxd_drift"].string_value)
+    assert verdict.schema_evolved == {
+        "payment_type": "payment_type: 1 new value(s) joined the inferred domain in span 2: Bitcoin"
+    }
+    assert "schema evolved (by policy, with.evolve): payment_type: 1 new value" in text
+    store = SchemaStore(str(tmp_path / "history"))
+    schema, origin = store.accepted()
+    [domain] = [d for d in schema.string_domain if d.name == "payment_type"]
+    assert sorted(domain.value) == ["Bitcoin", "Card", "Cash"]
+    assert origin.label() == "span 2, evolved by policy" and "Bitcoin" in origin.reason
+    assert [(v["version"], v["span"], v["how"]) for v in store.versions()] == [
+        (1, 1, "first"),
+        (2, 2, "evolved"),
+    ]
+    # A renamed category is a new value that takes half the span: drift, not a quiet evolution.
     renamed = frame().replace({"payment_type": {"Card": "CARD"}})
     out, _ = run_executor(tmp_path, renamed, 3)
     assert out.execution_result.code == 9
-    assert (
-        "payment_type: outside its domain in the accepted schema (span 1)"
-        in (verdict_of(out).schema_breaks["payment_type"])
-    )
-    # The tolerance is the pipeline's: at 0.1% the three rare rows are a break, named as such.
-    strict, _ = run_executor(tmp_path, rare, 4, new_values=0.001)
+    assert verdict_of(out).schema_breaks == {} and verdict_of(out).status == "drift"
+    assert {s.feature for s in verdict_of(out).breaches} == {"payment_type"}
+    assert len(store.versions()) == 2  # a rejected span evolves nothing
+    # With evolve.domains off, the share rule of new_values applies, named as such.
+    strict, _ = run_executor(
+        tmp_path, rare.replace({"payment_type": {"Bitcoin": "Doge"}}), 4, new_values=0.001,
+        evolve={"types": True, "domains": False, "optional": True},
+    )  # fmt: skip
     assert strict.execution_result.code == 9
     assert (
         verdict_of(strict)
         .schema_breaks["payment_type"]
         .endswith("(new values over the 0.1% of span 4 that with.new_values allows)")
     )
+
+
+def test_a_type_learned_for_an_empty_column_evolves_a_type_that_had_values_stops(tmp_path):
+    from tfxd.components.drift_validator.schema import SchemaStore
+
+    empty = frame().assign(tract=[""] * 600)  # exported as empty cells: no values at all
+    empty["tract"] = None
+    assert run_executor(tmp_path, empty, 1)[0].execution_result.code == 0
+    out, _ = run_executor(tmp_path, frame().assign(tract=tracts(600, as_text=False)), 2)
+    assert out.execution_result.code == 0, out.execution_result.result_message
+    verdict = Verdict.from_json(out.execution_properties["tfxd_drift"].string_value)
+    assert verdict.schema_evolved == {
+        "tract": "tract: type INT learned in span 2 (it held no values in span 1)"
+    }
+    store = SchemaStore(str(tmp_path / "history"))
+    assert store.facts()["tract"]["type"] == "inferred" and store.accepted()[1].empty == []
+    # Now the type was read off values: text in span 3 is a break, not another evolution.
+    out, _ = run_executor(tmp_path, frame().assign(tract=tracts(600, as_text=True)), 3)
+    assert out.execution_result.code == 9
+    assert verdict_of(out).schema_breaks["tract"] == (
+        "tract: INT in the accepted schema (span 2, evolved by policy), STRING in span 3"
+    )
+    # With evolve.types off, the guessed type stops the span as before.
+    again = tmp_path / "off"
+    again.mkdir()
+    run_executor(again, empty, 1)
+    off = {"types": False, "domains": True, "optional": True}
+    out, _ = run_executor(again, frame().assign(tract=tracts(600, False)), 2, evolve=off)
+    assert out.execution_result.code == 9
+    assert "the type there was a guess" in verdict_of(out).schema_breaks["tract"]
 
 
 def test_accepting_a_span_keeps_the_values_accepted_before():
@@ -551,14 +676,37 @@ def test_serving_baseline_and_skew_in_the_executor(tmp_path):
 
 def test_a_gap_in_a_column_the_accepted_schema_requires_is_a_break(tmp_path):
     """An inferred shape [1] (a value in every row of span 1) makes models parse the column as
-    required: a later span with a gap would crash them (TFMA on the serving model, the server)."""
+    required: a later span with a gap would crash them (TFMA on the serving model, the server).
+    Unless the policy lets it become optional (the default) where that shape was inferred."""
+    from tfxd.components.drift_validator.schema import SchemaStore
+
     run_executor(tmp_path, frame(), 1)
     gap = frame().astype({"payment_type": object})
     gap.loc[:1, "payment_type"] = None
-    out, _ = run_executor(tmp_path, gap, 2)
+    off = {"types": True, "domains": True, "optional": False}
+    out, _ = run_executor(tmp_path, gap, 2, evolve=off)
     assert out.execution_result.code == 9
     assert verdict_of(out).schema_breaks == {
         "payment_type": "payment_type: a value in every row in the accepted schema (span 1: "
         "shape [1], so models built on it parse the column as required), none in 2 row(s) of "
         "span 2 (SchemaGen's infer_feature_shape: false keeps columns optional)"
     }
+    # By default an inferred required column with gaps becomes optional, recorded as such.
+    out, _ = run_executor(tmp_path, gap, 2)
+    assert out.execution_result.code == 0
+    verdict = Verdict.from_json(out.execution_properties["tfxd_drift"].string_value)
+    assert verdict.schema_evolved == {
+        "payment_type": "payment_type: optional from span 2 (no value in 2 row(s); it had one "
+        "in every row of span 1)"
+    }
+    [feature] = [f for f in SchemaStore(str(tmp_path / "history")).accepted()[0].feature
+                 if f.name == "payment_type"]  # fmt: skip
+    assert not feature.shape.dim
+    # An imported (curated) schema's required column never evolves.
+    curated = tmp_path / "curated"
+    curated.mkdir()
+    required = IMPORTED.replace(
+        'domain: "payment_type" }', 'domain: "payment_type" shape { dim { size: 1 } } }'
+    )
+    out, _ = run_executor(curated, gap.assign(community=1), 1, imported=required)
+    assert out.execution_result.code == 9 and "payment_type" in verdict_of(out).schema_breaks

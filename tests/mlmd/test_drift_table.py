@@ -62,3 +62,26 @@ def test_few_spans_all_shown_with_the_cold_start():
     text = console.export_text()
     assert "span 1" in text and "span 2" in text and "no baseline" in text
     assert "of 2 spans" not in text
+
+
+def test_a_numeric_feature_shows_its_worse_score_and_a_clock_column_moves():
+    scores = [
+        Score("trip_miles", "jensen_shannon", 0.05, 0.1),
+        Score("trip_miles", "wasserstein", 2.25, 1.0),
+        Score("fare", "jensen_shannon", 0.08, 0.1),
+        Score("fare", "wasserstein", 0.2, 1.0),
+    ]
+    verdict = Verdict(
+        span=6, baseline=[5], policy="fail", scores=scores, moving=["trip_start_timestamp"]
+    )
+    console = Console(width=80, record=True)
+    console.print(table([SpanRecord(6, "drift", verdict, "failed", 1)], "taxi", width=80))
+    lines = console.export_text().splitlines()
+
+    def row(name: str) -> str:
+        return next(line for line in lines if line.lstrip("│ ").startswith(name + " "))
+
+    assert "2.250!" in row("trip_miles") and "0.050" not in row("trip_miles")
+    assert "0.080" in row("fare")  # 0.08 of 0.1 is nearer its threshold than 0.2 of 1
+    assert "moves" in row("trip_start_timestamp")
+    assert "trip_miles wasserstein 2.250 > 1" in verdict.message()

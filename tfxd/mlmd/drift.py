@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tfxd.components.drift_validator.drift import Verdict
+from tfxd.components.drift_validator.drift import Verdict, worst
 from tfxd.errors import MetadataError
 from tfxd.mlmd.views import node_of_executions
 
@@ -70,11 +70,13 @@ def drift_history(store: Any, pipeline: str) -> list[SpanRecord]:
 
 def feature_order(records: list[SpanRecord]) -> list[str]:
     """Features, worst first (highest score relative to its threshold in any span)."""
-    worst: dict[str, float] = {}
+    ratio: dict[str, float] = {}
     for record in records:
         for s in record.verdict.scores:
-            worst[s.feature] = max(worst.get(s.feature, 0.0), s.score / s.threshold)
-    return sorted(worst, key=lambda f: (-worst[f], f))
+            ratio[s.feature] = max(ratio.get(s.feature, 0.0), s.score / s.threshold)
+        for name in record.verdict.moving:
+            ratio.setdefault(name, 0.0)
+    return sorted(ratio, key=lambda f: (-ratio[f], f))
 
 
 SPAN_COLUMN = 9  # characters a span's column takes, borders included
@@ -82,7 +84,8 @@ SPAN_COLUMN = 9  # characters a span's column takes, borders included
 
 def table(records: list[SpanRecord], pipeline: str, width: int = 80) -> Table:
     """Features as rows (worst first), the newest spans that fit in ``width`` as columns; a
-    breach is marked ``!``. Older spans: ``--html`` / ``--png``."""
+    breach is marked ``!``; a numeric feature shows its worse score (Jensen-Shannon or
+    Wasserstein, relative to its threshold). Older spans: ``--html`` / ``--png``."""
     features = feature_order(records)
     name_width = min(max([len(f) for f in features] + [8]), 28)
     fits = max(1, (width - name_width - 4) // SPAN_COLUMN)
@@ -109,9 +112,12 @@ def table(records: list[SpanRecord], pipeline: str, width: int = 80) -> Table:
     for feature in features:
         cells = []
         for record in shown:
-            score = next((x for x in record.verdict.scores if x.feature == feature), None)
+            score = worst(record.verdict.scores).get(feature)
             if score is None:
-                cells.append("missing" if feature in record.verdict.missing else "")
+                v = record.verdict
+                cells.append(
+                    "missing" if feature in v.missing else "moves" if feature in v.moving else ""
+                )
             elif score.drifted:
                 cells.append(f"[red]{score.score:.3f}![/]")
             else:
@@ -131,7 +137,9 @@ def plot_png(records: list[SpanRecord], pipeline: str, limit: int = 8) -> bytes:
     figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, feature in enumerate(features):
-        points = [(r.span, s) for r in records for s in r.verdict.scores if s.feature == feature]
+        points = [
+            (r.span, s) for r in records for f, s in worst(r.verdict.scores).items() if f == feature
+        ]
         if not points:
             continue
         color = colors[i % len(colors)]
@@ -161,7 +169,7 @@ def html_page(records: list[SpanRecord], pipeline: str, png: bytes) -> str:
     head = "".join(f"<th>{html.escape(f)}</th>" for f in features)
     rows = []
     for r in records:
-        by_feature = {s.feature: s for s in r.verdict.scores}
+        by_feature = worst(r.verdict.scores)
         cells = []
         for f in features:
             s = by_feature.get(f)
@@ -197,6 +205,11 @@ def schema_lines(records: list[SpanRecord], store: Any, pipeline: str) -> list[s
         f"span {r.span}: {text}"
         for r in records
         for _, text in sorted(r.verdict.schema_breaks.items())
+    ]
+    lines += [
+        f"span {r.span}: schema evolved: {text}"
+        for r in records
+        for _, text in sorted(r.verdict.schema_evolved.items())
     ]
     for a in acceptances(store, pipeline):
         why = f": {a.reason}" if a.reason else ""

@@ -122,4 +122,12 @@ def show(pipe: Any, root: str) -> list[str]:
         at = dt.datetime.fromtimestamp(origin.at, dt.timezone.utc).isoformat(timespec="seconds")
         columns = ", ".join(f.name for f in schema.feature)
         lines.append(f"{node_id}: accepted schema from {origin.label()} ({at}): {columns}")
+        store = SchemaStore(folder)
+        for version in store.versions()[:-1] if len(store.versions()) > 1 else []:
+            why = f": {version['reason']}" if version.get("reason") else ""
+            lines.append(
+                f"  version {version['version']}: span {version['span']} ({version['how']}){why}"
+            )
+        if origin.how == "evolved":
+            lines.append(f"  evolved by policy in span {origin.span}: {origin.reason}")
     return lines

@@ -20,7 +20,7 @@ class DriftError(TfxdError):
 @dataclass
 class Score:
     feature: str
-    metric: str  # l_infinity | jensen_shannon
+    metric: str  # l_infinity | jensen_shannon | wasserstein
     score: float
     threshold: float
 
@@ -41,10 +41,15 @@ class Verdict:
     added: list[str] = field(default_factory=list)  # in this span, not in the baseline
     anomalies: dict[str, str] = field(default_factory=dict)  # schema anomalies (non-drift)
     skew: list[Score] = field(default_factory=list)  # serving data vs this span's training data
+    # Numeric columns not scored because they move with the spans (a timestamp, a month): their
+    # range is disjoint from the baseline's, as the baseline's was from the span before it.
+    moving: list[str] = field(default_factory=list)
     # Breaks of the accepted schema (column → message), what it was, and what to do about them.
     schema_breaks: dict[str, str] = field(default_factory=dict)
     schema_from: str = ""
     schema_fix: str = ""
+    # What evolved in the accepted schema by policy (column → what changed): not a break.
+    schema_evolved: dict[str, str] = field(default_factory=dict)
 
     @property
     def breaches(self) -> list[Score]:
@@ -220,6 +225,47 @@ def quantile_js(current: Any, baseline: Any) -> float | None:
     return max(0.0, min(1.0, (kl(p, m) + kl(q, m)) / 2))
 
 
+def _quantile_function(buckets: list[tuple[float, float]], points: int) -> list[float]:
+    """The value at each of ``points`` evenly spaced probabilities (bucket midpoints), read off a
+    quantiles histogram (equal mass per bucket, linear inside one)."""
+    n = len(buckets)
+    out = []
+    for i in range(points):
+        where = (i + 0.5) / points * n
+        low, high = buckets[min(int(where), n - 1)]
+        out.append(low + (high - low) * (where - min(int(where), n - 1)))
+    return out
+
+
+def quantile_shift(current: Any, baseline: Any, points: int = 1000) -> float | None:
+    """How far values moved: the Wasserstein-1 distance between the two distributions over
+    their inner 80 % (the mean gap between their quantile functions from the 10th to the 90th
+    percentile), in units of the baseline's spread there (its mean distance from its median).
+    0 for the same distribution; 1 when values moved on average by as much as they typically
+    lie from the median. Unlike Jensen-Shannon it grows with the distance moved, so a scale or
+    location shift that keeps the shape (every fare x 2.5) scores high. The outer deciles are
+    left out: they reach the span's min and max, where one outlier would dominate. None where
+    the baseline has no spread there (mostly one value: Jensen-Shannon scores such a column)."""
+    base, cur = _quantile_buckets(baseline), _quantile_buckets(current)
+    if base is None or cur is None:
+        return None
+    low, high = points // 10, points - points // 10
+    qb = _quantile_function(base, points)[low:high]
+    qc = _quantile_function(cur, points)[low:high]
+    median = _quantile_function(base, 1)[0]
+    spread = sum(abs(v - median) for v in qb) / len(qb)
+    if spread <= 0:
+        return None
+    return sum(abs(a - b) for a, b in zip(qb, qc, strict=True)) / len(qb) / spread
+
+
+def disjoint(current: Any, baseline: Any) -> bool:
+    """Whether a numeric column's values in one span all lie outside the other's range."""
+    if not (current.common_stats.num_non_missing and baseline.common_stats.num_non_missing):
+        return False
+    return current.min > baseline.max or current.max < baseline.min
+
+
 def serving_span(store: Any, pipeline: str) -> int | None:
     """The span the serving model was trained on: the newest pushed model of ``pipeline`` in
     MLMD, traced Pusher ← Model ← Trainer ← Examples. None when nothing was pushed yet."""
@@ -277,12 +323,17 @@ def compare(
     policy: str,
     categorical: float,
     numeric: float,
+    shift: float,
     overrides: dict[str, dict[str, float]],
     skip: list[str],
+    earlier: dict[int, Any] | None = None,
 ) -> Verdict:
     """Scores of every feature of ``current`` against each baseline (mean over baselines):
-    L-infinity for categorical features (TFDV's drift comparator), Jensen-Shannon on the
-    baseline's decile bins for numeric ones (``quantile_js``)."""
+    L-infinity for categorical features (TFDV's drift comparator); for numeric ones
+    Jensen-Shannon on the baseline's decile bins (``quantile_js``: the shape) and the normalized
+    Wasserstein distance (``quantile_shift``: how far values moved). ``earlier``: baseline span
+    → the statistics of the accepted span before it, to tell columns that move with the spans
+    (``Verdict.moving``) from a shift."""
     import tensorflow_data_validation as tfdv
     from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
@@ -330,16 +381,43 @@ def compare(
         for name, info in anomalies.anomaly_info.items():
             if "between current and previous" not in info.short_description and name not in skip:
                 verdict.anomalies[name] = info.short_description
+        before = (earlier or {}).get(base_span)
+        before_features = (
+            {feature_name(f): f for f in before.datasets[0].features} if before else {}
+        )
         for name, feature in sorted(features.items()):
             if name in skip or kinds[name] != "numeric" or name not in base_features:
                 continue
-            score = quantile_js(feature.num_stats, base_features[name].num_stats)
-            if score is None:
-                continue
-            totals.setdefault(name, []).append(score)
-            threshold = overrides.get(name, {}).get("jensen_shannon", numeric)
-            thresholds[name] = ("jensen_shannon", threshold)
-    for name, values in sorted(totals.items()):
-        metric, threshold = thresholds[name]
+            was = base_features[name].num_stats
+            if name not in overrides and disjoint(feature.num_stats, was):
+                older = before_features.get(name)
+                if older is None or disjoint(was, older.num_stats):
+                    verdict.moving = sorted(set(verdict.moving) | {name})
+                    continue
+            for metric, score, default in (
+                ("jensen_shannon", quantile_js(feature.num_stats, was), numeric),
+                ("wasserstein", quantile_shift(feature.num_stats, was), shift),
+            ):
+                if score is None:
+                    continue
+                key = f"{name}\0{metric}"
+                totals.setdefault(key, []).append(score)
+                thresholds[key] = (metric, overrides.get(name, {}).get(metric, default))
+    for key, values in sorted(totals.items()):
+        metric, threshold = thresholds[key]
+        name = key.split("\0", 1)[0]
         verdict.scores.append(Score(name, metric, sum(values) / len(values), threshold))
+    verdict.scores = [s for s in verdict.scores if s.feature not in verdict.moving]
     return verdict
+
+
+def worst(scores: list[Score]) -> dict[str, Score]:
+    """Each feature's score nearest to (or furthest over) its threshold."""
+    out: dict[str, Score] = {}
+    for s in scores:
+        if (
+            s.feature not in out
+            or s.score / s.threshold > out[s.feature].score / out[s.feature].threshold
+        ):
+            out[s.feature] = s
+    return out

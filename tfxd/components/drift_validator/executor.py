@@ -25,6 +25,8 @@ from tfxd.components.drift_validator.schema import (
     SchemaStore,
     breaks,
     empty_columns,
+    evolvable,
+    evolve,
     fix,
     tolerant,
 )
@@ -44,6 +46,8 @@ def report_markdown(verdict: Verdict) -> str:
         lines += [f"Accepted schema: {verdict.schema_from}", ""]
     for name in sorted(verdict.schema_breaks):
         lines.append(f"- schema break: {verdict.schema_breaks[name]}")
+    for name in sorted(verdict.schema_evolved):
+        lines.append(f"- schema evolved (by policy, with.evolve): {verdict.schema_evolved[name]}")
     if verdict.schema_breaks:
         lines += ["", f"Fix: {verdict.schema_fix}", ""]
     if verdict.baseline:
@@ -57,6 +61,12 @@ def report_markdown(verdict: Verdict) -> str:
             lines.append(f"| {s.feature} | {s.metric} | {s.score:.4f} | {s.threshold:g} | {mark} |")
     for name in verdict.missing:
         lines.append(f"\n- `{name}` is missing from this span (present in the baseline)")
+    for name in verdict.moving:
+        lines.append(
+            f"\n- `{name}` moves with the spans (its values lie outside the baseline's range, "
+            "as the baseline's did outside the span's before it, like a timestamp): not scored; "
+            "name it under `features:` to score it"
+        )
     for name in verdict.added:
         lines.append(f"\n- `{name}` is new in this span (no baseline to compare with)")
     for name, text in sorted(verdict.anomalies.items()):
@@ -99,26 +109,50 @@ class Executor(base_executor.BaseExecutor):
     @staticmethod
     def _check_schema(
         verdict: Verdict, current: Any, schema: Any, folder: str, config: DriftSettings
-    ) -> Origin | None:
+    ) -> Any:
         """Checks the span against the accepted schema (the imported one, or the first accepted
-        span's); returns the origin to record when this span's schema becomes the accepted one."""
+        span's, as it evolved since); what may evolve by policy (``with.evolve``) does. Returns
+        what to store as the accepted schema if the span passes: ``(schema, origin, facts)``."""
         store = SchemaStore(folder)
         empty = empty_columns(current)
         store.keep_candidate(verdict.span, schema, empty)
         if config.schema_source == "imported":
             accepted, origin = schema, Origin("imported", "imported")
             store.accept(schema, origin)  # so that `tfxd schema` sees it is imported
+            facts = store.facts()
         elif (found := store.accepted()) is not None:
             accepted, origin = found
-            accepted = tolerant(accepted, config.new_values)
+            facts = store.facts()
         else:  # cold start: this span's schema becomes the accepted one if the span passes
-            return Origin(f"span {verdict.span}", "first", span=verdict.span, empty=empty)
-        verdict.schema_from = origin.label()
-        verdict.schema_breaks = breaks(
-            current, accepted, origin.label(), verdict.span, origin.empty
-        )
+            return (
+                schema,
+                Origin(f"span {verdict.span}", "first", span=verdict.span, empty=empty),
+                None,
+            )
+        where = origin.label()
+        checked = accepted  # an imported schema's domains are curated: exact
+        if origin.source != "imported" and not config.evolve.get("domains"):
+            checked = tolerant(accepted, config.new_values)
+        found_breaks = breaks(current, checked, where, verdict.span, origin.empty)
+        grows = [b for b in found_breaks.values() if evolvable(b, facts, config.evolve)]
+        stops = {c: b.message for c, b in found_breaks.items() if b not in grows}
+        verdict.schema_from = where
+        verdict.schema_breaks = stops
         verdict.schema_fix = fix(origin, config.pipeline, verdict.span, config.schema_file or "")
-        return None
+        if stops or not grows:
+            return None
+        evolved, new_facts, changed = evolve(accepted, schema, grows, facts, verdict.span, where)
+        verdict.schema_evolved = changed
+        learned = {c for c, b in found_breaks.items() if b in grows and b.kind == "type"}
+        reason = "; ".join(changed[c] for c in sorted(changed))
+        new = Origin(
+            f"span {verdict.span}",
+            "evolved",
+            span=verdict.span,
+            reason=reason,
+            empty=[c for c in origin.empty if c not in learned],
+        )
+        return evolved, new, new_facts
 
     def Do(
         self,
@@ -155,11 +189,21 @@ class Executor(base_executor.BaseExecutor):
             policy=config.on_drift,
             categorical=config.categorical,
             numeric=config.numeric,
+            shift=config.shift,
             overrides=config.features,
             skip=config.skip,
         )
+        accepted = history.spans()
+        earlier = {
+            s: history.load(before[-1]) for s in spans if (before := [a for a in accepted if a < s])
+        }
         verdict = compare(
-            current, [(s, history.load(s)) for s in spans], schema, span=span, **options
+            current,
+            [(s, history.load(s)) for s in spans],
+            schema,
+            span=span,
+            earlier=earlier,
+            **options,
         )
         serving = input_dict.get("serving_statistics") or []
         if serving:
@@ -185,7 +229,7 @@ class Executor(base_executor.BaseExecutor):
             # An accepted span becomes a baseline for later ones; a rejected one never does.
             history.add(span, current)
             if accept is not None:
-                SchemaStore(history.folder).accept(schema, accept)
+                SchemaStore(history.folder).accept(*accept)
         output = execution_result_pb2.ExecutorOutput()
         output.execution_properties[PROPERTY].string_value = text
         if failed:

@@ -10,6 +10,7 @@ from tfxd.components.registry import ComponentType, Params, path_field
 from tfxd.components.settings import Settings
 
 NEW_VALUES = 0.01  # the default share of a span that may be values no accepted domain holds
+SHIFT = 1.0  # the default normalized Wasserstein threshold (docs/drift.md: what it means)
 
 
 class LastSpans(Params):
@@ -25,11 +26,42 @@ class PinnedSpan(Params):
 class DriftThreshold(Params):
     l_infinity: float | None = Field(None, gt=0, description="Categorical: L-infinity distance.")
     jensen_shannon: float | None = Field(None, gt=0, description="Numeric: Jensen-Shannon.")
+    wasserstein: float | None = Field(
+        None, gt=0, description="Numeric: normalized Wasserstein distance (how far values moved)."
+    )
 
 
 class DriftDefaults(Params):
     categorical: float = Field(0.1, gt=0, description="Default L-infinity threshold.")
     numeric: float = Field(0.1, gt=0, description="Default Jensen-Shannon threshold.")
+    shift: float = Field(
+        SHIFT,
+        gt=0,
+        description="Default normalized Wasserstein threshold: 1 = values moved on average as "
+        "far as they typically lie from the baseline's median.",
+    )
+
+
+class EvolvePolicy(Params):
+    """What in the accepted schema may change by itself, recorded as a new schema version; a
+    fact that is curated (an imported schema, or accepted by a person) never does."""
+
+    types: bool = Field(
+        True,
+        description="A column that held no values when its type was inferred (a guess) takes "
+        "the type its first values show. A column that had values never changes type by itself.",
+    )
+    domains: bool = Field(
+        True,
+        description="New values of an inferred categorical domain join it (e.g. new taxi "
+        "companies); a new value that takes a large share still shows as drift (L-infinity). "
+        "false: more than new_values of a span outside the domain is a break.",
+    )
+    optional: bool = Field(
+        True,
+        description="An inferred required column (a value in every row of the span it was "
+        "inferred from) that has gaps becomes optional.",
+    )
 
 
 class DriftValidatorParams(Params):
@@ -59,6 +91,12 @@ class DriftValidatorParams(Params):
         "accepted (inferred) schema's domain has not seen, e.g. new taxi companies; more is a "
         "schema break. An imported schema's domains stay exact.",
     )
+    evolve: EvolvePolicy = Field(
+        default_factory=EvolvePolicy,
+        description="Schema changes that evolve the accepted schema by themselves instead of "
+        "stopping the span; a type change of a column that had values, a missing or new column, "
+        "and anything against a curated fact always stop it.",
+    )
     split: str = Field("train", description="Which split's statistics are compared.")
     history: str | None = Field(
         None,
@@ -75,9 +113,11 @@ class DriftSettings(Settings):
     on_drift: Literal["fail", "warn"]
     categorical: float
     numeric: float
+    shift: float = SHIFT
     features: dict[str, dict[str, float]]
     skip: list[str]
     new_values: float = NEW_VALUES
+    evolve: dict[str, bool] = Field(default_factory=lambda: EvolvePolicy().model_dump())
     pipeline: str = ""
     metadata: dict[str, Any] | None = None  # ML Metadata by reference, for baseline: serving
     schema_source: Literal["imported"] | None = None
@@ -98,9 +138,11 @@ def drift_settings(p: DriftValidatorParams, pipeline: str) -> DriftSettings:
         on_drift=p.on_drift,
         categorical=p.default.categorical,
         numeric=p.default.numeric,
+        shift=p.default.shift,
         features={k: v.model_dump(exclude_none=True) for k, v in sorted(p.features.items())},
         skip=sorted(p.skip),
         new_values=p.new_values,
+        evolve=p.evolve.model_dump(),
         pipeline=pipeline,
     )
 

@@ -40,7 +40,29 @@ class Origin:
     def label(self) -> str:
         if self.source == "imported":
             return "imported schema"
-        return f"span {self.span}" + (", by tfxd schema accept" if self.how == "accept" else "")
+        how = {"accept": ", by tfxd schema accept", "evolved": ", evolved by policy"}
+        return f"span {self.span}" + how.get(self.how, "")
+
+
+# Where one fact of the accepted schema (a column's type, domain or shape) came from: "guess" (a
+# type SchemaGen gave a column that held no values), "inferred" (read off data), "curated"
+# (imported, or accepted by a person). Only guessed and inferred facts evolve by themselves.
+FACTS = ("type", "domain", "shape")
+
+
+def default_facts(schema: Any, origin: Origin) -> dict[str, dict[str, str]]:
+    """The facts of a schema recorded before facts were kept: by how it was accepted."""
+    curated = origin.how in ("imported", "accept")
+    out = {}
+    for feature in schema.feature:
+        kind = "curated" if curated else "inferred"
+        out[feature.name] = {f: kind for f in FACTS}
+        if not curated and feature.name in origin.empty:
+            out[feature.name]["type"] = "guess"
+    return out
+
+
+_VERSION_KEYS = ("span", "how", "at", "reason")
 
 
 class SchemaStore:
@@ -61,18 +83,55 @@ class SchemaStore:
         with fileio.open(path, "rb") as handle:
             return handle.read()
 
-    def accepted(self) -> tuple[Any, Origin] | None:
+    def _record(self) -> dict[str, Any] | None:
         data = self._read("accepted.json")
-        if data is None:
+        return None if data is None else json.loads(data)
+
+    def accepted(self) -> tuple[Any, Origin] | None:
+        record = self._record()
+        if record is None:
             return None
-        record = json.loads(data)
         return parse(record["schema"]), Origin(**record["origin"])
 
-    def accept(self, schema: Any, origin: Origin) -> None:
+    def facts(self) -> dict[str, dict[str, str]]:
+        """Column → fact → guess | inferred | curated, of the accepted schema."""
+        record = self._record()
+        if record is None:
+            return {}
+        schema, origin = parse(record["schema"]), Origin(**record["origin"])
+        return record.get("facts") or default_facts(schema, origin)
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every accepted schema so far, oldest first: version, span, how, at, reason."""
+        record = self._record()
+        if record is None:
+            return []
+        origin = record["origin"]
+        latest = {"version": record.get("version", 1), **{k: origin[k] for k in _VERSION_KEYS}}
+        return [*record.get("versions", []), latest]
+
+    def accept(
+        self, schema: Any, origin: Origin, facts: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        """Make ``schema`` the accepted one, the one before it kept in the version list."""
         from google.protobuf import text_format
 
         origin.at = origin.at or time.time()
-        record = {"origin": asdict(origin), "schema": text_format.MessageToString(schema)}
+        before = self._record()
+        versions = self.versions()
+        record = {
+            "origin": asdict(origin),
+            "schema": text_format.MessageToString(schema),
+            "facts": facts or default_facts(schema, origin),
+            "version": versions[-1]["version"] + 1 if versions else 1,
+            "versions": versions,
+        }
+        if (
+            before is not None
+            and before["schema"] == record["schema"]
+            and (before["origin"]["how"] == origin.how == "imported")
+        ):
+            return  # the imported file again: not a new version
         self._write("accepted.json", json.dumps(record, indent=1, sort_keys=True).encode())
 
     def keep_candidate(self, span: int, schema: Any, empty: list[str]) -> None:
@@ -170,19 +229,30 @@ def empty_columns(stats: Any) -> list[str]:
     return sorted(feature_name(f) for f in stats.datasets[0].features if not _has_values(f))
 
 
+@dataclass
+class Break:
+    """One way a span breaks the accepted schema."""
+
+    column: str
+    kind: str  # type | missing | new | domain | required
+    message: str
+    rows: int | str = 0  # kind required: the rows without a value
+
+
 def breaks(
     current: Any, accepted: Any, where: str, span: int, empty: list[str] | None = None
-) -> dict[str, str]:
+) -> dict[str, Break]:
     """What in ``current`` (a span's statistics) breaks the ``accepted`` schema: a changed type,
-    a missing or a new column, values outside a declared domain. Column → message."""
+    a missing or a new column, values outside a declared domain, a gap in a required column."""
     import tensorflow_data_validation as tfdv
 
     features = {feature_name(f): f for f in current.datasets[0].features}
     declared = {f.name: f for f in accepted.feature}
-    out: dict[str, str] = {}
+    out: dict[str, Break] = {}
     for name, feature in sorted(declared.items()):
         if name not in features:
-            out[name] = f"{name}: in the accepted schema ({where}), missing from span {span}"
+            message = f"{name}: in the accepted schema ({where}), missing from span {span}"
+            out[name] = Break(name, "missing", message)
             continue
         was, now = _schema_type(feature), _stats_type(features[name])
         if was != now and _has_values(features[name]):
@@ -191,19 +261,22 @@ def breaks(
                 hint = " (integers written with a decimal point, such as 8.0, read as FLOAT)"
             elif name in (empty or []):
                 hint = f" (it held no values in {where}: the type there was a guess)"
-            out[name] = (
-                f"{name}: {was} in the accepted schema ({where}), {now} in span {span}{hint}"
-            )
+            message = f"{name}: {was} in the accepted schema ({where}), {now} in span {span}{hint}"
+            out[name] = Break(name, "type", message)
         elif feature.shape.dim and (gaps := _rows_without_value(features[name])):
             shape = ", ".join(str(d.size) for d in feature.shape.dim)
             rows = f"{gaps} row(s)" if isinstance(gaps, int) else gaps
-            out[name] = (
+            out[name] = Break(
+                name,
+                "required",
                 f"{name}: a value in every row in the accepted schema ({where}: shape [{shape}], "
                 f"so models built on it parse the column as required), none in {rows} of span "
-                f"{span} (SchemaGen's infer_feature_shape: false keeps columns optional)"
+                f"{span} (SchemaGen's infer_feature_shape: false keeps columns optional)",
+                gaps,
             )
     for name in sorted(set(features) - set(declared)):
-        out[name] = f"{name}: new in span {span}, not in the accepted schema ({where})"
+        message = f"{name}: new in span {span}, not in the accepted schema ({where})"
+        out[name] = Break(name, "new", message)
     anomalies = tfdv.validate_statistics(current, accepted)
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
@@ -218,14 +291,98 @@ def breaks(
             detail = "; ".join(r.description for r in info.reason if r.description) or (
                 info.short_description
             )
-            out[name] = f"{name}: outside its domain in the accepted schema ({where}): {detail}"
+            message = f"{name}: outside its domain in the accepted schema ({where}): {detail}"
             constraints = declared[name].distribution_constraints if name in declared else None
             mass = constraints.min_domain_mass if constraints is not None else 0
             if 0 < mass < 1:
                 share = f"{round(100 * (1 - mass), 4):g}%"
                 allows = f"the {share} of span {span} that with.new_values allows"
-                out[name] += f" (new values over {allows})"
+                message += f" (new values over {allows})"
+            out[name] = Break(name, "domain", message)
     return out
+
+
+# Which fact a kind of break is against, and the policy switch (``with.evolve``) that lets it
+# evolve by itself where that fact is not curated.
+EVOLVES = {
+    "type": ("type", "types"),
+    "domain": ("domain", "domains"),
+    "required": ("shape", "optional"),
+}
+
+
+def evolvable(found: Break, facts: dict[str, dict[str, str]], policy: dict[str, bool]) -> bool:
+    """A type learned for a column that held no values (a guessed type), new values of an
+    inferred domain, an inferred required column with gaps: each only where ``policy`` allows."""
+    if found.kind not in EVOLVES:
+        return False
+    fact, switch = EVOLVES[found.kind]
+    origin = facts.get(found.column, {}).get(fact, "curated")
+    if not policy.get(switch, False) or origin == "curated":
+        return False
+    return origin == "guess" if found.kind == "type" else True
+
+
+def evolve(
+    accepted: Any,
+    candidate: Any,
+    found: list[Break],
+    facts: dict[str, dict[str, str]],
+    span: int,
+    where: str,
+) -> tuple[Any, dict[str, dict[str, str]], dict[str, str]]:
+    """The accepted schema with each of ``found`` taken from span ``span``'s own schema
+    (``candidate``): the learned type, the grown domain, the column made optional. Returns the
+    new schema, its facts, and column → what changed."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    out = schema_pb2.Schema()
+    out.CopyFrom(accepted)
+    facts = {k: dict(v) for k, v in facts.items()}
+    own = {f.name: f for f in candidate.feature}
+    own_domains = {d.name: d for d in candidate.string_domain}
+    domains = {d.name: d for d in out.string_domain}
+    changed: dict[str, str] = {}
+    for item in found:
+        [feature] = [f for f in out.feature if f.name == item.column]
+        theirs = own.get(item.column)
+        if item.kind == "type" and theirs is not None:
+            feature.CopyFrom(theirs)
+            if theirs.HasField("domain") and theirs.domain in own_domains:
+                if theirs.domain not in domains:
+                    domains[theirs.domain] = out.string_domain.add()
+                domains[theirs.domain].CopyFrom(own_domains[theirs.domain])
+            facts.setdefault(item.column, {})["type"] = "inferred"
+            changed[item.column] = (
+                f"{item.column}: type {_schema_type(theirs)} learned in span {span} (it held no "
+                f"values in {where})"
+            )
+        elif item.kind == "domain":
+            mine = domains.get(feature.domain) if feature.HasField("domain") else None
+            extra = own_domains.get(theirs.domain) if theirs is not None and theirs.domain else None
+            if mine is not None and extra is not None:
+                new = [v for v in extra.value if v not in set(mine.value)]
+                mine.value.extend(new)
+                shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+                changed[item.column] = (
+                    f"{item.column}: {len(new)} new value(s) joined the inferred domain in span "
+                    f"{span}: {shown}"
+                )
+            else:  # the span held too many distinct values to list: the column is left open
+                feature.ClearField("domain")
+                changed[item.column] = (
+                    f"{item.column}: span {span} held values outside the inferred domain and too "
+                    "many distinct ones to list: the domain is dropped"
+                )
+        elif item.kind == "required":
+            feature.ClearField("shape")
+            feature.presence.min_fraction = 0.0
+            rows = f"{item.rows} row(s)" if isinstance(item.rows, int) else item.rows
+            changed[item.column] = (
+                f"{item.column}: optional from span {span} (no value in {rows}; it had one in "
+                f"every row of {where})"
+            )
+    return out, facts, changed
 
 
 def fix(origin: Origin | None, pipeline: str, span: int, imported: str = "") -> str:
