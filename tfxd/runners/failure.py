@@ -126,3 +126,17 @@ def explain(text: str, node: str, log: str = "") -> Failure:
     else:
         fix = "it fails the same way on a re-run: fix the setting, data or module it names"
     return Failure(kind, cause[:600], fix, retry)
+
+
+def failed_step(text: str, node: str, log: str) -> tuple[str, bool]:
+    """(the line to report, whether a retry may help) for a node that ended with ``text``; an
+    executor that failed its execution on purpose (a gate) keeps its own message. The whole
+    error goes to ``log`` (when there is one)."""
+    own = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
+    if own != text:
+        return own, False
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"\n{text}\n")
+    failure = explain(text, node, log)
+    return failure.line(), failure.retry

@@ -8,7 +8,6 @@ runs of one pipeline root never interleave, and repair of executions a killed ru
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 import traceback
 from contextlib import nullcontext
@@ -24,7 +23,7 @@ from tfxd.errors import TfxdError
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.code import importable
 from tfxd.pipelines.pipeline import Pipeline, validate_file
-from tfxd.runners.failure import explain
+from tfxd.runners.failure import failed_step
 from tfxd.runners.locks import pipeline_lock
 from tfxd.runners.plan import must_run, node_keys, reused_keys, write_key
 from tfxd.runners.progress import (
@@ -369,18 +368,9 @@ class _Run:
         node_id = finished.node
         seconds = time.monotonic() - self.started[node_id]
         if finished.error:
-            text = finished.error.strip()
-            # An executor that failed its execution on purpose (a gate): its own message.
-            own = re.sub(r"^.*_ExecutionFailedError: .*? error message ", "", text, flags=re.S)
             log = str(self._log(node_id)) if self.capture_logs else ""
-            if own != text:
-                step = StepResult(node_id, "failed", seconds, own, retry=False)
-            else:
-                failure = explain(text, node_id, log)
-                step = StepResult(node_id, "failed", seconds, failure.line(), failure.retry)
-                if log:  # the whole error stays in the node's log
-                    with open(log, "a", encoding="utf-8") as handle:
-                        handle.write(f"\n{text}\n")
+            line, retry = failed_step(finished.error.strip(), node_id, log)
+            step = StepResult(node_id, "failed", seconds, line, retry)
             report(self.console, self.result, step, escape(step.error))
             if log:
                 self.console.print(f"     log: {log}", markup=False)
