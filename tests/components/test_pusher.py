@@ -88,9 +88,15 @@ spec:
   root: runs
   components:
     examples: {type: CsvExampleGen, with: {input_base: data}}
+    stats: {type: StatisticsGen, inputs: {examples: examples.examples}}
+    schema: {type: SchemaGen, inputs: {statistics: stats.statistics}}
+    transform:
+      type: Transform
+      inputs: {examples: examples.examples, schema: schema.schema}
+      with: {module_file: model.py}
     train:
       type: Trainer
-      inputs: {examples: examples.examples}
+      inputs: {examples: transform.transformed_examples, transform_graph: transform.transform_graph}
       with: {module_file: model.py}
     push:
       type: Pusher

@@ -71,3 +71,14 @@ def test_transient_and_configuration_errors():
     assert (
         not ours.retry and ours.line() == "'push': folder x is not writable. Fix: make it writable"
     )
+
+
+def test_tfxd_diagnoses_are_kept_whole():
+    text = (
+        "tfxd.errors.TfxdError: 2 JSON line(s) cannot be read, skip_bad_rows allows 1:\n"
+        "  s3://b/x.jsonl:3: not a JSON object\n  s3://b/x.jsonl:5: got list\n"
+        "fix the files, or raise skip_bad_rows"
+    )
+    line = explain(text, "jsonl").line()
+    assert "x.jsonl:3: not a JSON object" in line and "x.jsonl:5: got list" in line
+    assert line.endswith("raise skip_bad_rows") and "Fix: it fails the same way" not in line

@@ -117,10 +117,14 @@ def explain(text: str, node: str, log: str = "") -> Failure:
             f"features); if '{feature}' may be empty, it must be optional in the schema",
             False,
         )
+    if module.startswith("tfxd"):
+        # tfxd's own diagnoses are written to be read whole (the rows they name included) and
+        # end with their fix.
+        return Failure(kind, message[:2000], "", retry)
     line = _useful_line(message) or kind
-    cause = f"{kind}: {line}" if kind and not module.startswith("tfxd") else line
+    cause = f"{kind}: {line}" if kind else line
     if "fix:" in line.lower():
-        fix = ""  # tfxd's own messages end with their fix
+        fix = ""
     elif retry:
         fix = "it looks transient and is retried; the traceback is in the node's log"
     else:
