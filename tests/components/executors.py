@@ -51,3 +51,26 @@ def small_saved_model(path: Path) -> None:
         lambda x: x * module.scale, input_signature=[tf.TensorSpec([], tf.float32)]
     )
     tf.saved_model.save(module, str(path))
+
+
+def records(uri: str, split: str) -> list:
+    """A split's Examples, by id (their serialized bytes order map entries arbitrarily)."""
+    import tensorflow as tf
+
+    files = sorted(str(f) for f in Path(uri, f"Split-{split}").glob("*.gz"))
+    data = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    examples = [tf.train.Example.FromString(r.numpy()) for r in data]
+    return sorted(examples, key=lambda e: list(e.features.feature["id"].int64_list.value))
+
+
+def tricky_csv() -> bytes:
+    """Quoted commas and quotes, a field over two lines, empty cells, a column with no value,
+    a blank line and CRLF endings: what TFX's CSV reader handles."""
+    rows = [f"{i},{i / 4 if i % 5 else ''},name {i},,\r\n" for i in range(3, 40)]
+    head = [
+        "id,x,name,note,empty\n",
+        '1,0.5,"Smith, J","line one\nline two",\n',
+        "\n",
+        '2,2,"say ""hi""",plain,\n',
+    ]
+    return "".join(head + rows).encode()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.components.executors import execute
+from tests.components.executors import execute, records, tricky_csv
 from tests.conftest import tfxd
 from tests.servers.s3 import s3_server
 
@@ -398,29 +398,6 @@ def test_skip_bad_rows_is_only_for_csv_and_json_lines(tmp_path):
     assert "skip_bad_rows applies to format: csv or jsonl; tfrecord" in done.stderr
 
 
-def records(uri: str, split: str) -> list:
-    """A split's Examples, by id (their serialized bytes order map entries arbitrarily)."""
-    import tensorflow as tf
-
-    files = sorted(str(f) for f in Path(uri, f"Split-{split}").glob("*.gz"))
-    data = tf.data.TFRecordDataset(files, compression_type="GZIP")
-    examples = [tf.train.Example.FromString(r.numpy()) for r in data]
-    return sorted(examples, key=lambda e: list(e.features.feature["id"].int64_list.value))
-
-
-def tricky_csv() -> bytes:
-    """Quoted commas and quotes, a field over two lines, empty cells, a column with no value,
-    a blank line and CRLF endings: what TFX's CSV reader handles."""
-    rows = [f"{i},{i / 4 if i % 5 else ''},name {i},,\r\n" for i in range(3, 40)]
-    head = [
-        "id,x,name,note,empty\n",
-        '1,0.5,"Smith, J","line one\nline two",\n',
-        "\n",
-        '2,2,"say ""hi""",plain,\n',
-    ]
-    return "".join(head + rows).encode()
-
-
 def test_csv_examples_are_the_same_as_tfx_csv_example_gen_makes(s3, tmp_path):
     from tfx.components import CsvExampleGen
     from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxCsv
@@ -479,6 +456,14 @@ def test_bad_csv_rows_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3, t
     kept = count(examples.uri, "train") + count(examples.uri, "eval")
     assert kept == 3  # ids 1, 2 and 3; the unclosed quote swallows the rest of b.csv
     assert not Path(examples.uri, ".bad_lines").exists()
+    # Set aside, not lost: the rows that decoded as they were, each one's reason beside them.
+    folder = Path(examples.uri, "BadRows")
+    assert (folder / "rows.csv").read_text() == "id,x,kind,label\n7,8\n"
+    assert (folder / "why.txt").read_text().splitlines() == [
+        "s3://tfxd-data/bad/a.csv:4: 2 field(s), the header has 4",
+        "s3://tfxd-data/bad/a.csv:5: not UTF-8 (byte 2)",
+        "s3://tfxd-data/bad/b.csv:3: a quoted field is never closed",
+    ]
 
 
 def test_json_lines_keep_one_type_per_field_and_drift_is_named(s3, tmp_path):

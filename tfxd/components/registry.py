@@ -52,6 +52,9 @@ class BuildContext:
     span: int | None = None  # the span file-based ExampleGens read (None: the newest)
     pipeline_name: str = ""
     metadata: dict[str, Any] | None = None  # MLMD by reference, where executors can reach it
+    # ExampleGen node → the folder where the gate that checks its examples keeps the accepted
+    # schema (the ExampleGen sets aside rows against it)
+    accepted_schemas: dict[str, str] = field(default_factory=dict)
 
     def path(self, value: Any) -> Any:
         """A path from the file, resolved for the target; runtime parameters pass through."""

@@ -67,6 +67,19 @@ def module_importer(pipe: Pipeline):
     return module_name
 
 
+def accepted_schemas(pipe: Pipeline, root: str) -> dict[str, str]:
+    """ExampleGen node → the history folder of the gate that reads its examples (where that
+    gate keeps the accepted schema), for each gate with one."""
+    out: dict[str, str] = {}
+    for node_id in pipe.order:
+        node = pipe.nodes[node_id]
+        upstream = node.inputs.get("examples")
+        if node.type.schema_history is not None and upstream is not None:
+            history = node.type.schema_history(node_id, node.params, root, pipe.loaded.resolve)
+            out.setdefault(upstream[0], history)
+    return out
+
+
 def build(
     pipe: Pipeline,
     target: Target,
@@ -111,6 +124,7 @@ def build(
         span=span,
         pipeline_name=pipe.name,
         metadata=reference(pipe.loaded) if target != "kubeflow" else None,
+        accepted_schemas=accepted_schemas(pipe, pipeline_root),
     )
     channels: dict[str, Any] = {}
     components = []

@@ -36,6 +36,17 @@ class FileExampleGenParams(Params):
     )
 
 
+class CsvExampleGenParams(FileExampleGenParams):
+    max_bad_rows: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of a span's rows that may be set aside (unreadable, or against the "
+        "accepted schema's types and shapes) into the Examples' BadRows/rows.csv; more fail the "
+        "span naming the first rows.",
+    )
+
+
 def csv_columns(p: FileExampleGenParams, resolve: Resolver) -> list[str] | None:
     """The header of the newest CSV file under a local ``input_base`` (recursively); None when
     there is none or the base is remote or a runtime parameter."""

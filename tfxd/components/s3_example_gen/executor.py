@@ -9,8 +9,6 @@ Beam's S3 filesystem; listing and headers go through the boto3 fileio plugin reg
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import os
 from typing import Any
@@ -19,14 +17,34 @@ import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
-from tfx.components.example_gen.csv_example_gen import executor as csv_executor
 from tfx.components.example_gen.custom_executors import parquet_executor
 from tfx.components.example_gen.driver import FileBasedDriver
 from tfx.components.example_gen.import_example_gen import executor as import_executor
 from tfx.proto import example_gen_pb2
 from tfx.utils import proto_utils
-from tfx_bsl.coders import csv_decoder
 
+from tfxd.components.example_gen.csv_rows import (
+    BAD,
+    BAD_LINES,
+    FACTS,
+    HEADERS,
+    OUTPUT,
+    ROW_COUNTS,
+    CsvToExample,
+    WriteAside,
+    bad,
+    files,
+    parsed,
+    read_aside,
+    read_bad,
+)
+from tfxd.components.example_gen.executor import (
+    BAD_ROWS,
+    BAD_ROWS_FILE,
+    ROWS_READ,
+    accepted_facts,
+    quarantine,
+)
 from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
 from tfxd.components.s3_example_gen import service
 from tfxd.components.s3_example_gen.params import S3Settings
@@ -91,12 +109,7 @@ def json_record(line: bytes | str, source: str = "") -> dict[str, Any]:
     return record
 
 
-BAD = "bad"
-BAD_LINES = ".bad_lines"
 DRIFT_LINES = ".drift"
-BAD_ROWS = "tfxd_bad_rows"
-_OUTPUT = "_tfxd_output_uri"  # where bad rows are written, handed to the transform in process
-_HEADERS = "_tfxd_csv_headers"  # each split pattern's checked header, handed the same way
 
 
 class _ParseLines(beam.DoFn):
@@ -113,7 +126,9 @@ class _ParseLines(beam.DoFn):
                 try:
                     yield where, json_record(line, where)
                 except BadRecord as err:
-                    yield beam.pvalue.TaggedOutput(BAD, str(err))
+                    why = str(err).removeprefix(f"{where}: ")
+                    text = line.decode("utf-8", "replace").rstrip()
+                    yield beam.pvalue.TaggedOutput(BAD, bad(where, why, text))
 
 
 DRIFT = "drift"
@@ -172,152 +187,48 @@ class _TypedExample(beam.DoFn):
         try:
             yield record_to_example(present, self._types)
         except BadRecord as err:
-            yield beam.pvalue.TaggedOutput(BAD, f"{where}: {err}")
-
-
-class _ReadCsvRecords(beam.DoFn):
-    """A CSV file → each record's cells, as TFX's CSV reader makes them (header skipped, quoted
-    fields may span lines, blank lines dropped). A record with another number of fields than
-    the header, one that is not UTF-8, or quotes never closed go to ``bad`` as file:line: why."""
-
-    def __init__(self, columns: int):
-        self.columns = columns
-
-    def process(self, path: str) -> Any:
-        with beam.io.filesystems.FileSystems.open(path) as handle:
-            handle.readline()  # the header: read, and checked across files, before the job
-            parts: list[bytes] = []
-            quotes = start = 0
-            for number, line in enumerate(handle, start=2):
-                if not parts:
-                    start = number
-                parts.append(line)
-                quotes += line.count(b'"')  # '"' is never inside a multi-byte UTF-8 character
-                if quotes % 2 == 0:
-                    yield from self._cells(b"".join(parts), f"{path}:{start}")
-                    parts, quotes = [], 0
-            if parts:
-                yield beam.pvalue.TaggedOutput(
-                    BAD, f"{path}:{start}: a quoted field is never closed"
-                )
-
-    def _cells(self, record: bytes, where: str) -> Any:
-        try:
-            cells = next(csv.reader([record.decode("utf-8")]), [])
-        except UnicodeDecodeError as err:
-            yield beam.pvalue.TaggedOutput(BAD, f"{where}: not UTF-8 (byte {err.start})")
-            return
-        except csv.Error as err:
-            yield beam.pvalue.TaggedOutput(BAD, f"{where}: {err}")
-            return
-        if not cells:
-            return
-        if len(cells) != self.columns:
-            yield beam.pvalue.TaggedOutput(
-                BAD, f"{where}: {len(cells)} field(s), the header has {self.columns}"
-            )
-            return
-        yield [cell.encode("utf-8") for cell in cells]
-
-
-def _files(exec_properties: dict, split_pattern: str) -> list[str]:
-    from tfx.dsl.io import fileio
-
-    return sorted(fileio.glob(os.path.join(exec_properties["input_base"], split_pattern)))
-
-
-def _parsed(
-    pipeline: beam.Pipeline,
-    files: list[str],
-    parse: beam.DoFn,
-    exec_properties: dict,
-    split_pattern: str,
-) -> beam.PCollection:
-    """``parse`` over each file; its bad rows are written beside the output for ``Do`` to
-    count. The good rows are returned."""
-    parsed = (
-        pipeline
-        | "Files" >> beam.Create(files)
-        | "Spread" >> beam.Reshuffle()
-        | "Parse" >> beam.ParDo(parse).with_outputs(BAD, main="rows")
-    )
-    _ = parsed[BAD] | "Bad rows" >> _WriteAside(exec_properties, BAD_LINES, split_pattern)
-    return parsed["rows"]
-
-
-@beam.ptransform_fn
-def _WriteAside(
-    lines: beam.PCollection, exec_properties: dict, folder: str, split_pattern: str, part: str = ""
-):
-    """Lines into a folder beside the Examples, for ``Do`` to read once the job is done."""
-    name = hashlib.sha1(split_pattern.encode()).hexdigest()[:8] + part
-    path = os.path.join(exec_properties[_OUTPUT], folder, name)
-    return lines | beam.io.WriteToText(path, shard_name_template="")
+            yield beam.pvalue.TaggedOutput(BAD, bad(where, str(err)))
 
 
 @beam.ptransform_fn
 @beam.typehints.with_input_types(beam.Pipeline)
 @beam.typehints.with_output_types(tf.train.Example)
 def _JsonLinesToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern: str):
-    files = _files(exec_properties, split_pattern)
-    rows = _parsed(pipeline, files, _ParseLines(), exec_properties, split_pattern)
+    paths = files(exec_properties, split_pattern)
+    rows = parsed(pipeline, paths, _ParseLines(), exec_properties, split_pattern)
     kinds = rows | "Kinds" >> beam.CombineGlobally(_FieldKinds())
     drift = kinds | "Drift" >> beam.FlatMap(
         lambda kinds: [f"field {k!r} is {v[1]}" for k, v in sorted(kinds.items()) if v[0] == DRIFT]
     )
-    _ = drift | "Write drift" >> _WriteAside(exec_properties, DRIFT_LINES, split_pattern)
+    _ = drift | "Write drift" >> WriteAside(exec_properties, DRIFT_LINES, split_pattern)
     typed = rows | "To Example" >> beam.ParDo(
         _TypedExample(), beam.pvalue.AsSingleton(kinds)
     ).with_outputs(BAD, main="examples")
-    _ = typed[BAD] | "Bad values" >> _WriteAside(exec_properties, BAD_LINES, split_pattern, "-v")
+    _ = typed[BAD] | "Bad values" >> WriteAside(exec_properties, BAD_LINES, split_pattern, "-v")
     return typed["examples"]
 
 
-@beam.ptransform_fn
-@beam.typehints.with_input_types(beam.Pipeline)
-@beam.typehints.with_output_types(tf.train.Example)
-def _CsvToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern: str):
-    """TFX's CSV semantics (column names from the first header, types inferred over the whole
-    split, the same Example encoding), with bad records set aside instead of failing the job."""
-    files = _files(exec_properties, split_pattern)
-    header = exec_properties[_HEADERS][os.path.join(exec_properties["input_base"], split_pattern)]
-    names = header.strip().split(",")  # as TFX splits it
-    rows = _parsed(pipeline, files, _ReadCsvRecords(len(names)), exec_properties, split_pattern)
-    types = beam.pvalue.AsSingleton(
-        rows
-        | "Infer types"
-        >> beam.CombineGlobally(csv_decoder.ColumnTypeInferrer(names, skip_blank_lines=True))
-    )
-    return rows | "To Example" >> beam.ParDo(csv_executor._ParsedCsvToTfExample(), types)
-
-
-def _read_aside(folder: str) -> list[str]:
-    """The lines ``_WriteAside`` wrote into ``folder``, which is then removed."""
-    from tfx.dsl.io import fileio
-
-    lines: list[str] = []
-    if not fileio.exists(folder):
-        return lines
-    for path in sorted(fileio.glob(os.path.join(folder, "*"))):
-        with fileio.open(path, "r") as handle:
-            lines += [line.rstrip("\n") for line in handle if line.strip()]
-    fileio.rmtree(folder)
-    return lines
-
-
 class _CountsBadRows(BaseExampleGenExecutor):
-    """Up to ``skip_bad_rows`` unreadable rows are dropped and counted (custom property
-    ``tfxd_bad_rows``); more fail the execution, naming file and line, and publish nothing."""
+    """Up to ``skip_bad_rows`` unreadable rows (CSV: also rows against the accepted schema's
+    types and shapes, as the local CsvExampleGen checks them) are set aside into the Examples'
+    ``BadRows/`` and counted (custom property ``tfxd_bad_rows``); more fail the execution,
+    naming file and line, and publish nothing."""
 
     ROWS = "row(s)"
+    KEEP = "rows.jsonl"
 
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
 
         [examples] = output_dict["examples"]
-        allowed = S3Settings.unpack(exec_properties.get("custom_config")).skip_bad_rows
-        super().Do(input_dict, output_dict, {**exec_properties, _OUTPUT: examples.uri})
-        bad = _read_aside(os.path.join(examples.uri, BAD_LINES))
-        drift = _read_aside(os.path.join(examples.uri, DRIFT_LINES))
+        settings = S3Settings.unpack(exec_properties.get("custom_config"))
+        allowed = settings.skip_bad_rows
+        facts = accepted_facts(settings.accepted_schema)
+        props = {**exec_properties, OUTPUT: examples.uri, FACTS: facts}
+        super().Do(input_dict, output_dict, props)
+        good = sum(int(n) for n in read_aside(os.path.join(examples.uri, ROW_COUNTS)))
+        rows = read_bad(os.path.join(examples.uri, BAD_LINES))
+        bad = [row.text() for row in rows]
+        drift = read_aside(os.path.join(examples.uri, DRIFT_LINES))
         if drift:
             raise TfxdError(
                 "schema drift between the rows of one split: "
@@ -326,8 +237,13 @@ class _CountsBadRows(BaseExampleGenExecutor):
                 "the rows of the new shape to their own span"
             )
         examples.set_int_custom_property(BAD_ROWS, len(bad))
+        if good:
+            examples.set_int_custom_property(ROWS_READ, good)
+        if rows:
+            kept = quarantine(os.path.join(examples.uri, "BadRows"), rows, self.KEEP)
+            examples.set_string_custom_property(BAD_ROWS_FILE, kept)
         if len(bad) > allowed:
-            shown = "\n  ".join(sorted(bad)[:5])
+            shown = "\n  ".join(bad[:5])
             more = f"\n  … and {len(bad) - 5} more" if len(bad) > 5 else ""
             raise TfxdError(
                 f"{len(bad)} {self.ROWS} cannot be read, skip_bad_rows allows {allowed}:\n  "
@@ -350,16 +266,17 @@ class CsvExecutor(_CountsBadRows):
     files of each split share one header (naming the two that differ)."""
 
     ROWS = "CSV row(s)"
+    KEEP = "rows.csv"
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-        return _CsvToExample
+        return CsvToExample
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
         headers = {
             pattern: service.same_csv_header(pattern, name)
             for name, pattern in _split_patterns(exec_properties)
         }
-        return super().GenerateExamplesByBeam(pipeline, {**exec_properties, _HEADERS: headers})
+        return super().GenerateExamplesByBeam(pipeline, {**exec_properties, HEADERS: headers})
 
 
 EXECUTORS = {

@@ -59,6 +59,7 @@ class S3Settings(Settings):
     """What the executor reads back (packed into ``custom_config``; absent when all defaults)."""
 
     skip_bad_rows: int = 0
+    accepted_schema: str = ""  # the history folder of the gate that checks these examples
 
 
 def s3_inputs(p: S3ExampleGenParams, resolve: Resolver, span: int | None) -> Any:

@@ -10,8 +10,10 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.proto import bulk_inferrer_pb2, trainer_pb2
 
 from tfxd.components.example_gen.build import file_configs
+from tfxd.components.example_gen.component import CsvExampleGen
 from tfxd.components.example_gen.driver import ContentDriver
-from tfxd.components.example_gen.params import FileExampleGenParams
+from tfxd.components.example_gen.executor import CsvSettings
+from tfxd.components.example_gen.params import CsvExampleGenParams, FileExampleGenParams
 from tfxd.components.registry import BuildContext
 from tfxd.components.reports import component as reports
 from tfxd.components.standard.params import (
@@ -31,9 +33,14 @@ def _by_content(component: Any) -> Any:
     return component
 
 
-def csv_example_gen(ctx: BuildContext, inputs: dict, p: FileExampleGenParams) -> Any:
+def csv_example_gen(ctx: BuildContext, inputs: dict, p: CsvExampleGenParams) -> Any:
+    settings = CsvSettings(
+        max_bad_rows=p.max_bad_rows, accepted_schema=ctx.accepted_schemas.get(ctx.node_id, "")
+    )
     return _by_content(
-        tfx.components.CsvExampleGen(input_base=ctx.path(p.input_base), **file_configs(ctx, p))
+        CsvExampleGen(
+            input_base=ctx.path(p.input_base), custom_config=settings.pack(), **file_configs(ctx, p)
+        )
     )
 
 

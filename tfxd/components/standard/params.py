@@ -6,7 +6,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from tfxd.components.example_gen.params import FileExampleGenParams, csv_columns
+from tfxd.components.example_gen.params import (
+    CsvExampleGenParams,
+    FileExampleGenParams,
+    csv_columns,
+)
 from tfxd.components.registry import (
     EXAMPLES,
     RUNTIME,
@@ -189,10 +193,10 @@ _BUILD = "tfxd.components.standard.build:"
 TYPES = (
     ComponentType(
         "CsvExampleGen",
-        FileExampleGenParams,
-        _TFX + "CsvExampleGen",
+        CsvExampleGenParams,
+        "tfxd.components.example_gen.component:CsvExampleGen",
         _BUILD + "csv_example_gen",
-        "CSV files → Examples",
+        "CSV files → Examples (bad rows set aside)",
         spans="files",
         cache_inputs="tfxd.components.example_gen.params:file_inputs",
         columns=csv_columns,
