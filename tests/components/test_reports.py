@@ -150,3 +150,28 @@ def test_example_validator_executor_writes_the_markdown_report(tmp_path, broken)
         assert "| not_in_data | ERROR | Column dropped" in text
     else:
         assert text.startswith("# Data validation: no anomalies")
+
+
+def test_a_model_that_cannot_parse_the_examples_is_told_from_other_failures():
+    import tensorflow as tf
+
+    from tfxd.components.reports.executor import cannot_read
+
+    example = tf.train.Example()
+    example.features.feature["tract"].int64_list.value.append(17031)
+    serialized = tf.constant([example.SerializeToString()])
+
+    def parse(spec):
+        try:
+            tf.io.parse_example(serialized, spec)
+        except tf.errors.InvalidArgumentError as err:
+            return err
+        raise AssertionError("parsed")
+
+    learned = parse({"tract": tf.io.FixedLenFeature([], tf.string)})  # a type learned since
+    assert "Data types don't match. Data type: int64 but expected type: string" in cannot_read(
+        RuntimeError(f"Beam job failed: {learned}")
+    )
+    missing = parse({"fare": tf.io.FixedLenFeature([], tf.float32)})  # a column now optional
+    assert cannot_read(missing).startswith("Feature: fare (data type: float) is required")
+    assert cannot_read(MemoryError("out of memory")) == ""  # not a reason to drop the baseline

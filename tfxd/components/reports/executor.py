@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from tfx.components.evaluator import executor as evaluator_executor
@@ -66,9 +67,41 @@ def baseline_note(baseline: Any | None) -> tuple[bool, str]:
     return True, f"model at {baseline.uri}"
 
 
+# What TensorFlow says when a model's parsing does not fit the examples it is given: a feature
+# of another type, or one its feature spec requires and the examples lack.
+_CANNOT_READ = re.compile(
+    r"(Data types don't match.*|Feature: \S+ \(data type: \w+\) is required but could not be "
+    r"found[^\n]*)"
+)
+NOT_COMPARABLE = "tfxd_baseline_not_comparable"
+
+
+def cannot_read(error: BaseException) -> str:
+    """The line saying why a model cannot parse the examples ('' if ``error`` is not that)."""
+    import traceback
+
+    # Beam re-raises a worker's error as its own; TensorFlow's line is in the chained causes.
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    found = _CANNOT_READ.search(text)
+    return found.group(1).strip().rstrip(".")[:300] if found else ""
+
+
+def _clear(output_dict: dict) -> None:
+    """Empty the outputs of a failed evaluation, for the next one to write."""
+    for key in ("evaluation", "blessing"):
+        for artifact in output_dict.get(key, []):
+            if fileio.exists(artifact.uri):
+                fileio.rmtree(artifact.uri)
+            fileio.makedirs(artifact.uri)
+
+
 class EvaluatorExecutor(evaluator_executor.Executor):
-    """TFX's Evaluator; a baseline marked "none" (first run) is dropped, so TFMA evaluates the
-    candidate alone and change thresholds are skipped (TFMA's rubber stamp)."""
+    """TFX's Evaluator. A baseline marked "none" (first run) is dropped, so TFMA evaluates the
+    candidate alone and change thresholds are skipped (TFMA's rubber stamp). A baseline that
+    cannot read these examples (the accepted schema evolved: a type learned, a column made
+    optional) is not comparable: the evaluation runs again without it, as on a first run, and
+    the blessing and the report say so and why. The model serving then cannot read such data
+    either; the candidate, which can, is judged on its value thresholds alone."""
 
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
         import tensorflow_model_analysis as tfma
@@ -78,10 +111,25 @@ class EvaluatorExecutor(evaluator_executor.Executor):
         use, note = baseline_note(listed[0] if listed else None)
         if listed and not use:
             del input_dict["baseline_model"]
-        super().Do(input_dict, output_dict, exec_properties)
+        why = ""
+        try:
+            super().Do(input_dict, output_dict, exec_properties)
+        except Exception as err:
+            why = cannot_read(err) if use else ""
+            if not why:
+                raise
+            _clear(output_dict)
+            del input_dict["baseline_model"]
+            super().Do(input_dict, output_dict, exec_properties)  # the candidate's own error
+            note = (
+                f"{note} is not comparable: it cannot read these examples ({why}); the "
+                "candidate is judged on its value thresholds alone, change thresholds skipped"
+            )
         [evaluation] = output_dict["evaluation"]
         [blessing] = output_dict["blessing"]
         blessed = fileio.exists(os.path.join(blessing.uri, "BLESSED"))
+        if why:
+            blessing.set_string_custom_property(NOT_COMPARABLE, why)
         validation = None
         if fileio.exists(os.path.join(evaluation.uri, "validations")):
             validation = tfma.load_validation_result(evaluation.uri)
