@@ -238,14 +238,15 @@ def compare(
     shift: float,
     overrides: dict[str, dict[str, float]],
     skip: list[str],
-    earlier: dict[int, Any] | None = None,
+    earlier: dict[int, list[Any]] | None = None,
 ) -> Verdict:
     """Scores of every feature of ``current`` against each baseline (mean over baselines):
     L-infinity for categorical features (TFDV's drift comparator); for numeric ones
     Jensen-Shannon on the baseline's decile bins (``quantile_js``: the shape) and the normalized
     Wasserstein distance (``quantile_shift``: how far values moved). ``earlier``: baseline span
-    → the statistics of the accepted span before it, to tell columns that move with the spans
-    (``Verdict.moving``) from a shift."""
+    → the statistics of the accepted spans before it (newest first), to tell columns that move
+    with the spans (``Verdict.moving``: out of the baseline's range now, and out of the range
+    before at some accepted step, or with no step to tell) from a shift."""
     import tensorflow_data_validation as tfdv
     from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
@@ -293,17 +294,17 @@ def compare(
         for name, info in anomalies.anomaly_info.items():
             if "between current and previous" not in info.short_description and name not in skip:
                 verdict.anomalies[name] = info.short_description
-        before = (earlier or {}).get(base_span)
-        before_features = (
-            {feature_name(f): f for f in before.datasets[0].features} if before else {}
-        )
+        chain = [
+            {feature_name(f): f for f in older.datasets[0].features}
+            for older in (earlier or {}).get(base_span, [])
+        ]
         for name, feature in sorted(features.items()):
             if name in skip or kinds[name] != "numeric" or name not in base_features:
                 continue
             was = base_features[name].num_stats
             if name not in overrides and disjoint(feature.num_stats, was):
-                older = before_features.get(name)
-                if older is None or disjoint(was, older.num_stats):
+                steps = [was] + [f[name].num_stats for f in chain if name in f]
+                if len(steps) == 1 or any(map(disjoint, steps[1:], steps[:-1])):
                     verdict.moving = sorted(set(verdict.moving) | {name})
                     continue
             for metric, score, default in (

@@ -194,8 +194,9 @@ class Executor(base_executor.BaseExecutor):
             skip=config.skip,
         )
         accepted = history.spans()
-        earlier = {
-            s: history.load(before[-1]) for s in spans if (before := [a for a in accepted if a < s])
+        earlier = {  # up to 4 accepted spans before each baseline, newest first
+            s: [history.load(a) for a in reversed([a for a in accepted if a < s][-4:])]
+            for s in spans
         }
         verdict = compare(
             current,
