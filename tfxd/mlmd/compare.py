@@ -50,7 +50,8 @@ def runs_table(store: Any, pipeline: str, runs: list[Run]) -> Table:
     metrics = key_metrics(runs)
     table = Table(title=f"runs of {pipeline}")
     columns = ["#", "run", "status", "duration", "ran", "cached", "failed node", "span"]
-    for col in [*columns, *params, *metrics, "pushed"]:
+    bad = ["bad rows"] if any(r.bad_rows for r in runs) else []
+    for col in [*columns, *bad, *params, *metrics, "pushed"]:
         table.add_column(col, no_wrap=col in ("run", "status"))
     colors = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
     for index, (run, record) in enumerate(zip(runs, records, strict=True), 1):
@@ -66,11 +67,18 @@ def runs_table(store: Any, pipeline: str, runs: list[Run]) -> Table:
             str(len(run.cached)),
             ", ".join(failed) or "-",
             span,
+            *([bad_rows_cell(run)] if bad else []),
             *(_value(record.parameters.get(p)) if record else "?" for p in params),
             *(f"{run.metrics[m]:.4g}" if m in run.metrics else "-" for m in metrics),
             run.pushed or "-",
         )
     return table
+
+
+def bad_rows_cell(run: Run) -> str:
+    """The rows the run's ExampleGens set aside, as 'set aside/read'."""
+    counts = run.bad_rows.values()
+    return " ".join(f"{c['rows']}/{c['of']}" for c in counts) or "-"
 
 
 def _value(value: Any) -> str:

@@ -25,6 +25,8 @@ FORMAT = 1
 METRICS = "tfxd_metrics"  # the Evaluator's overall metrics, JSON {name: value}
 PUSHED = "tfxd_pushed"  # the version a pusher pushed
 SEEDS = "tfxd_seeds"  # JSON {name: seed}, what the module asked for through tfxd.seeds
+# JSON {"rows": set aside, "of": rows read, "file": where they are}: an ExampleGen's bad rows
+BAD_ROWS = "tfxd_bad_rows"
 NO_RECORD_FIX = (
     "it ran before run records existed (or under a runner that writes none), so its parameters, "
     "code, data and packages are not known; tfxd runs --compare still shows its outcome and "

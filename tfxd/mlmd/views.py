@@ -70,6 +70,7 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)  # the Evaluator's, this run's result
     pushed: str = ""  # the version a pusher of this run pushed
     seeds: dict[str, int] = field(default_factory=dict)
+    bad_rows: dict[str, Any] = field(default_factory=dict)  # node → {rows, of, file}
 
     @property
     def cached(self) -> list[str]:
@@ -136,11 +137,12 @@ def run_by_id(store: Any, pipeline: str, run_id: str) -> Run | None:
 def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
     import json
 
-    from tfxd.mlmd.records import METRICS, PUSHED, SEEDS
+    from tfxd.mlmd.records import BAD_ROWS, METRICS, PUSHED, SEEDS
 
     nodes = []
     metrics: dict[str, float] = {}
     seeds: dict[str, int] = {}
+    bad_rows: dict[str, Any] = {}
     pushed = ""
     for e in sorted(executions, key=lambda e: e.create_time_since_epoch):
         props = e.custom_properties
@@ -161,6 +163,8 @@ def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
             seeds.update(json.loads(props[SEEDS].string_value))
         if PUSHED in props and state == "complete":
             pushed = props[PUSHED].string_value
+        if BAD_ROWS in props:
+            bad_rows[node_of[e.id]] = json.loads(props[BAD_ROWS].string_value)
     start = min(e.create_time_since_epoch for e in executions)
     end = max(e.last_update_time_since_epoch for e in executions)
     states = {n.state for n in nodes}
@@ -179,6 +183,7 @@ def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
         metrics=metrics,
         pushed=pushed,
         seeds=seeds,
+        bad_rows=bad_rows,
     )
 
 

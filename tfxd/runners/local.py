@@ -34,7 +34,7 @@ from tfxd.runners.progress import (
     summary,
     terminal_console,
 )
-from tfxd.runners.record import annotate, start_record
+from tfxd.runners.record import annotate, output_notes, start_record
 from tfxd.runners.workers import (
     Finished,
     Workers,
@@ -93,22 +93,6 @@ def repair_abandoned(
     if stale:
         store.put_executions(stale)
     return len(stale)
-
-
-def not_pushed(store: Any, execution_id: int) -> list[str]:
-    """Why an execution's outputs were not pushed, where a pusher said so."""
-    from tfxd.components.versions import NOT_PUSHED
-
-    ids = [
-        e.artifact_id
-        for e in store.get_events_by_execution_ids([execution_id])
-        if e.type == e.OUTPUT
-    ]
-    return [
-        a.custom_properties[NOT_PUSHED].string_value
-        for a in store.get_artifacts_by_id(ids)
-        if NOT_PUSHED in a.custom_properties
-    ]
 
 
 def compile_ir(
@@ -381,7 +365,7 @@ class _Run:
         else:
             with serialized_metadata(self.connection) as handle:
                 [execution] = handle.store.get_executions_by_id([finished.execution_id])
-                notes = not_pushed(handle.store, execution.id)
+                notes = output_notes(handle.store, execution.id)
                 if execution.last_known_state in (mlmd.Execution.COMPLETE, mlmd.Execution.CACHED):
                     write_key(handle.store, execution.id, self.keys.get(node_id))
                     annotate(handle.store, execution.id, self.evaluations.get(node_id))
@@ -389,6 +373,6 @@ class _Run:
                 status = "cached"
         report(self.console, self.result, StepResult(node_id, status, seconds))
         for note in notes if status == "done" else []:
-            self.console.print(f"     [yellow]not pushed[/]: {note}")
+            self.console.print(f"     [yellow]{escape(note)}[/]")
         succeeded.add(node_id)
         return True

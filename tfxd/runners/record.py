@@ -11,7 +11,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tfxd.mlmd.records import METRICS, PUSHED, SEEDS, RunRecord, has_record, write_record
+from tfxd.mlmd.records import (
+    BAD_ROWS,
+    METRICS,
+    PUSHED,
+    SEEDS,
+    RunRecord,
+    has_record,
+    write_record,
+)
 from tfxd.pipelines.code import module_sources
 from tfxd.pipelines.pipeline import Pipeline
 from tfxd.seeds import SEEDS_ENV, read_seeds
@@ -114,7 +122,7 @@ def start_record(
 def annotate(store: Any, execution_id: int, evaluation: str | None) -> None:
     """Write on a finished execution what its run record reads: the overall metrics of the
     evaluation its node outputs under ``evaluation`` (its type's), the version a pusher pushed,
-    the seeds the run's modules asked for so far."""
+    the rows an ExampleGen set aside, the seeds the run's modules asked for so far."""
     [execution] = store.get_executions_by_id([execution_id])
     changed = False
     outputs = _outputs(store, execution_id)
@@ -134,12 +142,40 @@ def annotate(store: Any, execution_id: int, evaluation: str | None) -> None:
         if "pushed_version" in props and props["pushed"].int_value == 1:
             execution.custom_properties[PUSHED].string_value = props["pushed_version"].string_value
             changed = True
+        if props.get(BAD_ROWS) is not None and props[BAD_ROWS].int_value > 0:
+            bad = props[BAD_ROWS].int_value
+            good = props["tfxd_rows"].int_value if "tfxd_rows" in props else 0
+            found = props.get("tfxd_bad_rows_file")
+            where = {"file": found.string_value} if found is not None else {}
+            text = json.dumps({"rows": bad, "of": bad + good, **where}, sort_keys=True)
+            execution.custom_properties[BAD_ROWS].string_value = text
+            changed = True
     seeds = read_seeds(os.environ.get(SEEDS_ENV, ""))
     if seeds:
         execution.custom_properties[SEEDS].string_value = json.dumps(seeds, sort_keys=True)
         changed = True
     if changed:
         store.put_executions([execution])
+
+
+def output_notes(store: Any, execution_id: int) -> list[str]:
+    """What an execution's outputs say a person should know: why a pusher pushed nothing, the
+    rows an ExampleGen set aside, a baseline the Evaluator could not compare."""
+    from tfxd.components.versions import NOT_PUSHED
+
+    notes = []
+    for artifact in _outputs(store, execution_id).values():
+        props = artifact.custom_properties
+        if NOT_PUSHED in props:
+            notes.append(f"not pushed: {props[NOT_PUSHED].string_value}")
+        if props.get(BAD_ROWS) is not None and props[BAD_ROWS].int_value > 0:
+            found = props.get("tfxd_bad_rows_file")
+            where = f": {found.string_value}" if found is not None else ""
+            notes.append(f"{props[BAD_ROWS].int_value} bad row(s) set aside{where}")
+        if "tfxd_baseline_not_comparable" in props:
+            why = props["tfxd_baseline_not_comparable"].string_value
+            notes.append(f"baseline not comparable (judged without it): {why}")
+    return notes
 
 
 def _outputs(store: Any, execution_id: int) -> dict[str, Any]:

@@ -33,18 +33,17 @@ class WatcherBusy(TfxdError):
     """Another watcher of the same pipeline root is running."""
 
 
-def span_outcomes(pipe: Pipeline) -> dict[int, str]:
-    """Span → ``done`` | ``rejected`` (a gate failed) | ``pending``, from the runs in MLMD."""
+def spans_of_runs(pipe: Pipeline) -> list[tuple[set[int], Any]]:
+    """Each run in ML Metadata, oldest first, with the spans its ExampleGens read."""
     from tfxd.mlmd.store import open_store, reference
     from tfxd.mlmd.views import list_runs
 
     ref = reference(pipe.loaded)
     if "sqlite" in ref and not Path(ref["sqlite"]).exists():
-        return {}  # never ran
+        return []  # never ran
     store = open_store(pipe.loaded)
     gens = {n for n in pipe.order if pipe.nodes[n].type.spans in ("files", "days")}
-    gates = {n for n in pipe.order if pipe.nodes[n].type.gates}
-    outcomes: dict[int, str] = {}
+    out = []
     for run in sorted(list_runs(store, pipe.name), key=lambda r: r.started):
         spans = set()
         for node in run.nodes:
@@ -52,6 +51,15 @@ def span_outcomes(pipe: Pipeline) -> dict[int, str]:
                 [execution] = store.get_executions_by_id([node.execution_id])
                 if "span" in execution.custom_properties:
                     spans.add(int(execution.custom_properties["span"].int_value))
+        out.append((spans, run))
+    return out
+
+
+def span_outcomes(pipe: Pipeline, runs: list[tuple[set[int], Any]] | None = None) -> dict[int, str]:
+    """Span → ``done`` | ``rejected`` (a gate failed) | ``pending``, from the runs in MLMD."""
+    gates = {n for n in pipe.order if pipe.nodes[n].type.gates}
+    outcomes: dict[int, str] = {}
+    for spans, run in spans_of_runs(pipe) if runs is None else runs:
         failed = {n.node for n in run.nodes if n.state == "failed"}
         if run.status == "succeeded":
             outcome = "done"
@@ -208,10 +216,14 @@ def status(path: str | Path, console: Console) -> dict[int, str]:
 
     pipe = validate_file(path)
     available = set(available_spans(pipe))
-    outcomes = span_outcomes(pipe)
+    from tfxd.mlmd.compare import bad_rows_cell
+
+    runs = spans_of_runs(pipe)
+    outcomes = span_outcomes(pipe, runs)
+    bad = {s: bad_rows_cell(run) for spans, run in runs if run.bad_rows for s in spans}
     held, failures = _quarantines(pipe)
     table = Table(title=f"spans of {pipe.name}")
-    for column in ("span", "state", "failed runs", "last error"):
+    for column in ("span", "state", "bad rows", "failed runs", "last error"):
         table.add_column(column, overflow="fold")
     states = {}
     for span in sorted(available | set(outcomes) | set(held) | set(failures)):
@@ -224,7 +236,8 @@ def status(path: str | Path, console: Console) -> dict[int, str]:
             state = "failing" if attempts else "new"
         states[span] = state
         error = held[span].error if span in held else ""
-        table.add_row(str(span), state, str(attempts) if attempts else "-", error or "-")
+        cells = (bad.get(span, "-"), str(attempts) if attempts else "-", error or "-")
+        table.add_row(str(span), state, *cells)
     console.print(table)
     return states
 
