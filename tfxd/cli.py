@@ -283,9 +283,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         ):
             console.print(f"wrote {path}")
         return 0
-    from tfxd.mlmd.views import print_runs
+    from tfxd.mlmd.runs_table import print_runs
 
-    print_runs(args.pipeline, spec_file=args.file, limit=args.limit, console=console)
+    options = {"wide": args.wide, "as_json_text": args.json}
+    print_runs(args.pipeline, spec_file=args.file, limit=args.limit, console=console, **options)
     return 0
 
 

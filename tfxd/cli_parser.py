@@ -140,6 +140,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("pipeline", help="pipeline name (metadata.name)")
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.add_argument("--limit", type=int, default=20, help="newest runs shown (default 20)")
+    sp.add_argument("--wide", action="store_true", help="every column, however wide")
+    sp.add_argument("--json", action="store_true", help="every run as JSON")
     sp.add_argument(
         "--compare",
         nargs="+",

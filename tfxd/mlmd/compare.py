@@ -5,85 +5,18 @@ what the runners wrote on the runs' executions (``views.list_runs``)."""
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass
 from typing import Any
-
-from rich.table import Table
 
 from tfxd.components.example_gen.params import files_changed
 from tfxd.errors import MetadataError
 from tfxd.file.changes import keyed_changes
 from tfxd.mlmd.records import RunRecord, read_record
+from tfxd.mlmd.runs_table import differing_parameters, short_value
 from tfxd.mlmd.store import open_store
 from tfxd.mlmd.views import Run, find_pipeline_file, list_runs, run_by_id
 
-KEY_METRICS = 3  # metric columns in the runs table
-PREFERRED = ("accuracy", "auc", "loss", "rmse", "precision", "recall")
 NO_RECORD = "run {run} has no run record: its parameters, code, data and packages are not known"
-
-
-def differing_parameters(records: list[RunRecord | None]) -> list[str]:
-    """Parameters whose values are not the same in every recorded run."""
-    found = [r.parameters for r in records if r is not None]
-    names = sorted({n for p in found for n in p})
-    return [n for n in names if len({json.dumps(p.get(n), sort_keys=True) for p in found}) > 1]
-
-
-def key_metrics(runs: list[Run]) -> list[str]:
-    """The metrics worth a column: those most runs have, the usual quality measures first."""
-    counts: dict[str, int] = {}
-    for run in runs:
-        for name in run.metrics:
-            counts[name] = counts.get(name, 0) + 1
-
-    def rank(name: str) -> tuple:
-        usual = next((i for i, p in enumerate(PREFERRED) if p in name.lower()), len(PREFERRED))
-        return (usual, -counts[name], name)
-
-    return sorted((n for n in counts if n != "example_count"), key=rank)[:KEY_METRICS]
-
-
-def runs_table(store: Any, pipeline: str, runs: list[Run]) -> Table:
-    records = [read_record(store, pipeline, r.run_id, with_packages=False) for r in runs]
-    params = differing_parameters(records)
-    metrics = key_metrics(runs)
-    table = Table(title=f"runs of {pipeline}")
-    columns = ["#", "run", "status", "duration", "ran", "cached", "failed node", "span"]
-    bad = ["bad rows"] if any(r.bad_rows for r in runs) else []
-    for col in [*columns, *bad, *params, *metrics, "pushed"]:
-        table.add_column(col, no_wrap=col in ("run", "status"))
-    colors = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
-    for index, (run, record) in enumerate(zip(runs, records, strict=True), 1):
-        ran = [n.node for n in run.nodes if n.state == "complete"]
-        failed = [n.node for n in run.nodes if n.state == "failed"]
-        span = "?" if record is None else "-" if record.span is None else str(record.span)
-        table.add_row(
-            str(index),
-            run.run_id,
-            f"[{colors.get(run.status, 'white')}]{run.status}[/]",
-            f"{run.seconds:.1f}s",
-            str(len(ran)),
-            str(len(run.cached)),
-            ", ".join(failed) or "-",
-            span,
-            *([bad_rows_cell(run)] if bad else []),
-            *(_value(record.parameters.get(p)) if record else "?" for p in params),
-            *(f"{run.metrics[m]:.4g}" if m in run.metrics else "-" for m in metrics),
-            run.pushed or "-",
-        )
-    return table
-
-
-def bad_rows_cell(run: Run) -> str:
-    """The rows the run's ExampleGens set aside, as 'set aside/read'."""
-    counts = run.bad_rows.values()
-    return " ".join(f"{c['rows']}/{c['of']}" for c in counts) or "-"
-
-
-def _value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= 24 else text[:23] + "…"
 
 
 def find_run(store: Any, pipeline: str, token: str) -> Run:
@@ -189,7 +122,7 @@ def compare(base: Run, other: Run, a: RunRecord | None, b: RunRecord | None) -> 
         sections["records"] = notes
     if a is not None and b is not None:
         sections["parameters"] = [
-            f"{n}: {_value(a.parameters.get(n))} → {_value(b.parameters.get(n))}"
+            f"{n}: {short_value(a.parameters.get(n))} → {short_value(b.parameters.get(n))}"
             for n in differing_parameters([a, b])
         ]
         sections["pipeline file"] = _text_diff(a.file.get("path", "pipeline file"), a.file, b.file)
@@ -258,7 +191,9 @@ def data_changes(a: RunRecord, b: RunRecord) -> list[str]:
             out += [f"{node}: {change}" for change in files_changed(files_was, files_now)]
         for name in sorted((set(was) | set(now)) - {"files", "span"}):
             if was.get(name) != now.get(name):
-                out.append(f"{node}: {name} {_value(was.get(name))} → {_value(now.get(name))}")
+                out.append(
+                    f"{node}: {name} {short_value(was.get(name))} → {short_value(now.get(name))}"
+                )
     return out
 
 

@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from tfxd.errors import MetadataError, TfxdError
+from tfxd.errors import TfxdError
 from tfxd.file import LoadedFile, load
-from tfxd.mlmd.store import open_store
 
 STATE = {
     0: "unknown",
@@ -185,23 +182,3 @@ def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
         seeds=seeds,
         bad_rows=bad_rows,
     )
-
-
-def print_runs(
-    pipeline: str, *, spec_file: str | None = None, limit: int = 20, console: Console
-) -> list[Run]:
-    from tfxd.mlmd.compare import runs_table
-
-    store = open_store(find_pipeline_file(pipeline, spec_file))
-    runs = list_runs(store, pipeline, limit)
-    if not runs:
-        raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")
-    console.print(runs_table(store, pipeline, runs))
-    from tfxd.mlmd.quarantine import active
-
-    for record in active(store, pipeline).values():
-        console.print(
-            f"[red]quarantined span {record.span}[/] ({record.attempts} attempts): "
-            f"{record.error}  (since {record.at}; tfxd watch FILE --release {record.span})"
-        )
-    return runs

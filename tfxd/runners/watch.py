@@ -216,7 +216,7 @@ def status(path: str | Path, console: Console) -> dict[int, str]:
 
     pipe = validate_file(path)
     available = set(available_spans(pipe))
-    from tfxd.mlmd.compare import bad_rows_cell
+    from tfxd.mlmd.runs_table import bad_rows_cell
 
     runs = spans_of_runs(pipe)
     outcomes = span_outcomes(pipe, runs)
