@@ -1,12 +1,12 @@
 """Ingestion rows per second into TFRecord, each source through its executor on the same generated
-table: S3ExampleGen (CSV on a local S3 API server), SqlExampleGen (PostgreSQL and MariaDB on
-127.0.0.1), BigQueryExampleGen (the table in the BigQuery emulator), PubSubExampleGen (one JSON
-message per row in the Pub/Sub emulator) and KafkaExampleGen (one JSON record per row in a
-Kafka-compatible broker). The baseline is a plain ``pandas.read_csv`` →
-``tf.io.TFRecordWriter`` loop on the same CSV. Goal for the file case: at least 50% of the
-baseline. Prints, asserts nothing.
+table: tfxd's CsvExampleGen and TFX's own on the local file, S3ExampleGen (CSV on a local S3
+API server), SqlExampleGen (PostgreSQL and MariaDB on 127.0.0.1), BigQueryExampleGen (the table
+in the BigQuery emulator), PubSubExampleGen (one JSON message per row in the Pub/Sub emulator)
+and KafkaExampleGen (one JSON record per row in a Kafka-compatible broker). The baseline is a
+plain ``pandas.read_csv`` → ``tf.io.TFRecordWriter`` loop on the same CSV. Goal for the file
+case: at least 50% of the baseline. Prints, asserts nothing.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--sources s3 bigquery pubsub ...]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--sources csv tfx-csv s3 ...]
 """
 
 from __future__ import annotations
@@ -105,6 +105,30 @@ def s3_case(csv: Path, out: Path) -> float:
             "output_file_format": 5,  # FORMAT_TFRECORDS_GZIP
         }
         return run_executor(CsvExecutor(), out, properties)
+
+
+def local_properties(csv: Path) -> dict:
+    return {
+        "input_base": str(csv.parent),
+        "input_config": json.dumps({"splits": [{"name": "single_split", "pattern": csv.name}]}),
+        "output_config": output_config(),
+        "output_data_format": 6,
+        "output_file_format": 5,
+    }
+
+
+def csv_case(csv: Path, out: Path) -> float:
+    """tfxd's CsvExampleGen executor (rows by file:line, bad rows set aside) on the local file."""
+    from tfxd.components.example_gen.executor import CsvExecutor
+
+    return run_executor(CsvExecutor(), out, local_properties(csv))
+
+
+def tfx_csv_case(csv: Path, out: Path) -> float:
+    """TFX's own CsvExampleGen executor on the same file: what tfxd's replaces."""
+    from tfx.components.example_gen.csv_example_gen.executor import Executor
+
+    return run_executor(Executor(), out, local_properties(csv))
 
 
 def sql_case(server: str, csv: Path, out: Path) -> float:
@@ -245,7 +269,14 @@ def json_format_of(message: object) -> str:
     return json_format.MessageToJson(message)  # type: ignore[arg-type]
 
 
-CASES = {"s3": s3_case, "bigquery": bigquery_case, "pubsub": pubsub_case, "kafka": kafka_case}
+CASES = {
+    "csv": csv_case,
+    "tfx-csv": tfx_csv_case,
+    "s3": s3_case,
+    "bigquery": bigquery_case,
+    "pubsub": pubsub_case,
+    "kafka": kafka_case,
+}
 
 
 def main() -> None:
@@ -254,8 +285,8 @@ def main() -> None:
     parser.add_argument(
         "--sources",
         nargs="+",
-        default=["s3", "postgresql", "mariadb", "bigquery", "pubsub", "kafka"],
-        choices=["s3", "postgresql", "mariadb", "bigquery", "pubsub", "kafka"],
+        default=["csv", "tfx-csv", "s3", "postgresql", "mariadb", "bigquery", "pubsub", "kafka"],
+        choices=["csv", "tfx-csv", "s3", "postgresql", "mariadb", "bigquery", "pubsub", "kafka"],
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
