@@ -47,6 +47,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -c 'import tfx, tfxd, airflow, horovod.tensorflow' >/dev/null 2>&1 || { echo "install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+bash scripts/serving-env.sh  # tfxd serve's model server (KServe), an environment of its own
 # tfxd itself is installed editable, so its own modules get no .pyc from the install: compile them
 # (stale ones are ignored by Python, and this takes under a second when nothing changed).
 .venv/bin/python -m compileall -q tfxd >/dev/null

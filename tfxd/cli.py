@@ -353,6 +353,26 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tfxd.file import load
+    from tfxd.mlmd.views import find_pipeline_file
+    from tfxd.pipelines.pipeline import check
+    from tfxd.runners.serve import ServeOptions, exec_server
+
+    named = args.file is None and Path(args.pipeline).suffix in (".yaml", ".yml")
+    loaded = load(args.pipeline) if named else find_pipeline_file(args.pipeline, args.file)
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        grpc_port=args.grpc_port,
+        max_rows=args.max_rows,
+        max_body_bytes=args.max_body_bytes,
+        node=args.node,
+    )
+    exec_server(check(loaded, {}), options, args.verbose)
+    return 0  # not reached: the server replaces this process
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     from tfxd.mlmd.drift import print_drift
 

@@ -212,6 +212,19 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--release", type=int, metavar="SPAN", help="lift a span's quarantine")
     with_jobs(sp)
 
+    sp = sub.add_parser("serve", help="answer predictions with the serving version, live")
+    sp.add_argument("pipeline", help="its pipeline file, or its name with -f")
+    sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sp.add_argument("--port", type=int, default=8080, help="REST port (V1 and V2)")
+    sp.add_argument("--grpc-port", type=int, default=8081, help="V2 gRPC port; 0: none")
+    sp.add_argument("--node", help="the pusher node to serve (where there are several)")
+    sp.add_argument("--max-rows", type=int, default=1024, help="most rows in one request")
+    sp.add_argument(
+        "--max-body-bytes", type=int, default=16 * 1024 * 1024, help="largest request body"
+    )
+    sp.set_defaults(light=True)  # the server imports TensorFlow in its own environment
+
     sp = sub.add_parser("drift", help="drift scores per span and feature, from ML Metadata")
     sp.add_argument("pipeline")
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")

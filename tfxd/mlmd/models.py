@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tfxd.components.versions import Destination, PushError, manifest
 from tfxd.errors import TfxdError
+from tfxd.serving.status import running
 
 ROLLBACK_TYPE = "tfxd.Rollback"
 
@@ -57,6 +58,14 @@ def print_models(pipe: Any, console: Console) -> None:
                 sizes or "-",
             )
         console.print(table)
+        for server in running(dest.folder, dest.model):
+            console.print(
+                f"tfxd serve on {server.address} (pid {server.pid}) answers version "
+                f"{server.version if server.version is not None else 'none'}"
+                + (f" since {server.since}" if server.since else "")
+            )
+            for version, why in sorted(server.refused.items()):
+                console.print(f"  refused version {version}: {why}", soft_wrap=True)
 
 
 def rollback(

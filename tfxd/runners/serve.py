@@ -1,0 +1,92 @@
+"""``tfxd serve``: start the model server (``tfxd.serving.server``) in the serving environment for
+the pusher destination of a checked pipeline. The server follows that destination's pointer."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tfxd
+from tfxd.components.versions import Destination
+from tfxd.errors import TfxdError
+from tfxd.mlmd.models import destinations
+
+SOURCE = Path(tfxd.__file__).resolve().parent.parent  # what PYTHONPATH needs to import tfxd
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    grpc_port: int = 8081
+    max_rows: int = 1024
+    max_body_bytes: int = 16 * 1024 * 1024
+    node: str | None = None
+
+
+def serving_python() -> Path:
+    """The serving environment's interpreter: ``$TFXD_SERVING_PYTHON`` or ``.venv-serve`` beside
+    the tfxd source."""
+    configured = os.environ.get("TFXD_SERVING_PYTHON")
+    python = Path(configured) if configured else SOURCE / ".venv-serve" / "bin" / "python"
+    if not python.is_file():
+        raise TfxdError(
+            f"the serving environment is not installed ({python} is missing): run "
+            "bash scripts/serving-env.sh (scripts/setup.sh runs it), or set TFXD_SERVING_PYTHON "
+            "to a Python with kserve==0.15.2 and tensorflow==2.16.2"
+        )
+    return python
+
+
+def destination(pipe: Any, node: str | None) -> Destination:
+    found = destinations(pipe)
+    if node is not None:
+        for dest in found:
+            if dest.node == node:
+                return dest
+        raise TfxdError(
+            f"{pipe.loaded.path}: no pusher node {node!r} (pushers: "
+            f"{', '.join(d.node for d in found)}): pass --node with one of them"
+        )
+    if len(found) > 1:
+        raise TfxdError(
+            f"{pipe.loaded.path}: several pushers ({', '.join(d.node for d in found)}): "
+            "pass --node to name the one to serve"
+        )
+    return found[0]
+
+
+def command(dest: Destination, options: ServeOptions) -> list[str]:
+    return [
+        str(serving_python()),
+        "-m",
+        "tfxd.serving.server",
+        "--model-dir", str(dest.model_dir),
+        "--folder", str(dest.folder),
+        "--model", dest.model,
+        "--node", dest.node,
+        "--host", options.host,
+        "--port", str(options.port),
+        "--grpc-port", str(options.grpc_port),
+        "--max-rows", str(options.max_rows),
+        "--max-body-bytes", str(options.max_body_bytes),
+    ]  # fmt: skip
+
+
+def exec_server(pipe: Any, options: ServeOptions, verbose: bool) -> None:
+    """Replace this process with the server (signals reach it directly)."""
+    dest = destination(pipe, options.node)
+    argv = command(dest, options)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), *filter(None, [env.get("PYTHONPATH")])])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
+    print(
+        f"serving {dest.model!r} from {dest.model_dir} on http://{options.host}:{options.port} "
+        + (f"and grpc {options.host}:{options.grpc_port}" if options.grpc_port else "(no gRPC)"),
+        file=sys.stderr,
+        flush=True,
+    )
+    os.execve(argv[0], argv, env)
