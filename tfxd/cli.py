@@ -186,7 +186,21 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from tfxd.pipelines.pipeline import validate_file
 
     pipe = validate_file(args.file, _params(args.param))
-    if args.target in ("kubeflow", "vertex"):
+    if args.target == "kserve":
+        from tfxd.runners.kserve import compile_kserve
+
+        if not args.storage_uri:
+            raise TfxdError("--target kserve needs --storage-uri: where the versions are copied")
+        notes = compile_kserve(
+            pipe,
+            args.output,
+            storage_uri=args.storage_uri,
+            version=args.version,
+            canary=args.canary,
+            service_account=args.service_account,
+            node=args.node,
+        )
+    elif args.target in ("kubeflow", "vertex"):
         from tfxd.runners.kubeflow import compile_kubeflow
 
         notes = compile_kubeflow(

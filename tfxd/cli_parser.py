@@ -81,15 +81,23 @@ def parser() -> argparse.ArgumentParser:
     with_jobs(sp)
     sp.set_defaults(no_cache=False, from_node=[], only=[])
 
-    sp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2 or Airflow")
+    sp = sub.add_parser(
+        "compile", help="compile for Kubeflow Pipelines v2 or Airflow, or a KServe service"
+    )
     sp.add_argument("file")
     sp.add_argument(
         "--target",
-        choices=["kubeflow", "vertex", "airflow"],
+        choices=["kubeflow", "vertex", "airflow", "kserve"],
         required=True,
         help="kubeflow: a self-hosted KFP v2 backend; vertex: the same spec, checked against "
-        "what Vertex AI Pipelines accepts",
+        "what Vertex AI Pipelines accepts; kserve: an InferenceService pinned to the serving "
+        "version",
     )
+    sp.add_argument("--storage-uri", help="kserve: where the model versions are on the cluster")
+    sp.add_argument("--version", type=int, help="kserve: the version to pin (default: serving)")
+    sp.add_argument("--canary", type=int, help="kserve: percent of traffic to this revision")
+    sp.add_argument("--service-account", help="kserve: the service account holding credentials")
+    sp.add_argument("--node", help="kserve: the pusher node (where there are several)")
     sp.add_argument("-o", "--output", required=True)
     sp.add_argument("--image", help="container image (default: runners.kubeflow.image)")
     sp.add_argument("--root", help="pipeline root (default: runners.kubeflow.pipeline_root)")

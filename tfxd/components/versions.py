@@ -97,7 +97,10 @@ def push_version(model_dir: Path, fill: Callable[[Path, int], None]) -> int:
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
         for stale in model_dir.glob(TMP_PREFIX + "*"):  # what a crashed push left
-            shutil.rmtree(stale, ignore_errors=True)
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
         version = max([int(time.time()), *[v + 1 for v in versions(model_dir)]])
         tmp = model_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
@@ -169,6 +172,43 @@ def set_serving(destination: Path, model: str, version: int, base_path: Path | N
         ) from err
 
 
+CLUSTER_BASE = "/mnt/models"  # where KServe's storage initializer puts the storageUri's content
+
+
+def cluster_name(model: str) -> str:
+    """The model's name on a cluster: an InferenceService name (DNS-1123) and the name its
+    TF Serving answers under."""
+    import re
+
+    name = re.sub(r"[^a-z0-9-]+", "-", model.lower()).strip("-")[:63].strip("-")
+    return name or "model"
+
+
+def cluster_config_name(version: int) -> str:
+    return f"kserve-{version}.config"
+
+
+def write_cluster_config(model_dir: Path, model: str, version: int) -> Path:
+    """A TF Serving model config pinning ``version`` under ``/mnt/models``, beside the versions
+    (TF Serving ignores non-numeric names): KServe's TF Serving runtime, given it as
+    ``--model_config_file``, serves that version and not the highest one. Never rewritten: its
+    content is a function of (model, version), as object-store content on a cluster should be."""
+    path = model_dir / cluster_config_name(version)
+    if not path.is_file():
+        text = (
+            "model_config_list {\n  config {\n"
+            f'    name: "{cluster_name(model)}"\n'
+            f'    base_path: "{CLUSTER_BASE}"\n'
+            '    model_platform: "tensorflow"\n'
+            f"    model_version_policy {{ specific {{ versions: {version} }} }}\n"
+            "  }\n}\n"
+        )
+        tmp = model_dir / f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex[:8]}"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
 def pointed(pointer: str) -> str | None:
     """The version folder a serving pointer's text pins (``base_path/version``), if one."""
     import re
@@ -206,6 +246,7 @@ def push_saved_model(
         (folder / MANIFEST).write_text(json.dumps(record, indent=2), encoding="utf-8")
 
     version = push_version(dest.model_dir, fill)
+    write_cluster_config(dest.model_dir, dest.model, version)
     dest.serve(version)
     record["version"] = version
     return version
