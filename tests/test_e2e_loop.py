@@ -255,3 +255,107 @@ def test_the_loop_on_tfx_taxi_module_and_half_year_spans(tmp_path: Path):
     status = tfxd("watch", spec, "--status", cwd=folder)
     assert status.returncode == 0, status.stdout + status.stderr
     assert "bad rows" in status.stdout, status.stdout
+
+    serve_what_the_registry_says(folder, spec, good)
+
+
+def typed(row: dict) -> dict:
+    """A CSV row as a client sends it as JSON: numbers as numbers, empty cells as null."""
+    out: dict = {}
+    for key, text in row.items():
+        for kind in (int, float):
+            try:
+                out[key] = kind(text)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = text or None
+    return out
+
+
+def serve_what_the_registry_says(folder: Path, spec: str, good: list[str]) -> None:
+    """``tfxd serve`` answers with the rolled-back version, as the model itself does in process
+    (raw JSON rows and serialized tf.Examples alike), and follows the next rollback live."""
+    import base64
+    import itertools
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import tensorflow as tf
+
+    from tests.servers.process import free_port
+    from tfxd.serving.features import read_signature
+
+    port = free_port()
+    tfxd_bin = Path(sys.executable).parent / "tfxd"
+    log = folder / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(tfxd_bin), "serve", spec, "--port", str(port), "--grpc-port", "0"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=folder,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def call(body: dict) -> dict:
+        request = urllib.request.Request(
+            f"{url}/v1/models/taxiloop:predict", data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            try:
+                urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with (folder / "data" / "span-6" / "data.csv").open(newline="") as handle:
+            rows = [typed(row) for row in itertools.islice(csv.DictReader(handle), 20)]
+        served = folder / "serving" / good[-2]
+        fn = tf.saved_model.load(str(served)).signatures["serving_default"]
+        signature = read_signature(fn)
+        examples = []
+        for row in rows:
+            example = tf.train.Example()
+            for key, value in row.items():
+                feature = signature.features.get(key)
+                if value is None or feature is None:
+                    continue
+                slot = example.features.feature[key]
+                if feature.kind == "float":
+                    slot.float_list.value.append(float(value))
+                elif feature.kind == "int":
+                    slot.int64_list.value.append(int(value))
+                else:
+                    slot.bytes_list.value.append(str(value).encode())
+            examples.append(example.SerializeToString())
+        [output] = signature.outputs
+        expected = fn(examples=tf.constant(examples))[output].numpy().tolist()
+
+        answer = call({"instances": rows})
+        assert answer["model_version"] == good[-2]
+        assert answer["predictions"] == expected
+        b64 = [{"b64": base64.b64encode(e).decode()} for e in examples]
+        assert call({"instances": b64})["predictions"] == expected
+
+        listed = tfxd("models", "taxiloop", "-f", spec, cwd=folder)
+        assert f"tfxd serve on 127.0.0.1:{port} (pid {server.pid}) answers version " in flat(
+            listed.stdout
+        ), listed.stdout
+
+        rolled = tfxd("rollback", "taxiloop", "-f", spec, "--to", good[-1], cwd=folder)
+        assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+        deadline = time.monotonic() + 10
+        while call({"instances": rows[:1]})["model_version"] != good[-1]:
+            assert time.monotonic() < deadline, "the rollback did not reach the server"
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
