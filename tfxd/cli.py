@@ -189,17 +189,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.target == "kserve":
         from tfxd.runners.kserve import compile_kserve
 
-        if not args.storage_uri:
-            raise TfxdError("--target kserve needs --storage-uri: where the versions are copied")
-        notes = compile_kserve(
-            pipe,
-            args.output,
-            storage_uri=args.storage_uri,
-            version=args.version,
-            canary=args.canary,
-            service_account=args.service_account,
-            node=args.node,
-        )
+        notes = compile_kserve(pipe, args)
     elif args.target in ("kubeflow", "vertex"):
         from tfxd.runners.kubeflow import compile_kubeflow
 
@@ -256,17 +246,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         recurring=recurring,
         max_concurrency=args.max_concurrency,
     )
-    what = (
-        "new pipeline" if done.new_pipeline else "new version" if done.new_version else "unchanged"
-    )
-    console.print(
-        f"pipeline [bold]{pipe.name}[/] ({done.pipeline_id}) version {done.version_name} "
-        f"({done.version_id}): {what}"
-    )
-    if done.run_id:
-        console.print(f"run {done.run_id}: {args.host.rstrip('/')}/#/runs/details/{done.run_id}")
-    if done.recurring_run_id:
-        console.print(f"recurring run {done.recurring_run_id} ({recurring})")
+    for line in submit.describe(done, pipe.name, args.host, recurring):
+        console.print(line)
     return 0
 
 
@@ -340,51 +321,39 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    from tfxd.mlmd.models import print_models
+def _checked(args: argparse.Namespace) -> Any:
+    """The checked pipeline that ``args.pipeline`` (a name) and ``-f`` name."""
     from tfxd.mlmd.views import find_pipeline_file
     from tfxd.pipelines.pipeline import check
 
-    print_models(check(find_pipeline_file(args.pipeline, args.file), {}), console)
+    return check(find_pipeline_file(args.pipeline, args.file), {})
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from tfxd.mlmd.models import print_models
+
+    print_models(_checked(args), console)
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from tfxd.mlmd.models import rollback
     from tfxd.mlmd.store import connection_config
-    from tfxd.mlmd.views import find_pipeline_file
-    from tfxd.pipelines.pipeline import check
 
-    loaded = find_pipeline_file(args.pipeline, args.file)
+    pipe = _checked(args)
+    connection = connection_config(pipe.loaded, readonly=False)
     before, after = rollback(
-        check(loaded, {}),
-        to=args.to,
-        reason=args.reason,
-        force=args.force,
-        connection=connection_config(loaded, readonly=False),
+        pipe, to=args.to, reason=args.reason, force=args.force, connection=connection
     )
     console.print(f"serving version {after} (was {before}); recorded in ML Metadata")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from tfxd.file import load
-    from tfxd.mlmd.views import find_pipeline_file
-    from tfxd.pipelines.pipeline import check
-    from tfxd.runners.serve import ServeOptions, exec_server
+    from tfxd.runners.serve import serve_pipeline
 
-    named = args.file is None and Path(args.pipeline).suffix in (".yaml", ".yml")
-    loaded = load(args.pipeline) if named else find_pipeline_file(args.pipeline, args.file)
-    options = ServeOptions(
-        host=args.host,
-        port=args.port,
-        grpc_port=args.grpc_port,
-        max_rows=args.max_rows,
-        max_body_bytes=args.max_body_bytes,
-        node=args.node,
-    )
-    exec_server(check(loaded, {}), options, args.verbose)
-    return 0  # not reached: the server replaces this process
+    serve_pipeline(args)  # the server replaces this process
+    return 0
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
@@ -398,12 +367,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_lineage(args: argparse.Namespace) -> int:
     from tfxd.mlmd.lineage import print_lineage
-    from tfxd.mlmd.views import find_pipeline_file
-    from tfxd.pipelines.pipeline import check
 
-    checked = None
-    if args.model == "serving":  # where the pusher serves: the checked pipeline says
-        checked = check(find_pipeline_file(args.pipeline, args.file), {})
+    # where the pusher serves: the checked pipeline says
+    checked = _checked(args) if args.model == "serving" else None
     print_lineage(
         args.pipeline, model=args.model, spec_file=args.file, console=console, checked=checked
     )

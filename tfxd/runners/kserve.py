@@ -117,10 +117,20 @@ def check_with_kserve(document: dict[str, Any]) -> str | None:
     return None
 
 
-def compile_kserve(pipe: Any, output: str, **options: Any) -> list[str]:
+def compile_kserve(pipe: Any, args: Any) -> list[str]:
+    """``tfxd compile --target kserve``'s work, from its arguments; returns notes to print."""
+    if not args.storage_uri:
+        raise TfxdError("--target kserve needs --storage-uri: where the versions are copied")
+    options = {
+        "storage_uri": args.storage_uri,
+        "version": args.version,
+        "canary": args.canary,
+        "service_account": args.service_account,
+        "node": args.node,
+    }
     document = manifest(pipe, **options)
     note = check_with_kserve(document)
-    Path(output).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    Path(args.output).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     version = document["metadata"]["annotations"]["tfxd/model-version"]
     notes = [
         f"pins version {version}: copy {destination(pipe, options.get('node')).model_dir} "

@@ -90,3 +90,22 @@ def exec_server(pipe: Any, options: ServeOptions, verbose: bool) -> None:
         flush=True,
     )
     os.execve(argv[0], argv, env)
+
+
+def serve_pipeline(args: Any) -> None:
+    """``tfxd serve``: its pipeline (a file, or a name with ``-f``), then the server."""
+    from tfxd.file import load
+    from tfxd.mlmd.views import find_pipeline_file
+    from tfxd.pipelines.pipeline import check
+
+    named = args.file is None and Path(args.pipeline).suffix in (".yaml", ".yml")
+    loaded = load(args.pipeline) if named else find_pipeline_file(args.pipeline, args.file)
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        grpc_port=args.grpc_port,
+        max_rows=args.max_rows,
+        max_body_bytes=args.max_body_bytes,
+        node=args.node,
+    )
+    exec_server(check(loaded, {}), options, args.verbose)

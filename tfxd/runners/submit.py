@@ -375,3 +375,19 @@ def print_remote_runs(conn: Connection, name: str, limit: int, console: Any) -> 
     for run in list_remote_runs(conn, name, limit):
         table.add_row(run.run_id, run.name, run.state, run.created, run.finished)
     console.print(table)
+
+
+def describe(done: Any, name: str, host: str, recurring: str | None) -> list[str]:
+    """What ``tfxd submit`` did, in lines to print."""
+    what = (
+        "new pipeline" if done.new_pipeline else "new version" if done.new_version else "unchanged"
+    )
+    lines = [
+        f"pipeline [bold]{name}[/] ({done.pipeline_id}) version {done.version_name} "
+        f"({done.version_id}): {what}"
+    ]
+    if done.run_id:
+        lines.append(f"run {done.run_id}: {host.rstrip('/')}/#/runs/details/{done.run_id}")
+    if done.recurring_run_id:
+        lines.append(f"recurring run {done.recurring_run_id} ({recurring})")
+    return lines
