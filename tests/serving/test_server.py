@@ -46,6 +46,7 @@ class Server:
     grpc_port: int
     log: Path
     process: subprocess.Popen | None = None
+    extra: tuple[str, ...] = ()
 
     def start(self) -> None:
         command = [
@@ -53,7 +54,7 @@ class Server:
             "--model-dir", str(self.dest.model_dir), "--folder", str(self.dest.folder),
             "--model", self.dest.model, "--port", str(self.port),
             "--grpc-port", str(self.grpc_port), "--max-rows", "64",
-            "--max-body-bytes", "65536", "--poll", "0.1",
+            "--max-body-bytes", "65536", "--poll", "0.1", *self.extra,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(SOURCE), "TF_CPP_MIN_LOG_LEVEL": "2"}
         with self.log.open("ab") as log:

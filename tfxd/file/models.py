@@ -259,6 +259,36 @@ class Watch(Strict):
     )
 
 
+class ServingLog(Strict):
+    """What ``tfxd serve`` keeps of the requests it answers: spans of tf.Examples."""
+
+    path: str = Field(
+        "serving-log",
+        description="Folder of the log's spans (span-1, span-2, …), relative to the pipeline file.",
+    )
+    sample: float = Field(
+        1.0, ge=0, le=1, description="Share of request rows logged (1: every row, 0.1: one in ten)."
+    )
+    span_rows: int = Field(100_000, ge=1, description="Rows after which a span is closed.")
+    span_seconds: float = Field(
+        3600, gt=0, description="Seconds after a span's first row when it is closed."
+    )
+
+
+class Serving(Strict):
+    """How ``tfxd serve`` logs what it answers, and what serving skew does."""
+
+    log: ServingLog | None = Field(
+        None, description="Log requests and predictions into spans (off when absent)."
+    )
+    on_serving_drift: Literal["warn", "retrain"] = Field(
+        "warn",
+        description="When a serving-log span's skew breaches its thresholds: warn (tfxd watch "
+        "reports it, exit code 6) or retrain (tfxd watch also runs the pipeline on its newest "
+        "span).",
+    )
+
+
 class Body(Strict):
     root: str = Field(description="pipeline_root for local runs, relative to the pipeline file.")
     metadata: MetadataStore = Field(default_factory=MetadataStore)
@@ -272,6 +302,7 @@ class Body(Strict):
     components: dict[str, Component] = Field(min_length=1)
     runners: Runners = Field(default_factory=Runners)
     watch: Watch = Field(default_factory=Watch)
+    serving: Serving = Field(default_factory=Serving)
 
     @field_validator("components")
     @classmethod

@@ -25,6 +25,7 @@ class ServeOptions:
     max_rows: int = 1024
     max_body_bytes: int = 16 * 1024 * 1024
     node: str | None = None
+    log: Any = None  # the pipeline file's spec.serving.log, its path resolved
 
 
 def serving_python() -> Path:
@@ -73,7 +74,11 @@ def command(dest: Destination, options: ServeOptions) -> list[str]:
         "--grpc-port", str(options.grpc_port),
         "--max-rows", str(options.max_rows),
         "--max-body-bytes", str(options.max_body_bytes),
-    ]  # fmt: skip
+    ] + ([
+        "--log-dir", str(options.log.path), "--log-sample", str(options.log.sample),
+        "--log-span-rows", str(options.log.span_rows),
+        "--log-span-seconds", str(options.log.span_seconds),
+    ] if options.log is not None else [])  # fmt: skip
 
 
 def exec_server(pipe: Any, options: ServeOptions, verbose: bool) -> None:
@@ -100,6 +105,7 @@ def serve_pipeline(args: Any) -> None:
 
     named = args.file is None and Path(args.pipeline).suffix in (".yaml", ".yml")
     loaded = load(args.pipeline) if named else find_pipeline_file(args.pipeline, args.file)
+    pipe = check(loaded, {})
     options = ServeOptions(
         host=args.host,
         port=args.port,
@@ -107,5 +113,14 @@ def serve_pipeline(args: Any) -> None:
         max_rows=args.max_rows,
         max_body_bytes=args.max_body_bytes,
         node=args.node,
+        log=serving_log(pipe),
     )
-    exec_server(check(loaded, {}), options, args.verbose)
+    exec_server(pipe, options, args.verbose)
+
+
+def serving_log(pipe: Any) -> Any:
+    """The pipeline's ``spec.serving.log`` with its path resolved, or None."""
+    settings = pipe.file.body.serving.log
+    if settings is None:
+        return None
+    return settings.model_copy(update={"path": pipe.loaded.resolve(settings.path)})

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import logging
 import os
 import sys
@@ -30,11 +29,12 @@ from typing import Any
 from tfxd.components.versions import Destination
 from tfxd.errors import TfxdError
 from tfxd.serving import status
-from tfxd.serving.features import BadRequest, Signature, check_examples, examples_of
+from tfxd.serving.features import BadRequest, check_examples, examples_of
 from tfxd.serving.follow import Follower, Loaded
+from tfxd.serving.protocol import V2_TYPES, instances, rows_of, text, too_large, v2_examples
+from tfxd.serving.request_log import LogSettings, RequestLog
 
 log = logging.getLogger("tfxd.serve")
-V2_TYPES = {"float32": "FP32", "float64": "FP64", "int64": "INT64", "int32": "INT32"}
 
 
 class NotServed(TfxdError):
@@ -57,6 +57,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-rows", type=int, default=1024)
     p.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024)
     p.add_argument("--poll", type=float, default=0.2, help="seconds between looks at the pointer")
+    p.add_argument("--log-dir", help="the serving log's folder (no log when absent)")
+    p.add_argument("--log-sample", type=float, default=1.0)
+    p.add_argument("--log-span-rows", type=int, default=100_000)
+    p.add_argument("--log-span-seconds", type=float, default=3600.0)
     return p.parse_args(argv)
 
 
@@ -86,59 +90,7 @@ class Metrics:
             self.latency.labels(model, v, protocol).observe(time.perf_counter() - t0)
 
 
-def rows_of(outputs: dict[str, Any], signature: Signature) -> list[Any]:
-    """TF Serving's row format: one value per row for a single output, else an object per row."""
-    names = signature.outputs or sorted(outputs)
-    count = len(next(iter(outputs.values()))) if outputs else 0
-    plain = {k: v.tolist() for k, v in outputs.items()}
-    if len(names) == 1:
-        return [_text(plain[names[0]][i]) for i in range(count)]
-    return [{k: _text(plain[k][i]) for k in names} for i in range(count)]
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, list):
-        return [_text(v) for v in value]
-    return value
-
-
-def v2_examples(request: Any, signature: Signature, max_rows: int) -> list[bytes]:
-    """A V2 request → serialized tf.Examples: one BYTES input named as the signature's input, or
-    one input per raw feature (rows along the first dimension)."""
-    inputs = list(request.inputs)
-    if len(inputs) == 1 and inputs[0].name == signature.input_key:
-        if inputs[0].datatype != "BYTES":
-            raise BadRequest(
-                f"input {signature.input_key!r} is {inputs[0].datatype}: send BYTES holding "
-                "serialized tf.Examples"
-            )
-        values = [v if isinstance(v, bytes) else str(v).encode() for v in _flat(inputs[0])]
-        if len(values) > max_rows:
-            raise BadRequest(f"{len(values)} rows in one request; at most {max_rows}: split it")
-        check_examples(values, signature)
-        return values
-    columns: dict[str, list[Any]] = {}
-    for tensor in inputs:
-        array = tensor.as_numpy()
-        if array.ndim == 0:
-            raise BadRequest(f"input {tensor.name!r}: shape {tensor.shape}: rows go first")
-        columns[tensor.name] = [_text(row) for row in array.tolist()]
-    counts = {len(v) for v in columns.values()}
-    if len(counts) != 1:
-        shown = ", ".join(f"{k}: {len(v)}" for k, v in columns.items())
-        raise BadRequest(f"inputs hold different numbers of rows ({shown}): send equal rows")
-    [count] = counts
-    instances = [{name: column[i] for name, column in columns.items()} for i in range(count)]
-    return examples_of(instances, signature, max_rows)
-
-
-def _flat(tensor: Any) -> list[Any]:
-    return list(tensor.as_numpy().reshape(-1))
-
-
-def build(args: argparse.Namespace) -> tuple[Any, Follower, Metrics]:
+def build(args: argparse.Namespace) -> tuple[Any, Follower, RequestLog | None]:
     """The KServe model, the follower and the metrics, wired to the FastAPI app KServe serves."""
     import kserve
     from fastapi.responses import JSONResponse
@@ -148,6 +100,12 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, Metrics]:
 
     dest = Destination(args.node, Path(args.folder), args.model, Path(args.model_dir))
     metrics = Metrics()
+    requests = None
+    if args.log_dir:
+        settings = LogSettings(
+            Path(args.log_dir), args.log_sample, args.log_span_rows, args.log_span_seconds
+        )
+        requests = RequestLog(settings)
 
     def publish(follower: Follower) -> None:
         version = follower.answering
@@ -189,13 +147,15 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, Metrics]:
             except BadRequest as err:
                 metrics.observe(args.model, current.version, "v2", 400, 0, t0)
                 raise InvalidInput(str(err)) from err
+            if requests is not None:
+                requests.offer(serialized, current.version, outputs)
             if response_headers is not None:
                 response_headers["x-model-version"] = str(current.version)
             infer_outputs = []
             for name in current.signature.outputs or sorted(outputs):
                 array = outputs[name]
                 datatype = V2_TYPES.get(str(array.dtype), "BYTES")
-                data = [_text(v) for v in array.reshape(-1).tolist()]
+                data = [text(v) for v in array.reshape(-1).tolist()]
                 infer_outputs.append(InferOutput(name, list(array.shape), datatype, data))
             metrics.observe(args.model, current.version, "v2", 200, len(serialized), t0)
             return InferResponse(
@@ -224,8 +184,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, Metrics]:
                 )
             body = await request.body()
             if len(body) > args.max_body_bytes:
-                raise TooLarge(_too_large(len(body), args.max_body_bytes))
-            serialized = examples_of(_instances(body), current.signature, args.max_rows)
+                raise TooLarge(too_large(len(body), args.max_body_bytes))
+            serialized = examples_of(instances(body), current.signature, args.max_rows)
             check_examples(serialized, current.signature)
             loop = asyncio.get_running_loop()
             outputs = await loop.run_in_executor(None, current.predict, serialized)
@@ -233,6 +193,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, Metrics]:
             code = {BadRequest: 400, NotServed: 404, TooLarge: 413}[type(err)]
             metrics.observe(args.model, answering, "v1", code, 0, t0)
             return JSONResponse({"error": str(err)}, status_code=code)
+        if requests is not None:
+            requests.offer(serialized, current.version, outputs)
         answer = {"predictions": rows_of(outputs, current.signature)}
         answer["model_version"] = str(current.version)
         metrics.observe(args.model, current.version, "v1", 200, len(serialized), t0)
@@ -253,7 +215,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, Metrics]:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > args.max_body_bytes:
             return JSONResponse(
-                {"error": _too_large(int(declared), args.max_body_bytes)}, status_code=413
+                {"error": too_large(int(declared), args.max_body_bytes)}, status_code=413
             )
         return await call_next(request)
 
@@ -262,32 +224,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, Metrics]:
     app.router.add_route("/v1/models/{name}:predict", v1, methods=["POST"])
     app.router.add_route("/v1/models/{name}/versions/{version}:predict", v1, methods=["POST"])
     app.router.add_route("/v1/models/{name}", v1_state, methods=["GET"])
-    return Served(), follower, metrics
-
-
-def _too_large(size: int, limit: int) -> str:
-    return (
-        f"the body is {size} bytes; this server takes at most {limit} "
-        "(tfxd serve --max-body-bytes): send fewer rows per request"
-    )
-
-
-def _instances(body: bytes) -> Any:
-    try:
-        payload = json.loads(body)
-    except UnicodeDecodeError as err:
-        raise BadRequest("the body is not UTF-8 text: send JSON") from err
-    except json.JSONDecodeError as err:
-        raise BadRequest(
-            f"the body is not JSON ({err.msg} at line {err.lineno} column {err.colno}): "
-            'send {"instances": [...]}'
-        ) from err
-    if not isinstance(payload, dict) or "instances" not in payload:
-        keys = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
-        raise BadRequest(
-            f'the body holds {keys}, not "instances": send {{"instances": [{{"feature": value}}]}}'
-        )
-    return payload["instances"]
+    return Served(), follower, requests
 
 
 def _answering(follower: Follower) -> Loaded:
@@ -304,7 +241,7 @@ def serve(args: argparse.Namespace) -> int:
     from kserve.model_server import args as kserve_args
     from kserve.protocol.grpc.server import GRPCServer
 
-    model, follower, _ = build(args)
+    model, follower, requests = build(args)
     if not model.load():
         why = "; ".join(f"version {v}: {r}" for v, r in follower.refused.items())
         pinned = follower.pinned()
@@ -361,10 +298,14 @@ def serve(args: argparse.Namespace) -> int:
             super().stop(sig)
 
     follower.start()
+    if requests is not None:
+        requests.start()
     try:
         Server(http_port=args.port, enable_grpc=False, grace_period=2).start([model])
     finally:
         follower.stop()
+        if requests is not None:
+            requests.stop()  # the open span is closed whole
         status.remove(Path(args.folder), args.port)
     return 0
 

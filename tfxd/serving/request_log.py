@@ -1,0 +1,176 @@
+"""The serving log: sampled request rows, as tf.Examples, in spans that are whole or absent.
+
+Each logged row is the tf.Example the model was given (the features as the client sent them),
+plus ``tfxd.version`` (the version that answered) and ``tfxd.<output>`` (its prediction). Rows
+go to a span being written under a hidden name (``.tmp-span-…/data.tfrecord``); when it holds
+``span_rows`` rows, is ``span_seconds`` old, or the server stops, it is closed, fsynced and
+renamed to ``span-<N>`` (N one past the highest). A crash leaves only a hidden folder, which no
+reader takes and the next start removes: at most one open span's rows are lost, never half a span.
+Writing happens on a thread of its own; a request only samples and queues.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import random
+import re
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("tfxd.serve")
+PREFIX = "tfxd."  # features the log adds; skew checks leave them out
+SPAN = re.compile(r"^span-(\d+)$")
+TMP = ".tmp-span-"
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    folder: Path
+    sample: float = 1.0
+    span_rows: int = 100_000
+    span_seconds: float = 3600.0
+
+
+def spans(folder: Path) -> list[int]:
+    """The closed spans of a serving log, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := SPAN.match(p.name)))
+
+
+def record(serialized: bytes, version: int, outputs: dict[str, Any], row: int) -> bytes:
+    """One logged row: the request's tf.Example with the version and its prediction added."""
+    from tensorflow.core.example import example_pb2
+
+    example = example_pb2.Example.FromString(serialized)
+    example.features.feature[PREFIX + "version"].int64_list.value.append(version)
+    for name, values in outputs.items():
+        value = values[row].reshape(-1).tolist()
+        slot = example.features.feature[PREFIX + name]
+        if values.dtype.kind == "f":
+            slot.float_list.value.extend(value)
+        elif values.dtype.kind in "iu":
+            slot.int64_list.value.extend(value)
+        else:
+            slot.bytes_list.value.extend(
+                v if isinstance(v, bytes) else str(v).encode() for v in value
+            )
+    return example.SerializeToString()
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+class RequestLog:
+    """Samples rows of answered requests and writes them into spans on its own thread."""
+
+    def __init__(self, settings: LogSettings, seed: int | None = None):
+        self.settings = settings
+        self._random = random.Random(seed)
+        self._queue: queue.Queue[tuple[list[bytes], int, dict[str, Any]] | None] = queue.Queue(
+            maxsize=10_000
+        )
+        self._thread = threading.Thread(target=self._run, name="tfxd-request-log", daemon=True)
+        self._writer: Any = None
+        self._open: Path | None = None
+        self._rows = 0
+        self._opened = 0.0
+        self._versions: set[int] = set()
+        self.dropped = 0  # rows not logged because the writer fell behind
+
+    def start(self) -> None:
+        self.settings.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.settings.folder.glob(TMP + "*"):  # a crashed server's open span
+            shutil.rmtree(stale, ignore_errors=True)
+        self._thread.start()
+
+    def offer(self, serialized: list[bytes], version: int, outputs: dict[str, Any]) -> None:
+        """Queue the sampled rows of one answered request (never blocks the request)."""
+        rows = [i for i in range(len(serialized)) if self._random.random() < self.settings.sample]
+        if not rows:
+            return
+        picked = [serialized[i] for i in rows]
+        taken = {name: values[rows] for name, values in outputs.items()}
+        try:
+            self._queue.put_nowait((picked, version, taken))
+        except queue.Full:
+            self.dropped += len(rows)
+
+    def stop(self) -> None:
+        """Write what is queued, close the open span, end the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                item = ()  # type: ignore[assignment]
+            if item is None:
+                self._close()
+                return
+            try:
+                if item:
+                    self._write(*item)
+                if self._open is not None and self._due():
+                    self._close()
+            except Exception:  # a full disk must not stop serving; the rows are counted
+                log.exception("writing the serving log")
+                self._abandon()
+
+    def _due(self) -> bool:
+        return (
+            self._rows >= self.settings.span_rows
+            or time.monotonic() - self._opened >= self.settings.span_seconds
+        )
+
+    def _write(self, picked: list[bytes], version: int, outputs: dict[str, Any]) -> None:
+        import tensorflow as tf
+
+        for i, serialized in enumerate(picked):
+            if self._open is None:
+                self._open = self.settings.folder / f"{TMP}{uuid.uuid4().hex[:8]}"
+                self._open.mkdir()
+                self._writer = tf.io.TFRecordWriter(str(self._open / "data.tfrecord"))
+                self._rows, self._opened, self._versions = 0, time.monotonic(), set()
+            self._writer.write(record(serialized, version, outputs, i))
+            self._rows += 1
+            self._versions.add(version)
+            if self._rows >= self.settings.span_rows:
+                self._close()
+
+    def _close(self) -> None:
+        if self._open is None:
+            return
+        self._writer.close()
+        folder, self._open = self._open, None
+        meta = {"rows": self._rows, "versions": sorted(self._versions), "closed": time.time()}
+        (folder / "span.json").write_text(json.dumps(meta), encoding="utf-8")
+        for name in ("data.tfrecord", "span.json"):
+            with open(folder / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        for _ in range(100):
+            number = max([0, *spans(self.settings.folder)]) + 1
+            try:
+                os.rename(folder, self.settings.folder / f"span-{number}")
+                break
+            except OSError:
+                if not (self.settings.folder / f"span-{number}").exists():
+                    raise
+        log.info("serving log: span-%s closed (%s rows)", number, meta["rows"])
+
+    def _abandon(self) -> None:
+        if self._open is not None:
+            shutil.rmtree(self._open, ignore_errors=True)
+            self._open = None
