@@ -79,6 +79,7 @@ spec:
       type: Pusher
       inputs: {model: train.model, model_blessing: evaluate.blessing}
       with: {destination: serving}
+  serving: {log: {path: serving-log, span_rows: 400}}
 """
 
 
@@ -356,6 +357,32 @@ def serve_what_the_registry_says(folder: Path, spec: str, good: list[str]) -> No
         while call({"instances": rows[:1]})["model_version"] != good[-1]:
             assert time.monotonic() < deadline, "the rollback did not reach the server"
             time.sleep(0.1)
+
+        # What production sends, logged in spans of 400 rows, one version each: first span 6's
+        # own rows (1 sent already), then the same rows shifted as span 4 was.
+        with (folder / "data" / "span-6" / "data.csv").open(newline="") as handle:
+            raw = list(csv.DictReader(handle))[::5][:399]
+        clean = [typed(row) for row in raw]
+        shifted = [typed(shift(0, row)) for row in (raw + raw[:1])]
+        for batch in (clean, shifted):
+            for start in range(0, len(batch), 50):
+                assert call({"instances": batch[start : start + 50]})["model_version"] == good[-1]
     finally:
         server.terminate()
         server.wait(timeout=30)
+    served_spans = sorted(p.name for p in (folder / "serving-log").iterdir())
+    assert served_spans == ["span-1", "span-2", "span-3"], served_spans
+
+    # The next check judges them: span 6's rows match its training, the shifted ones do not.
+    watched = tfxd("watch", spec, "--once", cwd=folder)
+    text = flat(watched.stdout + watched.stderr)
+    assert watched.returncode == 6, text
+    assert f"served 2 (version {good[-1]}, trained on span 6): no skew" in text, text
+    skewed = text.split(f"served 3 (version {good[-1]}, trained on span 6): skew: ", 1)[1]
+    skewed = skewed.split(" served ", 1)[0].split(" taxiloop: ", 1)[0]
+    for name in SHIFTED:
+        assert name in skewed, skewed
+    assert "serving skew in served" in text and "(exit 6)" in text, text
+    drift = tfxd("drift", "taxiloop", "-f", spec, "--serving", cwd=folder)
+    assert drift.returncode == 0, drift.stdout + drift.stderr  # nothing new to judge
+    assert "no new serving-log span" in drift.stdout and "served 3" in drift.stdout, drift.stdout

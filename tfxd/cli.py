@@ -358,11 +358,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     from tfxd.mlmd.drift import print_drift
+    from tfxd.mlmd.serving_skew import judge_and_say
 
-    print_drift(
-        args.pipeline, spec_file=args.file, png=args.png, html_file=args.html, console=console
-    )
-    return 0
+    judged = judge_and_say(_checked(args), console) if args.serving else []
+    options = {"spec_file": args.file, "png": args.png, "html_file": args.html}
+    print_drift(args.pipeline, console=console, **options)
+    return 6 if any(j.verdict.breaches for j in judged) else 0
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:

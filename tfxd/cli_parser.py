@@ -238,6 +238,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
     sp.add_argument("--png", help="also write a plot of scores over spans to this PNG file")
     sp.add_argument("--html", help="also write a report page (table and plot) to this file")
+    sp.add_argument(
+        "--serving",
+        action="store_true",
+        help="first judge new serving-log spans for training-serving skew (exit 6 on a breach)",
+    )
 
     sp.set_defaults(light=True)  # reads ML Metadata without TFX
 

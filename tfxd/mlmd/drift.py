@@ -30,6 +30,11 @@ class SpanRecord:
     verdict: Verdict
     gate: str  # passed | failed
     execution_id: int
+    kind: str = "data"  # data: a span the gate judged; serving: a serving-log span (skew)
+
+    @property
+    def label(self) -> str:
+        return f"span {self.span}" if self.kind == "data" else f"served {self.span}"
 
 
 def _verdict(execution: Any) -> Verdict | None:
@@ -65,7 +70,20 @@ def drift_history(store: Any, pipeline: str) -> list[SpanRecord]:
         gate = "failed" if execution.last_known_state == mlmd.Execution.FAILED else "passed"
         node = node_of.get(execution.id, "drift")
         latest[(node, verdict.span)] = SpanRecord(verdict.span, node, verdict, gate, execution.id)
-    return sorted(latest.values(), key=lambda r: (r.node, r.span))
+    return sorted(latest.values(), key=lambda r: (r.node, r.span)) + serving_records(
+        store, pipeline
+    )
+
+
+def serving_records(store: Any, pipeline: str) -> list[SpanRecord]:
+    """Serving-log spans judged for skew (``tfxd drift --serving``, ``tfxd watch``), after the
+    data spans: baseline = the span the answering version was trained on."""
+    from tfxd.mlmd.serving_skew import judged_spans
+
+    return [
+        SpanRecord(j.log_span, "serving", j.verdict, "passed", 0, kind="serving")
+        for _, j in sorted(judged_spans(store, pipeline).items())
+    ]
 
 
 def feature_order(records: list[SpanRecord]) -> list[str]:
@@ -96,7 +114,7 @@ def table(records: list[SpanRecord], pipeline: str, width: int = 80) -> Table:
     out = Table(title=title, title_justify="left", pad_edge=False, collapse_padding=True)
     out.add_column("feature", no_wrap=True, max_width=name_width, overflow="fold")
     for record in shown:
-        out.add_column(f"span {record.span}", justify="right", overflow="fold")
+        out.add_column(record.label, justify="right", overflow="fold")
 
     def status(r: SpanRecord) -> str:
         v = r.verdict
@@ -105,7 +123,8 @@ def table(records: list[SpanRecord], pipeline: str, width: int = 80) -> Table:
             "pass": "[green]pass[/]",
             "schema": "[red]SCHEMA[/]" + ("[red]+DRIFT[/]" if v.breaches else ""),
         }.get(v.status, v.status)
-        return text + (" (warned)" if v.status == "drift" and r.gate == "passed" else "")
+        warned = v.status == "drift" and r.gate == "passed" and r.kind == "data"
+        return text + (" (warned)" if warned else "")
 
     out.add_row("[bold]verdict[/]", *(status(r) for r in shown))
     out.add_row("baseline", *(",".join(map(str, r.verdict.baseline)) or "-" for r in shown))
@@ -134,8 +153,30 @@ def plot_png(records: list[SpanRecord], pipeline: str, limit: int = 8) -> bytes:
     import matplotlib.pyplot as plt
 
     features = feature_order(records)[:limit]
-    figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
+    panels = [
+        (kind, [r for r in records if r.kind == kind])
+        for kind in ("data", "serving")
+        if any(r.kind == kind for r in records)
+    ] or [("data", [])]
+    figure, axes_list = plt.subplots(
+        1, len(panels), figsize=(9 + 4 * (len(panels) - 1), 4.5), dpi=100, squeeze=False
+    )
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for axes, (kind, shown) in zip(axes_list[0], panels, strict=True):
+        _draw(axes, shown, features, colors)
+        what = "drift per span" if kind == "data" else "serving skew per serving-log span"
+        axes.set_xlabel("span" if kind == "data" else "serving-log span")
+        axes.set_title(f"{pipeline}: {what} (x: breach)")
+    if features:
+        axes_list[0][-1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _draw(axes: Any, records: list[SpanRecord], features: list[str], colors: list[str]) -> None:
     for i, feature in enumerate(features):
         points = [
             (r.span, s) for r in records for f, s in worst(r.verdict.scores).items() if f == feature
@@ -149,17 +190,8 @@ def plot_png(records: list[SpanRecord], pipeline: str, limit: int = 8) -> bytes:
         breaches = [(p, s.score) for p, s in points if s.drifted]
         if breaches:
             axes.scatter(*zip(*breaches, strict=True), marker="x", s=90, color="red", zorder=3)
-    axes.set_xlabel("span")
-    axes.set_ylabel("drift score (dashed: threshold)")
-    axes.set_title(f"{pipeline}: drift per span (x: breach)")
+    axes.set_ylabel("score (dashed: threshold)")
     axes.xaxis.get_major_locator().set_params(integer=True)
-    if features:
-        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 def html_page(records: list[SpanRecord], pipeline: str, png: bytes) -> str:
@@ -179,7 +211,7 @@ def html_page(records: list[SpanRecord], pipeline: str, png: bytes) -> str:
                 style = " style='color:#b00;font-weight:bold'" if s.drifted else ""
                 cells.append(f"<td{style} title='threshold {s.threshold:g}'>{s.score:.3f}</td>")
         rows.append(
-            f"<tr><td>{r.span}</td><td>{html.escape(r.verdict.status)}</td>"
+            f"<tr><td>{r.label}</td><td>{html.escape(r.verdict.status)}</td>"
             f"<td>{html.escape(','.join(map(str, r.verdict.baseline)) or '-')}</td>"
             + "".join(cells)
             + "</tr>"
@@ -230,7 +262,7 @@ def print_drift(
 
     loaded = find_pipeline_file(pipeline, spec_file)
     store = open_store(loaded)
-    records = drift_history(store, pipeline)
+    records = drift_history(store, pipeline) + serving_records(store, pipeline)
     if not records:
         raise MetadataError(f"pipeline '{pipeline}' has no DriftValidator results in ML Metadata")
     console.print(table(records, pipeline, width=console.width))

@@ -85,7 +85,14 @@ def _quarantines(pipe: Pipeline) -> tuple[dict[int, Any], dict[int, int]]:
     return quarantine.active(store, pipe.name), quarantine.failed_attempts(store, pipe.name)
 
 
-EXIT = {"processed": 0, "failed": 1, "nothing new": 3, "quarantined": 4, "rejected": 5}
+EXIT = {
+    "processed": 0,
+    "failed": 1,
+    "nothing new": 3,
+    "quarantined": 4,
+    "rejected": 5,
+    "serving skew": 6,
+}
 
 
 @dataclass
@@ -100,6 +107,8 @@ class Check:
     quarantined: list[str] = field(default_factory=list)  # "span (after n attempts)": now
     held: list[int] = field(default_factory=list)  # quarantined earlier, skipped
     blocked: int | None = None  # strict: the quarantined span the queue waits on
+    skewed: list[str] = field(default_factory=list)  # serving-log spans over a skew threshold
+    retrained: list[int] = field(default_factory=list)  # data spans run again on serving skew
 
     @property
     def outcome(self) -> str:
@@ -109,7 +118,9 @@ class Check:
             return "failed"
         if self.rejected:
             return "rejected"
-        return "processed" if self.processed else "nothing new"
+        if self.skewed and not self.retrained:
+            return "serving skew"
+        return "processed" if self.processed or self.retrained else "nothing new"
 
     @property
     def code(self) -> int:
@@ -124,6 +135,8 @@ class Check:
                 ("failed", self.failed),
                 ("quarantined", self.quarantined),
                 ("still quarantined", self.held),
+                ("serving skew in served", self.skewed),
+                ("retrained on", self.retrained),
             )
             if items
         ]
@@ -206,8 +219,39 @@ def check_once(path: str | Path, console: Console, **run_options: Any) -> Check:
         if policy.on_quarantine == "strict":
             check.blocked = span
             break
+    if pipe.file.body.serving.log is not None and not check.failed and check.blocked is None:
+        judge_serving(pipe, check, available, console, run_options)
     console.print(check.summary())
     return check
+
+
+def judge_serving(
+    pipe: Pipeline, check: Check, available: list[int], console: Console, run_options: Any
+) -> None:
+    """Judge new serving-log spans for skew; on a breach warn, or (``on_serving_drift:
+    retrain``) run the newest data span again from scratch, unless this check trained already."""
+    from tfxd.mlmd.serving_skew import judge_and_say, judged_spans, log_folder
+    from tfxd.mlmd.store import open_store
+    from tfxd.runners.local import run_pipeline
+
+    if not log_folder(pipe).is_dir():
+        return
+    before = set(judged_spans(open_store(pipe.loaded), pipe.name))
+    if not judge_and_say(pipe, console):
+        return
+    judged = judged_spans(open_store(pipe.loaded), pipe.name)
+    check.skewed = [
+        str(s) for s, j in sorted(judged.items()) if s not in before and j.verdict.breaches
+    ]
+    if pipe.file.body.serving.on_serving_drift != "retrain" or check.processed or not available:
+        return
+    newest = available[-1]
+    console.print(f"[bold]{pipe.name}[/]: serving skew: retraining on span {newest}")
+    result = run_pipeline(pipe, span=newest, enable_cache=False, console=console, **run_options)
+    if result.ok:
+        check.retrained.append(newest)
+    else:
+        check.failed.append(f"{newest} (the retrain on serving skew)")
 
 
 def status(path: str | Path, console: Console) -> dict[int, str]:

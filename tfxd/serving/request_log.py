@@ -3,9 +3,10 @@
 Each logged row is the tf.Example the model was given (the features as the client sent them),
 plus ``tfxd.version`` (the version that answered) and ``tfxd.<output>`` (its prediction). Rows
 go to a span being written under a hidden name (``.tmp-span-…/data.tfrecord``); when it holds
-``span_rows`` rows, is ``span_seconds`` old, or the server stops, it is closed, fsynced and
-renamed to ``span-<N>`` (N one past the highest). A crash leaves only a hidden folder, which no
-reader takes and the next start removes: at most one open span's rows are lost, never half a span.
+``span_rows`` rows, is ``span_seconds`` old, another version answers, or the server stops, it
+is closed, fsynced and renamed to ``span-<N>`` (N one past the highest). A crash leaves only a
+hidden folder, which no reader takes and the next start removes: at most one open span's rows
+are lost, never half a span.
 Writing happens on a thread of its own; a request only samples and queues.
 """
 
@@ -138,6 +139,8 @@ class RequestLog:
     def _write(self, picked: list[bytes], version: int, outputs: dict[str, Any]) -> None:
         import tensorflow as tf
 
+        if self._open is not None and self._versions and version not in self._versions:
+            self._close()  # a span holds the answers of one version: its skew has one baseline
         for i, serialized in enumerate(picked):
             if self._open is None:
                 self._open = self.settings.folder / f"{TMP}{uuid.uuid4().hex[:8]}"
