@@ -152,12 +152,27 @@ def to_example(instance: dict[str, Any], signature: Signature, where: str) -> by
     from tensorflow.core.example import example_pb2
 
     example = example_pb2.Example()
+    slots = example.features.feature
     for name, value in instance.items():
         if value is None or value == []:
             continue
-        feature = signature.features.get(name) or _guess(name, value, where)
+        feature = signature.features.get(name)
+        kind = type(value)
+        if feature is not None and feature.size in (None, 1):  # the common case, kept short
+            if feature.kind == "float" and (
+                kind is int or (kind is float and math.isfinite(value))
+            ):
+                slots[name].float_list.value.append(value)
+                continue
+            if feature.kind == "int" and kind is int:
+                slots[name].int64_list.value.append(value)
+                continue
+            if feature.kind == "bytes" and kind is str:
+                slots[name].bytes_list.value.append(value.encode())
+                continue
+        feature = feature or _guess(name, value, where)
         values = _values(feature, value, where)
-        slot = example.features.feature[name]
+        slot = slots[name]
         if feature.kind == "float":
             slot.float_list.value.extend(values)
         elif feature.kind == "int":
@@ -201,7 +216,7 @@ def examples_of(instances: Any, signature: Signature, max_rows: int) -> list[byt
             f"{len(instances)} instances in one request; this server takes at most {max_rows} "
             "(tfxd serve --max-rows): split the request"
         )
-    out = []
+    out, sent = [], []  # sent: rows that came serialized, checked below
     for i, row in enumerate(instances):
         where = f"instances[{i}]"
         if not isinstance(row, dict):
@@ -211,20 +226,27 @@ def examples_of(instances: Any, signature: Signature, max_rows: int) -> list[byt
             )
         if set(row) == {"b64"}:
             out.append(_b64(row["b64"], f"{where}.b64"))
+            sent.append(i)
         elif set(row) == {signature.input_key} and isinstance(row[signature.input_key], dict):
             out.append(_b64(row[signature.input_key].get("b64"), f"{where}.{signature.input_key}"))
+            sent.append(i)
         else:
             out.append(to_example(row, signature, where))
+    if sent:
+        check_examples([out[i] for i in sent], signature, sent)
     return out
 
 
-def check_examples(serialized: list[bytes], signature: Signature) -> None:
+def check_examples(
+    serialized: list[bytes], signature: Signature, rows: list[int] | None = None
+) -> None:
     """Serialized tf.Examples parse and hold every required feature (else a 400, not a 500 from
-    inside the graph)."""
+    inside the graph); ``rows``: their places in the request, for the messages."""
     from google.protobuf.message import DecodeError
     from tensorflow.core.example import example_pb2
 
-    for i, data in enumerate(serialized):
+    for k, data in enumerate(serialized):
+        i = rows[k] if rows is not None else k
         example = example_pb2.Example()
         try:
             example.ParseFromString(data)
