@@ -386,3 +386,15 @@ def serve_what_the_registry_says(folder: Path, spec: str, good: list[str]) -> No
     drift = tfxd("drift", "taxiloop", "-f", spec, "--serving", cwd=folder)
     assert drift.returncode == 0, drift.stdout + drift.stderr  # nothing new to judge
     assert "no new serving-log span" in drift.stdout and "served 3" in drift.stdout, drift.stdout
+
+    # Under on_serving_drift: retrain, the next skewed span (the server's files of span 3, as a
+    # fourth) starts a fresh run of the newest data span instead of only warning.
+    shutil.copytree(folder / "serving-log" / "span-3", folder / "serving-log" / "span-4")
+    (folder / "pipeline.yaml").write_text(
+        PIPELINE.replace("span_rows: 400}", "span_rows: 400}, on_serving_drift: retrain")
+    )
+    retrained = tfxd("watch", spec, "--once", cwd=folder)
+    text = flat(retrained.stdout + retrained.stderr)
+    assert retrained.returncode == 0, text
+    assert "serving skew: retraining on span 6" in text and "retrained on 6" in text, text
+    assert f"{'train':<12} done" in retrained.stdout, retrained.stdout
