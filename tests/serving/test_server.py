@@ -203,6 +203,18 @@ def test_bad_requests_get_one_line_naming_the_fix(served: Server, body, path, co
     assert says in answer["error"] and "\n" not in answer["error"], answer
 
 
+def test_what_the_graph_refuses_is_a_400_naming_the_version(served: Server):
+    import tensorflow as tf
+
+    two = tf.train.Example()  # 'a' is fixed-size 1 in the signature: only the graph checks it
+    two.features.feature["a"].float_list.value.extend([1.0, 2.0])
+    row = {"b64": base64.b64encode(two.SerializeToString()).decode()}
+    code, answer, _ = served.predict({"instances": [row]})
+    assert code == 400, answer
+    assert f"version {served.dest.serving()} refused these instances: " in answer["error"]
+    assert "\n" not in answer["error"]
+
+
 def test_bad_v2_requests_are_400s(served: Server):
     url = f"{served.url}/v2/models/toy/infer"
     wrong = {"inputs": [{"name": "a", "shape": [1], "datatype": "BYTES", "data": ["x"]}]}

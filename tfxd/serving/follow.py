@@ -17,7 +17,7 @@ from typing import Any
 
 from tfxd.components.versions import Destination, manifest, versions
 from tfxd.errors import TfxdError
-from tfxd.serving.features import Signature, read_signature
+from tfxd.serving.features import BadRequest, Signature, read_signature
 
 log = logging.getLogger("tfxd.serve")
 SIGNATURE = "serving_default"
@@ -33,7 +33,12 @@ class Loaded:
     def predict(self, serialized: list[bytes]) -> dict[str, Any]:
         import tensorflow as tf
 
-        outputs = self.fn(**{self.signature.input_key: tf.constant(serialized, tf.string)})
+        try:
+            outputs = self.fn(**{self.signature.input_key: tf.constant(serialized, tf.string)})
+        except tf.errors.InvalidArgumentError as err:  # what the parse spec did not foresee
+            raise BadRequest(
+                f"version {self.version} refused these instances: {_first_line(err)}"
+            ) from err
         return {name: value.numpy() for name, value in outputs.items()}
 
 

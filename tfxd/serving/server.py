@@ -191,6 +191,11 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, RequestLog | None]:
             code = {BadRequest: 400, NotServed: 404, TooLarge: 413}[type(err)]
             metrics.observe(args.model, answering, "v1", code, 0, t0)
             return JSONResponse({"error": str(err)}, status_code=code)
+        except Exception as err:  # a fault of the server, not of the request: logged whole
+            log.exception("answering %s", request.url.path)
+            metrics.observe(args.model, answering, "v1", 500, 0, t0)
+            why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            return JSONResponse({"error": f"tfxd serve failed: {why} (see its log)"}, 500)
         if requests is not None:
             requests.offer(serialized, current.version, outputs)
         answer = {"predictions": rows_of(outputs, current.signature)}
