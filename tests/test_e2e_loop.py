@@ -14,7 +14,10 @@ each followed by ``tfxd watch --once``, the gate and the ExampleGen at their def
 - span 5 arrives under a deliberately bad parameter: its model is not blessed, serving stays;
   span 6 passes and serves; ``tfxd rollback`` moves serving back to span 3's model and
   ``tfxd lineage --model serving`` reaches that span's files;
-- ``tfxd runs``, ``tfxd drift``, ``tfxd schema show`` and ``tfxd models`` hold all of it.
+- ``tfxd runs``, ``tfxd drift``, ``tfxd schema show`` and ``tfxd models`` hold all of it;
+- ``tfxd serve`` answers as the SavedModel does, follows the rollback live and logs what it is
+  sent to an S3 prefix (an S3 API server on 127.0.0.1); ``tfxd watch`` finds the shifted rows
+  skewed and the clean ones not, and under ``on_serving_drift: retrain`` retrains.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import csv
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,7 +83,7 @@ spec:
       type: Pusher
       inputs: {model: train.model, model_blessing: evaluate.blessing}
       with: {destination: serving}
-  serving: {log: {path: serving-log, span_rows: 400}}
+  serving: {log: {path: "s3://taxiloop/served", span_rows: 400}}
 """
 
 
@@ -119,7 +123,20 @@ def serving_version(folder: Path) -> str:
     return config.split("versions:", 1)[1].split("}", 1)[0].strip()
 
 
-def test_the_loop_on_tfx_taxi_module_and_half_year_spans(tmp_path: Path):
+@pytest.fixture
+def serving_log():
+    """The serving log's bucket, on an S3 API server on 127.0.0.1."""
+    import boto3
+
+    from tests.servers.s3 import s3_server
+    from tfxd.serving.log_store import S3Log
+
+    with s3_server():
+        boto3.client("s3").create_bucket(Bucket="taxiloop")
+        yield S3Log("s3://taxiloop/served")
+
+
+def test_the_loop_on_tfx_taxi_module_and_half_year_spans(tmp_path: Path, serving_log):
     import tfx
 
     folder = tmp_path / "taxi"  # where `tfxd example taxi --pipelines tmp_path` writes data/
@@ -257,7 +274,7 @@ def test_the_loop_on_tfx_taxi_module_and_half_year_spans(tmp_path: Path):
     assert status.returncode == 0, status.stdout + status.stderr
     assert "bad rows" in status.stdout, status.stdout
 
-    serve_what_the_registry_says(folder, spec, good)
+    serve_what_the_registry_says(folder, spec, good, serving_log)
 
 
 def typed(row: dict) -> dict:
@@ -275,7 +292,7 @@ def typed(row: dict) -> dict:
     return out
 
 
-def serve_what_the_registry_says(folder: Path, spec: str, good: list[str]) -> None:
+def serve_what_the_registry_says(folder: Path, spec: str, good: list[str], store: Any) -> None:
     """``tfxd serve`` answers with the rolled-back version, as the model itself does in process
     (raw JSON rows and serialized tf.Examples alike), and follows the next rollback live."""
     import base64
@@ -370,8 +387,7 @@ def serve_what_the_registry_says(folder: Path, spec: str, good: list[str]) -> No
     finally:
         server.terminate()
         server.wait(timeout=30)
-    served_spans = sorted(p.name for p in (folder / "serving-log").iterdir())
-    assert served_spans == ["span-1", "span-2", "span-3"], served_spans
+    assert store.spans() == [1, 2, 3]  # published to the bucket whole
 
     # The next check judges them: span 6's rows match its training, the shifted ones do not.
     watched = tfxd("watch", spec, "--once", cwd=folder)
@@ -389,7 +405,12 @@ def serve_what_the_registry_says(folder: Path, spec: str, good: list[str]) -> No
 
     # Under on_serving_drift: retrain, the next skewed span (the server's files of span 3, as a
     # fourth) starts a fresh run of the newest data span instead of only warning.
-    shutil.copytree(folder / "serving-log" / "span-3", folder / "serving-log" / "span-4")
+    for name in ("data.tfrecord", "span.json"):  # the marker last, as the server writes
+        store.client.copy_object(
+            Bucket="taxiloop",
+            Key=f"served/span-4/{name}",
+            CopySource={"Bucket": "taxiloop", "Key": f"served/span-3/{name}"},
+        )
     (folder / "pipeline.yaml").write_text(
         PIPELINE.replace("span_rows: 400}", "span_rows: 400}, on_serving_drift: retrain")
     )

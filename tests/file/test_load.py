@@ -207,3 +207,16 @@ def test_error_text_lists_count_and_locations(tmp_path):
 def test_load_reports_structure_without_registry(tmp_path):
     with pytest.raises(PipelineFileError, match="must be 'tfxd/v1'"):
         load(write(tmp_path, GOOD, header=HEADER.replace("tfxd/v1", "v2")))
+
+
+@pytest.mark.parametrize(
+    "path, says",
+    [
+        ("gs://bucket/log", "gs:// cannot hold the serving log: use a folder or s3://BUCKET/PREFIX"),
+        ("s3:///log", "no bucket: write s3://BUCKET/PREFIX"),
+    ],
+)
+def test_a_serving_log_is_a_folder_or_an_s3_prefix(tmp_path, path, says):
+    msg = only(write(tmp_path, GOOD + f"  serving: {{log: {{path: '{path}'}}}}\n"))
+    assert msg.startswith(f"{tmp_path}/pipeline.yaml:9:") and says in msg, msg
+    assert validate_file(write(tmp_path, GOOD + "  serving: {log: {path: s3://b/log}}\n"))

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from tests.servers.process import free_port
+from tests.servers.s3 import s3_server
 from tests.serving.test_server import ROWS, Server
 from tests.serving.toy import push, write_model
 from tfxd.components.versions import Destination
+from tfxd.serving.log_store import S3Log
 from tfxd.serving.request_log import LogSettings, RequestLog, spans
 
 
@@ -27,7 +29,7 @@ def read_span(folder: Path) -> list:
 def test_rows_are_sampled_and_each_span_closes_whole(tmp_path: Path):
     import tensorflow as tf
 
-    log = RequestLog(LogSettings(tmp_path / "log", sample=0.5, span_rows=40), seed=7)
+    log = RequestLog(LogSettings(str(tmp_path / "log"), sample=0.5, span_rows=40), seed=7)
     log.start()
     example = tf.train.Example()
     example.features.feature["a"].float_list.value.append(1.0)
@@ -46,6 +48,84 @@ def test_rows_are_sampled_and_each_span_closes_whole(tmp_path: Path):
     scores = [e.features.feature["tfxd.score"].float_list.value[0] for e in first + second]
     assert scores == sorted(scores) and len(set(scores)) == len(scores)  # the rows' own answers
     assert not list((tmp_path / "log").glob(".tmp-*"))
+
+
+def offer_rows(log: RequestLog, values: list[float]) -> None:
+    import tensorflow as tf
+
+    serialized = []
+    for value in values:
+        example = tf.train.Example()
+        example.features.feature["a"].float_list.value.append(value)
+        serialized.append(example.SerializeToString())
+    log.offer(serialized, 3, {"score": np.asarray(values, dtype=np.float32).reshape(-1, 1)})
+
+
+def logged_values(store: S3Log, span: int, tmp: Path) -> list[float]:
+    return [e.features.feature["a"].float_list.value[0] for e in read_span(store.fetch(span, tmp))]
+
+
+def test_spans_under_an_s3_prefix_are_whole_numbered_once_and_kept_when_unreachable(
+    tmp_path: Path, monkeypatch
+):
+    import boto3
+
+    staging = tmp_path / "staging"
+    with s3_server() as env:
+        boto3.client("s3").create_bucket(Bucket="served")
+        store = S3Log("s3://served/taxi/log")
+        log = RequestLog(LogSettings(store.location, span_rows=4, staging=staging))
+        log.start()
+        offer_rows(log, [float(i) for i in range(10)])
+        log.stop()
+        assert store.spans() == [1, 2, 3]
+        assert [logged_values(store, n, tmp_path / "got") for n in (1, 2, 3)] == [
+            [0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0]
+        ]  # fmt: skip
+        assert not list(staging.iterdir())  # nothing left staged once published
+
+        # A publisher that died between its two PUTs left data without a marker: not a span,
+        # and its number is not taken again.
+        client = boto3.client("s3")
+        client.put_object(Bucket="served", Key="taxi/log/span-4/data.tfrecord", Body=b"torn")
+        assert store.spans() == [1, 2, 3]
+        # Another server sharing the prefix took 5 after this one listed: If-None-Match moves
+        # this one on to 6 instead of overwriting.
+        listed = store._objects()
+        client.put_object(Bucket="served", Key="taxi/log/span-5/data.tfrecord", Body=b"other")
+        client.put_object(Bucket="served", Key="taxi/log/span-5/span.json", Body=b"{}")
+        monkeypatch.setattr(store, "_objects", lambda: listed)
+        ready = tmp_path / "ready"
+        ready.mkdir()
+        (ready / "data.tfrecord").write_bytes(b"mine")
+        (ready / "span.json").write_text("{}")
+        assert store.publish(ready) == 6 and not ready.exists()
+        monkeypatch.undo()
+        assert store.spans() == [1, 2, 3, 5, 6]
+        got = client.get_object(Bucket="served", Key="taxi/log/span-5/data.tfrecord")
+        assert got["Body"].read() == b"other"
+
+    # The store unreachable: the closed span stays staged, and the next start publishes it.
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    for key, value in env.items():
+        if key != "AWS_ENDPOINT_URL":
+            monkeypatch.setenv(key, value)
+    down = RequestLog(LogSettings("s3://served/taxi/log", span_rows=100, staging=staging))
+    down.start()
+    offer_rows(down, [7.0, 8.0])
+    down.stop()
+    assert len(list(staging.glob(".ready-span-*"))) == 1
+    with s3_server():
+        boto3.client("s3").create_bucket(Bucket="served")
+        again = RequestLog(LogSettings("s3://served/taxi/log", staging=staging))
+        again.start()
+        deadline = time.monotonic() + 10
+        while again.store.spans() != [1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        again.stop()
+        assert logged_values(again.store, 1, tmp_path / "late") == [7.0, 8.0]
+        assert not list(staging.iterdir())
 
 
 @pytest.fixture

@@ -264,7 +264,9 @@ class ServingLog(Strict):
 
     path: str = Field(
         "serving-log",
-        description="Folder of the log's spans (span-1, span-2, …), relative to the pipeline file.",
+        description="Where the log's spans (span-1, span-2, …) go: a folder relative to the "
+        "pipeline file, or an S3 prefix (s3://BUCKET/PREFIX; credentials from the AWS_* "
+        "environment or the instance's role, never from this file).",
     )
     sample: float = Field(
         1.0, ge=0, le=1, description="Share of request rows logged (1: every row, 0.1: one in ten)."
@@ -273,6 +275,18 @@ class ServingLog(Strict):
     span_seconds: float = Field(
         3600, gt=0, description="Seconds after a span's first row when it is closed."
     )
+
+    @field_validator("path")
+    @classmethod
+    def _folder_or_s3(cls, value: str) -> str:
+        scheme = re.match(r"^([a-z][a-z0-9+.-]*)://", value)
+        if scheme and scheme.group(1) != "s3":
+            raise ValueError(
+                f"{scheme.group(1)}:// cannot hold the serving log: use a folder or s3://BUCKET/PREFIX"
+            )
+        if value.startswith("s3://") and not value[5:].split("/")[0]:
+            raise ValueError("no bucket: write s3://BUCKET/PREFIX")
+        return value
 
 
 class Serving(Strict):

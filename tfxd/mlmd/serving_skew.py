@@ -12,6 +12,7 @@ feature gone missing) and features the model does not read are reported beside t
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,10 @@ from tfxd.components.drift_validator.params import drift_settings
 from tfxd.components.drift_validator.schema import SchemaStore
 from tfxd.components.versions import manifest
 from tfxd.errors import MetadataError, TfxdError
+from tfxd.file.load import is_uri
 from tfxd.mlmd.models import destinations
-from tfxd.serving.request_log import PREFIX, spans
+from tfxd.serving.log_store import LogStore, open_log
+from tfxd.serving.request_log import PREFIX
 
 SKEW_TYPE = "tfxd.ServingSkew"
 
@@ -36,14 +39,15 @@ class Judged:
     verdict: Verdict
 
 
-def log_folder(pipe: Any) -> Path:
+def log_location(pipe: Any) -> str:
+    """The serving log's folder (resolved against the pipeline file) or its ``s3://`` prefix."""
     settings = pipe.file.body.serving.log
     if settings is None:
         raise TfxdError(
             f"{pipe.loaded.path}: spec.serving.log is not set, so tfxd serve logs nothing: add "
             "serving: {log: {path: serving-log}} and serve again"
         )
-    return Path(pipe.loaded.resolve(settings.path))
+    return settings.path if is_uri(settings.path) else str(pipe.loaded.resolve(settings.path))
 
 
 def _gate(pipe: Any) -> tuple[str, Any]:
@@ -76,19 +80,24 @@ def judged_spans(store: Any, pipeline: str) -> dict[int, Judged]:
     return out
 
 
-def judge_span(pipe: Any, folder: Path, log_span: int) -> Judged:
+def judge_span(pipe: Any, store: LogStore, log_span: int) -> Judged:
     """Score one serving-log span (nothing recorded)."""
+    with tempfile.TemporaryDirectory(prefix="tfxd-serving-span-") as tmp:
+        where = f"{store.location.rstrip('/')}/span-{log_span}"
+        return _judge(pipe, store.fetch(log_span, Path(tmp)), log_span, where)
+
+
+def _judge(pipe: Any, span_dir: Path, log_span: int, where: str) -> Judged:
     import tensorflow as tf
     import tensorflow_data_validation as tfdv
 
     from tfxd.serving.features import read_signature
 
-    span_dir = folder / f"span-{log_span}"
     meta = json.loads((span_dir / "span.json").read_text(encoding="utf-8"))
     node_id, node = _gate(pipe)
     history_folder = node.type.schema_history(node_id, node.params, pipe.root, pipe.loaded.resolve)
     [dest] = destinations(pipe)[:1]
-    version = _answered_by(span_dir, meta)
+    version = _answered_by(span_dir, meta, where)
     train_span = manifest(dest.model_dir, version).get("span")
     if train_span is None:
         raise TfxdError(f"version {version}'s manifest names no span: its training is unknown")
@@ -121,7 +130,7 @@ def judge_span(pipe: Any, folder: Path, log_span: int) -> Judged:
     return Judged(log_span, version, int(train_span), verdict)
 
 
-def _answered_by(span_dir: Path, meta: dict[str, Any]) -> int:
+def _answered_by(span_dir: Path, meta: dict[str, Any], where: str) -> int:
     """The version that answered most of a span's rows (a span may straddle a rollback)."""
     import tensorflow as tf
 
@@ -132,7 +141,7 @@ def _answered_by(span_dir: Path, meta: dict[str, Any]) -> int:
     if not counts:
         versions = meta.get("versions") or []
         if not versions:
-            raise TfxdError(f"{span_dir}: no row names the version that answered")
+            raise TfxdError(f"{where}: no row names the version that answered")
         return int(versions[-1])
     return counts.most_common(1)[0][0]
 
@@ -155,13 +164,13 @@ def record(store: Any, pipeline: str, judged: Judged) -> None:
 
 def judge_new(pipe: Any, store: Any, again: int | None = None) -> list[Judged]:
     """Judge and record every closed serving-log span not judged yet (and ``again``, if given)."""
-    folder = log_folder(pipe)
+    log = open_log(log_location(pipe))
     done = judged_spans(store, pipe.name)
     out = []
-    for log_span in spans(folder):
+    for log_span in log.spans():
         if log_span in done and log_span != again:
             continue
-        judged = judge_span(pipe, folder, log_span)
+        judged = judge_span(pipe, log, log_span)
         record(store, pipe.name, judged)
         out.append(judged)
     return out

@@ -83,7 +83,11 @@ def command(dest: Destination, options: ServeOptions) -> list[str]:
 
 def exec_server(pipe: Any, options: ServeOptions, verbose: bool) -> None:
     """Replace this process with the server (signals reach it directly)."""
+    from tfxd.serving.log_store import open_log
+
     dest = destination(pipe, options.node)
+    if options.log is not None:
+        open_log(options.log.path).spans()  # an unreachable log is an error now, not at a span
     argv = command(dest, options)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), *filter(None, [env.get("PYTHONPATH")])])
@@ -123,4 +127,6 @@ def serving_log(pipe: Any) -> Any:
     settings = pipe.file.body.serving.log
     if settings is None:
         return None
-    return settings.model_copy(update={"path": pipe.loaded.resolve(settings.path)})
+    from tfxd.mlmd.serving_skew import log_location
+
+    return settings.model_copy(update={"path": log_location(pipe)})

@@ -230,11 +230,16 @@ def judge_serving(
 ) -> None:
     """Judge new serving-log spans for skew; on a breach warn, or (``on_serving_drift:
     retrain``) run the newest data span again from scratch, unless this check trained already."""
-    from tfxd.mlmd.serving_skew import judge_and_say, judged_spans, log_folder
+    from tfxd.mlmd.serving_skew import judge_and_say, judged_spans, log_location
     from tfxd.mlmd.store import open_store
     from tfxd.runners.local import run_pipeline
+    from tfxd.serving.log_store import open_log
 
-    if not log_folder(pipe).is_dir():
+    try:
+        if not open_log(log_location(pipe)).spans():
+            return
+    except TfxdError as e:  # the data loop goes on without it
+        console.print(f"[yellow]{pipe.name}: serving skew not judged: {e}[/]", soft_wrap=True)
         return
     before = set(judged_spans(open_store(pipe.loaded), pipe.name))
     if not judge_and_say(pipe, console):

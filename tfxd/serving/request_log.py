@@ -2,23 +2,25 @@
 
 Each logged row is the tf.Example the model was given (the features as the client sent them),
 plus ``tfxd.version`` (the version that answered) and ``tfxd.<output>`` (its prediction). Rows
-go to a span being written under a hidden name (``.tmp-span-…/data.tfrecord``); when it holds
-``span_rows`` rows, is ``span_seconds`` old, another version answers, or the server stops, it
-is closed, fsynced and renamed to ``span-<N>`` (N one past the highest). A crash leaves only a
-hidden folder, which no reader takes and the next start removes: at most one open span's rows
-are lost, never half a span.
-Writing happens on a thread of its own; a request only samples and queues.
+go to a span being written under a hidden name (``.tmp-span-…/data.tfrecord``) in a staging
+folder (the log's own folder, or a local one for an S3 prefix); when it holds ``span_rows``
+rows, is ``span_seconds`` old, another version answers, or the server stops, it is closed,
+fsynced, renamed ``.ready-span-…`` and published as ``span-<N>`` (``log_store``). A crash
+leaves only hidden folders: an open span, which no reader takes and the next start removes (at
+most one open span's rows are lost, never half a span), or a closed one, which the next start
+publishes. Writing happens on a thread of its own; a request only samples and queues.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import queue
 import random
-import re
 import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -26,25 +28,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfxd.serving.log_store import FolderLog, open_log
+
 log = logging.getLogger("tfxd.serve")
 PREFIX = "tfxd."  # features the log adds; skew checks leave them out
-SPAN = re.compile(r"^span-(\d+)$")
 TMP = ".tmp-span-"
+READY = ".ready-span-"
+RETRY_SECONDS = 30.0  # between tries to publish a span the store refused
 
 
 @dataclass(frozen=True)
 class LogSettings:
-    folder: Path
+    location: str  # a folder or an s3:// prefix
     sample: float = 1.0
     span_rows: int = 100_000
     span_seconds: float = 3600.0
+    staging: Path | None = None  # where spans are written before publishing (S3 only)
+
+    def staging_folder(self) -> Path:
+        """The folder itself; for an S3 prefix the given staging folder or one per prefix in
+        the temp folder (kept across restarts, so a span closed but not published is not lost)."""
+        store = open_log(self.location)
+        if isinstance(store, FolderLog):
+            return store.folder
+        if self.staging is not None:
+            return self.staging
+        digest = hashlib.sha256(self.location.encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / "tfxd-serving-log" / digest
 
 
-def spans(folder: Path) -> list[int]:
-    """The closed spans of a serving log, oldest first."""
-    if not folder.is_dir():
-        return []
-    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := SPAN.match(p.name)))
+def spans(location: str | Path) -> list[int]:
+    """The published spans of a serving log, oldest first."""
+    return open_log(str(location)).spans()
 
 
 def record(serialized: bytes, version: int, outputs: dict[str, Any], row: int) -> bytes:
@@ -86,11 +101,15 @@ class RequestLog:
         self._rows = 0
         self._opened = 0.0
         self._versions: set[int] = set()
+        self.store = open_log(settings.location)
+        self.staging = settings.staging_folder()
         self.dropped = 0  # rows not logged because the writer fell behind
+        self._pending = False  # closed spans staged, not published yet
+        self._retry_at = 0.0
 
     def start(self) -> None:
-        self.settings.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.settings.folder.glob(TMP + "*"):  # a crashed server's open span
+        self.staging.mkdir(parents=True, exist_ok=True)
+        for stale in self.staging.glob(TMP + "*"):  # a crashed server's open span
             shutil.rmtree(stale, ignore_errors=True)
         self._thread.start()
 
@@ -113,6 +132,11 @@ class RequestLog:
             self._thread.join(timeout=60)
 
     def _run(self) -> None:
+        try:
+            self.store.clean()
+        except Exception as e:
+            log.warning("serving log %s: not cleaned (%s)", self.store.location, e)
+        self._publish()  # what a previous server closed but could not publish
         while True:
             try:
                 item = self._queue.get(timeout=0.5)
@@ -126,6 +150,8 @@ class RequestLog:
                     self._write(*item)
                 if self._open is not None and self._due():
                     self._close()
+                elif self._pending and time.monotonic() >= self._retry_at:
+                    self._publish()
             except Exception:  # a full disk must not stop serving; the rows are counted
                 log.exception("writing the serving log")
                 self._abandon()
@@ -143,7 +169,7 @@ class RequestLog:
             self._close()  # a span holds the answers of one version: its skew has one baseline
         for i, serialized in enumerate(picked):
             if self._open is None:
-                self._open = self.settings.folder / f"{TMP}{uuid.uuid4().hex[:8]}"
+                self._open = self.staging / f"{TMP}{uuid.uuid4().hex[:8]}"
                 self._open.mkdir()
                 self._writer = tf.io.TFRecordWriter(str(self._open / "data.tfrecord"))
                 self._rows, self._opened, self._versions = 0, time.monotonic(), set()
@@ -163,15 +189,21 @@ class RequestLog:
         for name in ("data.tfrecord", "span.json"):
             with open(folder / name, "rb") as handle:
                 os.fsync(handle.fileno())
-        for _ in range(100):
-            number = max([0, *spans(self.settings.folder)]) + 1
+        os.rename(folder, self.staging / (READY + folder.name[len(TMP) :]))
+        self._publish()
+
+    def _publish(self) -> None:
+        """Publish every closed span staged, oldest first; one that fails waits for the next."""
+        ready = sorted(self.staging.glob(READY + "*"), key=lambda p: p.stat().st_mtime)
+        for folder in ready:
             try:
-                os.rename(folder, self.settings.folder / f"span-{number}")
-                break
-            except OSError:
-                if not (self.settings.folder / f"span-{number}").exists():
-                    raise
-        log.info("serving log: span-%s closed (%s rows)", number, meta["rows"])
+                number = self.store.publish(folder)
+            except Exception as e:  # the store unreachable: kept, tried again later
+                log.warning("serving log: %s not published yet (%s)", folder.name, e)
+                self._pending, self._retry_at = True, time.monotonic() + RETRY_SECONDS
+                return
+            log.info("serving log: span-%s published to %s", number, self.store.location)
+        self._pending = False
 
     def _abandon(self) -> None:
         if self._open is not None:

@@ -57,7 +57,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-rows", type=int, default=1024)
     p.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024)
     p.add_argument("--poll", type=float, default=0.2, help="seconds between looks at the pointer")
-    p.add_argument("--log-dir", help="the serving log's folder (no log when absent)")
+    p.add_argument("--log-dir", help="the serving log's folder or s3:// prefix (none: no log)")
+    p.add_argument("--log-staging", help="local folder for spans before an S3 upload")
     p.add_argument("--log-sample", type=float, default=1.0)
     p.add_argument("--log-span-rows", type=int, default=100_000)
     p.add_argument("--log-span-seconds", type=float, default=3600.0)
@@ -103,7 +104,11 @@ def build(args: argparse.Namespace) -> tuple[Any, Follower, RequestLog | None]:
     requests = None
     if args.log_dir:
         settings = LogSettings(
-            Path(args.log_dir), args.log_sample, args.log_span_rows, args.log_span_seconds
+            args.log_dir,
+            args.log_sample,
+            args.log_span_rows,
+            args.log_span_seconds,
+            Path(args.log_staging) if args.log_staging else None,
         )
         requests = RequestLog(settings)
 
