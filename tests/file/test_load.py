@@ -212,7 +212,10 @@ def test_load_reports_structure_without_registry(tmp_path):
 @pytest.mark.parametrize(
     "path, says",
     [
-        ("gs://bucket/log", "gs:// cannot hold the serving log: use a folder or s3://BUCKET/PREFIX"),
+        (
+            "gs://bucket/log",
+            "gs:// cannot hold the serving log: use a folder or s3://BUCKET/PREFIX",
+        ),
         ("s3:///log", "no bucket: write s3://BUCKET/PREFIX"),
     ],
 )
