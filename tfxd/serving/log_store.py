@@ -24,6 +24,7 @@ from tfxd.errors import TfxdError
 
 SPAN = re.compile(r"^span-(\d+)$")
 FILES = ("data.tfrecord", "span.json")  # the marker last
+CLAIMED = ("PreconditionFailed", "ConditionalRequestConflict")  # 412, or 409 while another writes
 ORPHAN_SECONDS = 3600.0  # data with no marker this old is a publisher that died between PUTs
 
 
@@ -146,7 +147,7 @@ class S3Log:
                     )
                 break
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "409"):
+                if e.response.get("Error", {}).get("Code") not in CLAIMED:
                     raise
                 number += 1  # another server took it
         else:
