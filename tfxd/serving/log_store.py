@@ -49,15 +49,9 @@ class LogStore(Protocol):
 
 
 def open_log(location: str) -> LogStore:
-    """The store behind a serving log's ``path``: a folder, or an ``s3://`` prefix."""
-    if location.startswith("s3://"):
-        return S3Log(location)
-    if re.match(r"^[a-z][a-z0-9+.-]*://", location):
-        raise TfxdError(
-            f"serving log {location}: only a folder or an s3:// prefix can hold the serving "
-            "log; set spec.serving.log.path to one"
-        )
-    return FolderLog(location)
+    """The store behind a serving log's ``path`` (checked by the file model: a folder, or an
+    ``s3://`` prefix with a bucket)."""
+    return S3Log(location) if location.startswith("s3://") else FolderLog(location)
 
 
 class FolderLog:
@@ -94,8 +88,6 @@ class S3Log:
     def __init__(self, location: str):
         self.location = location
         bucket, _, prefix = location[len("s3://") :].partition("/")
-        if not bucket:
-            raise TfxdError(f"serving log {location}: no bucket; write s3://BUCKET/PREFIX")
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self._client: Any = None
 

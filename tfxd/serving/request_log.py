@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfxd.serving.log_store import FolderLog, open_log
+from tfxd.serving.log_store import FolderLog, LogStore, open_log
 
 log = logging.getLogger("tfxd.serve")
 PREFIX = "tfxd."  # features the log adds; skew checks leave them out
@@ -45,10 +45,9 @@ class LogSettings:
     span_seconds: float = 3600.0
     staging: Path | None = None  # where spans are written before publishing (S3 only)
 
-    def staging_folder(self) -> Path:
+    def staging_folder(self, store: LogStore) -> Path:
         """The folder itself; for an S3 prefix the given staging folder or one per prefix in
         the temp folder (kept across restarts, so a span closed but not published is not lost)."""
-        store = open_log(self.location)
         if isinstance(store, FolderLog):
             return store.folder
         if self.staging is not None:
@@ -102,7 +101,7 @@ class RequestLog:
         self._opened = 0.0
         self._versions: set[int] = set()
         self.store = open_log(settings.location)
-        self.staging = settings.staging_folder()
+        self.staging = settings.staging_folder(self.store)
         self.dropped = 0  # rows not logged because the writer fell behind
         self._pending = False  # closed spans staged, not published yet
         self._retry_at = 0.0
