@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 import sys
@@ -123,11 +122,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from tfxd.pipelines.pipeline import validate_file
-    from tfxd.runners.plan import open_plan, plan
+    from tfxd.runners import launch
 
     pipe = validate_file(args.file, _params(args.param))
-    store, span = open_plan(pipe, args.span)
-    predicted = plan(pipe, store, span)
+    store = launch.open_history(pipe)
+    prepared = launch.prepare(pipe, "local", store, span=args.span)
+    predicted, span = prepared.predict(store), prepared.span
     for line in predicted.lines():
         print(line)
     runs = sum(n.action != "cached" for n in predicted.nodes)
@@ -146,38 +146,28 @@ def _jobs(jobs: int | None) -> int | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tfxd.pipelines.pipeline import validate_file
-
-    return _run(validate_file(args.file, _params(args.param)), args)
-
-
-def _run(pipe: Any, args: argparse.Namespace) -> int:
-    """One local run, as `tfxd run` makes it (`tfxd dev` makes one per pass)."""
-    if not (args.no_cache or args.from_node or args.only):
-        from tfxd.runners.plan import run_if_cached
-
-        if run_if_cached(pipe, args.span, console) is not None:
-            return 0
     from tfxd.runners.local import run_pipeline
 
-    result = run_pipeline(
-        pipe,
-        enable_cache=not args.no_cache,
-        from_nodes=args.from_node,
-        only_nodes=args.only,
-        console=console,
-        span=args.span,
-        jobs=_jobs(args.jobs),
-    )
-    return 0 if result.ok else 1
+    pipe = validate_file(args.file, _params(args.param))
+    return 0 if run_pipeline(pipe, console=console, **_run_options(args)).ok else 1
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What `tfxd run` and `tfxd dev` give each local run."""
+    return {
+        "enable_cache": not args.no_cache,
+        "from_nodes": args.from_node,
+        "only_nodes": args.only,
+        "span": args.span,
+        "jobs": _jobs(args.jobs),
+    }
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from tfxd.runners.dev import develop
 
-    _jobs(args.jobs)
     try:
-        run = functools.partial(_run, args=args)
-        develop(args.file, _params(args.param), run, console, span=args.span)
+        develop(args.file, _params(args.param), _run_options(args), console)
     except KeyboardInterrupt:
         return 0
 
@@ -372,7 +362,12 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     # where the pusher serves: the checked pipeline says
     checked = _checked(args) if args.model == "serving" else None
     print_lineage(
-        args.pipeline, model=args.model, spec_file=args.file, console=console, checked=checked
+        args.pipeline,
+        model=args.model,
+        spec_file=args.file,
+        console=console,
+        checked=checked,
+        wide=args.wide,
     )
     return 0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tfxd.components.example_gen.params import content_hashes, fingerprint_text
+from tfxd.infra.fingerprints import content_hashes, fingerprint_text
 
 PIPELINE = """\
 apiVersion: tfxd/v1
@@ -78,16 +78,17 @@ def test_driver_fingerprints_the_newest_span_by_content(tmp_path):
 
 def test_runs_cache_on_content_and_plan_says_so(tmp_path):
     from tfxd.pipelines.pipeline import validate_file
+    from tfxd.runners.launch import open_history, prepare
     from tfxd.runners.local import run_pipeline
-    from tfxd.runners.plan import open_plan, plan
 
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
     part = write(tmp_path, 1, "".join(f"{i},{i * 7}\n" for i in range(20)))
 
     def predicted_then_run() -> tuple[str, str, str]:
         pipe = validate_file(tmp_path / "pipeline.yaml")
-        store, span = open_plan(pipe, None)
-        [step] = plan(pipe, store, span).nodes
+        store = open_history(pipe)
+        [step] = prepare(pipe, "local", store).predict(store).nodes
+        del store
         [done] = run_pipeline(pipe, capture_logs=False).steps
         return step.action, step.reason, done.status
 
@@ -99,3 +100,29 @@ def test_runs_cache_on_content_and_plan_says_so(tmp_path):
     same_size_and_time(part)
     reason = "input files: span-1/train/part.csv changed"
     assert predicted_then_run() == ("run", reason, "done")
+
+
+def test_a_run_hashes_each_input_file_once(tmp_path, monkeypatch):
+    """The run protocol's plan keys hash the inputs; the driver, later in the same run, finds
+    their digests known (a run that executes used to hash each file three times)."""
+    from tfxd.infra import fingerprints
+    from tfxd.pipelines.pipeline import validate_file
+    from tfxd.runners.local import run_pipeline
+
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE)
+    write(tmp_path, 1, "".join(f"{i},{i * 3}\n" for i in range(30)))
+    hashed: list[str] = []
+
+    def counting_open(path, *args, **kwargs):
+        hashed.append(os.path.relpath(path, tmp_path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(fingerprints, "open", counting_open, raising=False)
+    pipe = validate_file(tmp_path / "pipeline.yaml")
+    [done] = run_pipeline(pipe, capture_logs=False, jobs=1).steps
+    assert done.status == "done"
+    assert sorted(hashed) == ["data/span-1/eval/part.csv", "data/span-1/train/part.csv"]
+    hashed.clear()
+    [again] = run_pipeline(validate_file(tmp_path / "pipeline.yaml"), capture_logs=False).steps
+    assert again.status == "cached"  # the shortcut: hashed by the plan keys only
+    assert len(hashed) == 2

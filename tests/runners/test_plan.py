@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 from tfxd.pipelines.pipeline import validate_file
-from tfxd.runners.plan import CACHED_FROM, PLAN_KEY, node_keys, plan, record_cached_run
+from tfxd.runners.launch import prepare
+from tfxd.runners.plan import CACHED_FROM, PLAN_KEY, node_keys, record_cached_run
 
 PIPELINE = """\
 apiVersion: tfxd/v1
@@ -29,6 +30,11 @@ spec:
       inputs: {examples: examples.examples, schema: schema.schema}
       with: {module_file: code/model.py}
 """
+
+
+def predict(pipe, store):
+    """What `tfxd plan` prints: the run protocol's prediction."""
+    return prepare(pipe, "local", store).predict(store)
 
 
 def make(tmp_path: Path, text: str = PIPELINE) -> Path:
@@ -116,12 +122,12 @@ def test_plan_names_what_changed_and_what_runs_because_of_it(tmp_path):
     path = make(tmp_path)
     pipe = validate_file(path)
     store = store_at(tmp_path / "metadata.db")
-    assert [n.action for n in plan(pipe, None, None).nodes] == ["run"] * 4
+    assert [n.action for n in predict(pipe, None).nodes] == ["run"] * 4
     finished(store, "planned", node_keys(pipe, None), "r1")
-    assert plan(pipe, store, None).all_cached
+    assert predict(pipe, store).all_cached
 
     (tmp_path / "code" / "model.py").write_text("def preprocessing_fn(inputs):\n    return {}\n")
-    steps = {n.node: n for n in plan(pipe, store, None).nodes}
+    steps = {n.node: n for n in predict(pipe, store).nodes}
     assert [steps[n].action for n in ("examples", "stats", "schema")] == ["cached"] * 3
     assert (steps["transform"].action, steps["transform"].reason) == (
         "run",
@@ -129,21 +135,21 @@ def test_plan_names_what_changed_and_what_runs_because_of_it(tmp_path):
     )
 
     path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: true"))
-    steps = {n.node: n for n in plan(validate_file(path), store, None).nodes}
+    steps = {n.node: n for n in predict(validate_file(path), store).nodes}
     assert steps["schema"].reason == "infer_feature_shape: false → true"
     assert steps["transform"].reason == "upstream schema runs"
     data = tmp_path / "data" / "a.csv"
     stamp = data.stat().st_mtime + 5
     data.write_bytes(data.read_bytes())
     os.utime(data, (stamp, stamp))  # the same bytes rewritten, a later time: still cached
-    steps = {n.node: n for n in plan(validate_file(path), store, None).nodes}
+    steps = {n.node: n for n in predict(validate_file(path), store).nodes}
     assert steps["examples"].action == "cached"
     stat = data.stat()
     text = data.read_bytes()
     data.write_bytes(text[:-2] + bytes(reversed(text[-2:])))  # other bytes, same size and time
     os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert data.stat().st_size == stat.st_size
-    steps = {n.node: n for n in plan(validate_file(path), store, None).nodes}
+    steps = {n.node: n for n in predict(validate_file(path), store).nodes}
     assert steps["examples"].reason == "input files: a.csv changed"
     assert steps["stats"].reason == "upstream examples runs"
     assert steps["schema"].reason == "upstream stats runs"
@@ -157,7 +163,7 @@ def test_a_run_served_by_the_cache_is_recorded_as_tfx_records_one(tmp_path):
     pipe = validate_file(path)
     store = store_at(tmp_path / "metadata.db")
     first = finished(store, "planned", node_keys(pipe, None), "r1")
-    predicted = plan(pipe, store, None)
+    predicted = predict(pipe, store)
     record_cached_run(store, "planned", "r2", predicted.nodes)
 
     newest, older = list_runs(store, "planned")
@@ -170,7 +176,7 @@ def test_a_run_served_by_the_cache_is_recorded_as_tfx_records_one(tmp_path):
         [artifact] = store.get_artifacts_by_id([event.artifact_id])
         assert artifact.uri == f"/out/r1/{node.node}"  # the outputs it reuses
     # The next plan matches the recorded run too: nothing changed.
-    assert plan(pipe, store, None).all_cached
+    assert predict(pipe, store).all_cached
 
 
 def test_an_upstream_served_from_another_execution_hands_over_other_artifacts(tmp_path):
@@ -181,7 +187,7 @@ def test_an_upstream_served_from_another_execution_hands_over_other_artifacts(tm
     path.write_text(PIPELINE.replace("infer_feature_shape: false", "infer_feature_shape: true"))
     pipe = validate_file(path)
     finished(store, "planned", {"schema": node_keys(pipe, None)["schema"]}, "r2")
-    steps = {n.node: n for n in plan(pipe, store, None).nodes}
+    steps = {n.node: n for n in predict(pipe, store).nodes}
     assert steps["schema"].action == "cached"
     assert (steps["transform"].action, steps["transform"].reason) == (
         "run",

@@ -8,9 +8,9 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from tfxd.components.example_gen.params import files_changed
 from tfxd.errors import MetadataError
 from tfxd.file.changes import keyed_changes
+from tfxd.infra.fingerprints import files_changed
 from tfxd.mlmd.records import RunRecord, read_record
 from tfxd.mlmd.runs_table import differing_parameters, short_value
 from tfxd.mlmd.store import open_store

@@ -84,35 +84,28 @@ def run_node(pipeline_file: str, fixed: dict[str, str], node_id: str, **context:
     """One Airflow task: node ``node_id`` of this DAG run's pipeline, by TFX's portable launcher."""
     from ml_metadata import metadata_store
 
-    from tfxd.pipelines.spans import newest_file_span
-    from tfxd.runners.local import compile_ir, launch_node, mlmd_connection, repair_abandoned
-    from tfxd.runners.plan import CACHED, COMPLETE, must_run, node_keys, write_key
-    from tfxd.runners.record import annotate, start_record
+    from tfxd.runners import launch
+    from tfxd.runners.local import compile_ir, launch_node, mlmd_connection
 
     run_id = context["run_id"]
     given = {k: str(v) for k, v in (context.get("params") or {}).items()}
     pipe = validate_file(pipeline_file, {**fixed, **given})
     ir = compile_ir(pipe, "airflow", run_id)
     deployment, connection = mlmd_connection(ir)
-    repaired = repair_abandoned(connection, pipe.name, run_id, node_id=node_id, in_run=run_id)
+    repaired = launch.repair_abandoned(
+        connection, pipe.name, run_id, node_id=node_id, in_run=run_id
+    )
     if repaired:
         print(f"marked {repaired} execution(s) of an interrupted attempt FAILED")
     store = metadata_store.MetadataStore(connection)
-    span = newest_file_span(pipe)  # what TFX's driver resolves for the DAG run
-    root = ir.runtime_spec.pipeline_root.field_value.string_value
-    keys = node_keys(pipe, span)
-    start_record(store, pipe, run_id, span, "airflow", keys, root)
-    if node_id in must_run(store, pipe.name, {node_id: keys[node_id]}):
-        for node in ir.nodes:  # TFX's key misses what a module imports (see plan.must_run)
-            if node.pipeline_node.node_info.id == node_id:
-                node.pipeline_node.execution_options.caching_options.enable_cache = False
+    # The newest span: what TFX's driver resolves for the DAG run.
+    prepared = launch.prepare(pipe, "airflow", store)
+    launch.start(store, prepared, run_id, ir.runtime_spec.pipeline_root.field_value.string_value)
+    launch.cache_off(ir, launch.changed_nodes(store, prepared, [node_id]))
     info = launch_node(ir, deployment, connection, node_id)
     if info is None or info.execution_id is None:
         return
-    [execution] = store.get_executions_by_id([info.execution_id])
-    if execution.last_known_state in (COMPLETE, CACHED):
-        write_key(store, execution.id, keys[node_id])
-    annotate(store, info.execution_id, pipe.nodes[node_id].type.evaluation)
+    launch.finish_node(store, prepared, node_id, info.execution_id)
     ti = context.get("ti")
     if ti is not None:
         # TFX reuses a failed attempt's execution for the retry; say which attempt finished it.

@@ -69,11 +69,17 @@ def signature(paths: list[Path]) -> Signature:
 
 
 def keys_of(pipe: Pipeline, span: int | None) -> dict[str, Any]:
-    """What `tfxd plan` keys each node on, at ``span`` or the newest."""
-    from tfxd.pipelines.spans import newest_file_span
-    from tfxd.runners.plan import node_keys
+    """What `tfxd plan` keys each node on, at ``span`` or the newest (no history read)."""
+    from tfxd.runners.launch import prepare
 
-    return node_keys(pipe, span if span is not None else newest_file_span(pipe))
+    return prepare(pipe, "local", None, span=span).keys
+
+
+def one_pass(pipe: Pipeline, options: dict[str, Any], console: Any) -> int:
+    """One local run, as `tfxd run` makes it with the same options; its exit code."""
+    from tfxd.runners.local import run_pipeline
+
+    return 0 if run_pipeline(pipe, console=console, **options).ok else 1
 
 
 def preload(pipe: Pipeline, span: int | None) -> None:
@@ -120,21 +126,22 @@ def in_child(work: Callable[[], int]) -> int:
 def develop(
     path: str | Path,
     overrides: dict[str, str],
-    run: Callable[[Pipeline], int],
+    options: dict[str, Any],
     console: Any,
     *,
-    span: int | None = None,
     poll: float = 1.0,
 ) -> NoReturn:
-    """Run ``run(pipe)`` in a forked process, then again on every change that moves the plan
-    keys, until interrupted (Ctrl-C raises KeyboardInterrupt here)."""
+    """Run the pipeline (``options``: those of ``local.run_pipeline``) in a forked process, then
+    again on every change that moves the plan keys, until interrupted (Ctrl-C raises
+    KeyboardInterrupt here)."""
+    span = options.get("span")
     pipe = validate_file(path, overrides)
     preload(pipe, span)
     done = 0
     while True:
         paths = watched_paths(pipe)
         before = signature(paths)
-        code = in_child(functools.partial(run, pipe))
+        code = in_child(functools.partial(one_pass, pipe, options, console))
         done += 1
         keys, seen = keys_of(pipe, span), signature(paths)
         during = seen != before  # the pass may have read either version: run again

@@ -20,12 +20,13 @@ from rich.markup import escape
 
 from tfxd.components.registry import Target
 from tfxd.errors import TfxdError
+from tfxd.infra.fingerprints import one_run
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.code import importable
 from tfxd.pipelines.pipeline import Pipeline, validate_file
+from tfxd.runners import launch
 from tfxd.runners.failure import failed_step
 from tfxd.runners.locks import pipeline_lock
-from tfxd.runners.plan import must_run, node_keys, reused_keys, write_key
 from tfxd.runners.progress import (
     RunOutcome,
     StepResult,
@@ -34,7 +35,7 @@ from tfxd.runners.progress import (
     summary,
     terminal_console,
 )
-from tfxd.runners.record import annotate, output_notes, start_record
+from tfxd.runners.record import output_notes
 from tfxd.runners.workers import (
     Finished,
     Workers,
@@ -43,56 +44,10 @@ from tfxd.runners.workers import (
     serialized_metadata,
 )
 
-ABANDONED = "tfxd_abandoned"
-
 
 @dataclass
 class RunResult(RunOutcome):
     repaired: int = 0  # executions a killed run left RUNNING, marked failed before this one
-
-
-def repair_abandoned(
-    connection_config: Any,
-    pipeline_name: str,
-    run_id: str,
-    *,
-    node_id: str | None = None,
-    in_run: str | None = None,
-) -> int:
-    """Mark executions left RUNNING by a killed process as FAILED; returns how many.
-
-    The caller must know nothing else runs them: the local runner holds the pipeline lock (all
-    of the pipeline's executions), an Airflow task attempt owns its node in its DAG run
-    (``node_id`` and ``in_run``)."""
-    from ml_metadata import metadata_store
-    from ml_metadata.proto import metadata_store_pb2 as mlmd
-
-    store = metadata_store.MetadataStore(connection_config)
-    scope = [("pipeline", pipeline_name)]
-    if node_id is not None:
-        scope.append(("node", f"{pipeline_name}.{node_id}"))
-    if in_run is not None:
-        scope.append(("pipeline_run", in_run))
-    ids: set[int] | None = None
-    for kind, name in scope:
-        context = store.get_context_by_type_and_name(kind, name)
-        if context is None:
-            return 0
-        found = {e.id for e in store.get_executions_by_context(context.id)}
-        ids = found if ids is None else ids & found
-    stale = [
-        e
-        for e in store.get_executions_by_id(sorted(ids or []))
-        if e.last_known_state in (mlmd.Execution.RUNNING, mlmd.Execution.NEW)
-    ]
-    for execution in stale:
-        execution.last_known_state = mlmd.Execution.FAILED
-        execution.custom_properties[
-            ABANDONED
-        ].string_value = f"process ended before the execution finished; repaired by run {run_id}"
-    if stale:
-        store.put_executions(stale)
-    return len(stale)
 
 
 def compile_ir(
@@ -110,9 +65,7 @@ def compile_ir(
     importable(pipe)
     built = build(pipe, target, enable_cache=enable_cache, span=span)
     ir = compiler.Compiler().compile(built.pipeline)
-    for node in ir.nodes:
-        if node.pipeline_node.node_info.id in built.always_run:
-            node.pipeline_node.execution_options.caching_options.enable_cache = False
+    launch.cache_off(ir, built.always_run)
     runtime_parameter_utils.substitute_runtime_parameter(
         ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
     )
@@ -152,7 +105,7 @@ def run_file(
     return run_pipeline(validate_file(path, overrides or {}), **options)
 
 
-def _check_nodes(pipe: Pipeline, names: list[str], flag: str) -> None:
+def check_nodes(pipe: Pipeline, names: list[str], flag: str) -> None:
     from tfxd.file import did_you_mean
 
     for name in names:
@@ -167,69 +120,77 @@ def _check_nodes(pipe: Pipeline, names: list[str], flag: str) -> None:
 def run_pipeline(
     pipe: Pipeline,
     *,
+    span: int | None = None,
+    enable_cache: bool = True,
+    from_nodes: list[str] | None = None,
+    only_nodes: list[str] | None = None,
+    console: Console | None = None,
+    **options: Any,
+) -> RunResult:
+    """One local run of ``pipe`` (``tfxd run``, each ``tfxd dev`` pass, a span of ``tfxd watch``,
+    ``tfxd reproduce``), by the run protocol (``launch``): prepared once (span, plan keys), then
+    recorded from the cache without TFX when every node is cached, else launched. ``options``:
+    those of :func:`launch_prepared`. A failed node ends the run."""
+    console = console or Console()
+    from_nodes, only_nodes = from_nodes or [], only_nodes or []
+    check_nodes(pipe, from_nodes, "--from")
+    check_nodes(pipe, only_nodes, "--only")
+    if from_nodes and only_nodes:
+        raise TfxdError("use either --from or --only, not both")
+    span = launch.pin_span(pipe, span)
+    store = launch.open_history(pipe, writable=True)  # a MySQL server down: said now
+    skipped = launch.partial_skips(pipe, from_nodes, only_nodes)
+    prepared = launch.prepare(pipe, "local", store, span=span, pinned=True, skipped=skipped)
+    if store is not None and enable_cache and not skipped:
+        cached = launch.cached_run(store, prepared, console)
+        if cached is not None:
+            return RunResult(cached.pipeline, cached.run_id, cached.steps)
+    del store  # the launch opens its own, serialized connections
+    return launch_prepared(
+        prepared,
+        enable_cache=enable_cache,
+        from_nodes=from_nodes,
+        only_nodes=only_nodes,
+        console=console,
+        **options,
+    )
+
+
+def launch_prepared(
+    prepared: launch.Prepared,
+    *,
     enable_cache: bool = True,
     from_nodes: list[str] | None = None,
     only_nodes: list[str] | None = None,
     console: Console | None = None,
     capture_logs: bool = True,
-    span: int | None = None,
     jobs: int | None = None,
     seeds: dict[str, int] | None = None,
     reproduces: str = "",
 ) -> RunResult:
-    """Run ``pipe`` locally; returns per-node results (a failed node ends the run). Up to
-    ``jobs`` nodes run at once (default: ``default_jobs()``; 1 runs them one after another in
-    this process; see ``workers``).
-    ``seeds`` and ``reproduces``: what ``tfxd reproduce`` gives the run it makes.
+    """Launch the nodes of a prepared run with TFX's portable launcher; up to ``jobs`` at once
+    (default: ``default_jobs()``; 1 runs them one after another in this process; see
+    ``workers``). ``seeds`` and ``reproduces``: what ``tfxd reproduce`` gives the run it makes.
 
     With ``capture_logs`` each node's output (TF, Beam, the user's module) goes to
     ``<root>/.logs/<run id>/<node>.log`` and the terminal shows only progress."""
     from tfx.orchestration.portable import partial_run_utils
 
+    pipe, span = prepared.pipe, prepared.span
     console = console or Console()
-    from_nodes, only_nodes = from_nodes or [], only_nodes or []
-    _check_nodes(pipe, from_nodes, "--from")
-    _check_nodes(pipe, only_nodes, "--only")
-    if from_nodes and only_nodes:
-        raise TfxdError("use either --from or --only, not both")
-
-    from tfxd.pipelines.spans import newest_file_span, pinnable
-
-    if span is not None:
-        pinnable(pipe)  # --span needs spans to pin
-    else:  # the newest span, pinned as --span pins it: the same run as `tfxd watch` makes of it
-        span = newest_file_span(pipe)
-    if pipe.file.body.metadata.mysql is not None:  # down, or refusing the login: say so now
-        from tfxd.mlmd.store import open_store
-
-        open_store(pipe.loaded, readonly=False)
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
     ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
     if from_nodes or only_nodes:
         partial_run_utils.mark_pipeline(
-            ir,
-            from_nodes=from_nodes or only_nodes,
-            to_nodes=only_nodes or None,
+            ir, from_nodes=from_nodes or only_nodes, to_nodes=only_nodes or None
         )
+        marked = [n.pipeline_node.node_info.id for n in ir.nodes]
+        skipped = [n for n in marked if _skipped(ir, n)]
+        if sorted(skipped) != sorted(prepared.skipped):
+            raise TfxdError(  # launch.partial_skips must say what TFX marks
+                f"internal: TFX skips {sorted(skipped)}, the plan {sorted(prepared.skipped)}"
+            )
     deployment, connection = mlmd_connection(ir)
-    # What `tfxd plan` compares, recorded on each execution; a skipped node hands over its
-    # latest outputs, so its key is the one recorded with them.
-    skipped = [
-        n.pipeline_node.node_info.id
-        for n in ir.nodes
-        if n.pipeline_node.execution_options.HasField("skip")
-    ]
-    reused = {}
-    if skipped:
-        with serialized_metadata(connection) as handle:
-            reused = reused_keys(handle.store, pipe.name, skipped)
-    keys = node_keys(pipe, span, reused)
-    if enable_cache:  # TFX's key misses what a module imports: run what the plan says changed
-        with serialized_metadata(connection) as handle:
-            changed = must_run(handle.store, pipe.name, keys)
-        for node in ir.nodes:
-            if node.pipeline_node.node_info.id in changed:
-                node.pipeline_node.execution_options.caching_options.enable_cache = False
     result = RunResult(pipeline=pipe.name, run_id=run_id)
     root = ir.runtime_spec.pipeline_root.field_value.string_value
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
@@ -243,22 +204,29 @@ def run_pipeline(
         )
     jobs = 1 if streams else jobs or default_jobs()
     with pipeline_lock(root, pipe.name):
-        result.repaired = repair_abandoned(connection, pipe.name, run_id)
+        result.repaired = launch.repair_abandoned(connection, pipe.name, run_id)
         if result.repaired:
             console.print(
                 f"[yellow]repaired[/] {result.repaired} execution(s) left running by an "
                 "interrupted run (marked FAILED)"
             )
         with serialized_metadata(connection) as handle:
-            start_record(handle.store, pipe, run_id, span, "local", keys, root, seeds, reproduces)
+            if enable_cache:
+                launch.cache_off(ir, launch.changed_nodes(handle.store, prepared))
+            launch.start(handle.store, prepared, run_id, root, seeds, reproduces)
         console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {root})")
-        run = _Run(ir, deployment, connection, keys, console, result, log_dir, capture_logs)
-        run.evaluations = {n: pipe.nodes[n].type.evaluation for n in pipe.order}
+        run = _Run(ir, deployment, connection, prepared, console, result, log_dir, capture_logs)
         if jobs > 1:
             preload_executors(ir, deployment)
-        run.schedule(jobs)
+        with one_run(prepared.digests):  # the drivers hash no input file the keys hashed
+            run.schedule(jobs)
     summary(console, result)
     return result
+
+
+def _skipped(ir: Any, node_id: str) -> bool:
+    [node] = [n for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
+    return node.pipeline_node.execution_options.HasField("skip")
 
 
 class _Run:
@@ -271,17 +239,16 @@ class _Run:
         ir: Any,
         deployment: Any,
         connection: Any,
-        keys: dict[str, str],
+        prepared: launch.Prepared,
         console: Console,
         result: RunResult,
         log_dir: Path,
         capture_logs: bool,
     ):
         self.ir, self.deployment, self.connection = ir, deployment, connection
-        self.keys, self.console, self.result = keys, console, result
+        self.prepared, self.console, self.result = prepared, console, result
         self.log_dir, self.capture_logs = log_dir, capture_logs
         self.started: dict[str, float] = {}
-        self.evaluations: dict[str, str | None] = {}  # node → its evaluation output, if any
 
     def schedule(self, jobs: int) -> None:
         nodes = {n.pipeline_node.node_info.id: n.pipeline_node for n in self.ir.nodes}
@@ -364,11 +331,10 @@ class _Run:
             status = "skipped"
         else:
             with serialized_metadata(self.connection) as handle:
-                [execution] = handle.store.get_executions_by_id([finished.execution_id])
-                notes = output_notes(handle.store, execution.id)
-                if execution.last_known_state in (mlmd.Execution.COMPLETE, mlmd.Execution.CACHED):
-                    write_key(handle.store, execution.id, self.keys.get(node_id))
-                    annotate(handle.store, execution.id, self.evaluations.get(node_id))
+                notes = output_notes(handle.store, finished.execution_id)
+                execution = launch.finish_node(
+                    handle.store, self.prepared, node_id, finished.execution_id
+                )
             if execution.last_known_state == mlmd.Execution.CACHED:
                 status = "cached"
         report(self.console, self.result, StepResult(node_id, status, seconds))

@@ -11,7 +11,8 @@ skips, the key recorded with the outputs it reuses) and, through the order of th
 upstream node runs (new input artifacts). The local runner writes the key on every execution it
 finishes (``tfxd_plan_key``); a node is cached when an earlier successful execution of it has the
 same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the run
-from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam.
+from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam. The runners reach
+all of this through one protocol, ``runners.launch``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tfxd.components.example_gen.params import files_changed
 from tfxd.components.registry import load
 from tfxd.file.changes import keyed_changes
+from tfxd.infra.fingerprints import files_changed
 from tfxd.pipelines.code import source_digests
 from tfxd.pipelines.pipeline import Pipeline
 
@@ -129,11 +130,10 @@ def earlier(store: Any, pipeline: str) -> dict[str, list[Any]]:
     return out
 
 
-def must_run(store: Any, pipeline: str, keys: dict[str, dict[str, Any] | None]) -> set[str]:
-    """The nodes whose own key matches no earlier successful execution (a parameter, the code, an
-    input changed): the runners turn TFX's cache off for them, since TFX's own key misses what a
-    module file imports."""
-    history = earlier(store, pipeline)
+def must_run(history: dict[str, list[Any]], keys: dict[str, dict[str, Any] | None]) -> set[str]:
+    """The nodes whose own key matches no earlier successful execution in ``history``
+    (:func:`earlier`; a parameter, the code, an input changed): the runners turn TFX's cache off
+    for them, since TFX's own key misses what a module file imports."""
     return {
         node
         for node, key in keys.items()
@@ -141,11 +141,11 @@ def must_run(store: Any, pipeline: str, keys: dict[str, dict[str, Any] | None]) 
     }
 
 
-def plan(pipe: Pipeline, store: Any | None, span: int | None) -> Plan:
-    """What a full local run of ``pipe`` at ``span`` does, node by node; ``store`` None: no ML
-    Metadata yet."""
-    keys = node_keys(pipe, span)
-    history = earlier(store, pipe.name) if store is not None else {}
+def plan(
+    pipe: Pipeline, history: dict[str, list[Any]], keys: dict[str, dict[str, Any] | None]
+) -> Plan:
+    """What a full local run of ``pipe`` does, node by node, given its ``keys``
+    (:func:`node_keys`) and the earlier executions in ``history`` (:func:`earlier`)."""
     result, running = Plan(), set()
     for node_id in pipe.order:
         node, key = pipe.nodes[node_id], keys[node_id]
@@ -269,65 +269,3 @@ def record_cached_run(store: Any, pipeline: str, run_id: str, steps: list[NodePl
         contexts = [c for c in (pipe_ctx, node_ctx) if c is not None]
         run_ctx = store.get_contexts_by_id([run_id_])
         store.put_execution(execution, pairs, [*contexts, *run_ctx])
-
-
-def open_plan(
-    pipe: Pipeline, span: int | None, *, writable: bool = False
-) -> tuple[Any, int | None]:
-    """The pipeline's ML Metadata (None before a first run) and the span a run reads: ``span``,
-    checked, or the newest file span, as ``tfxd run`` picks it."""
-    from tfxd.errors import MetadataError
-    from tfxd.mlmd.store import connection_config, open_store
-    from tfxd.pipelines.spans import newest_file_span, pinnable
-
-    if span is not None:
-        pinnable(pipe)
-    else:
-        span = newest_file_span(pipe)
-    try:
-        connection_config(pipe.loaded)  # refuses a SQLite file that is not there yet
-    except MetadataError:
-        if pipe.file.body.metadata.mysql is not None:
-            raise  # its credentials are not exported
-        return None, span
-    return open_store(pipe.loaded, readonly=not writable), span
-
-
-def unfinished(store: Any, pipeline: str) -> bool:
-    """Whether an execution of the pipeline was left running (a killed run to repair)."""
-    context = store.get_context_by_type_and_name("pipeline", pipeline)
-    if context is None:
-        return False
-    executions = store.get_executions_by_context(context.id)
-    return any(e.last_known_state in (NEW, RUNNING) for e in executions)
-
-
-def run_if_cached(pipe: Pipeline, span: int | None, console: Any) -> Any:
-    """The run, recorded in ML Metadata without TFX, when every node would come from the
-    cache; None when something would run (the caller runs the pipeline)."""
-    import datetime as dt
-
-    from tfxd.mlmd.records import write_record
-    from tfxd.runners.locks import pipeline_lock
-    from tfxd.runners.progress import RunOutcome, StepResult, report, summary
-    from tfxd.runners.record import compose
-
-    store, span = open_plan(pipe, span, writable=True)
-    if store is None:
-        return None
-    with pipeline_lock(pipe.root, pipe.name):
-        if unfinished(store, pipe.name):
-            return None
-        predicted = plan(pipe, store, span)
-        if not predicted.all_cached:
-            return None
-        run_id = dt.datetime.now().isoformat(timespec="microseconds")
-        keys = {step.node: step.key for step in predicted.nodes}
-        write_record(store, compose(pipe, run_id, span, "local", keys))
-        record_cached_run(store, pipe.name, run_id, predicted.nodes)
-    outcome = RunOutcome(pipeline=pipe.name, run_id=run_id)
-    console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {pipe.root})")
-    for step in predicted.nodes:
-        report(console, outcome, StepResult(step.node, "cached"))
-    summary(console, outcome)
-    return outcome

@@ -26,9 +26,9 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from tfxd.components.example_gen.params import files_changed
 from tfxd.components.versions import set_serving
 from tfxd.errors import TfxdError
+from tfxd.infra.fingerprints import files_changed
 from tfxd.mlmd.compare import code_changes, find_run, package_changes
 from tfxd.mlmd.records import RunRecord, read_record
 from tfxd.mlmd.store import open_store

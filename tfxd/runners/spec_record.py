@@ -23,8 +23,7 @@ from tfxd.errors import TfxdError
 from tfxd.file import load_partial
 from tfxd.mlmd.tasks import RUNNER_PROPERTY, end_task, start_task
 from tfxd.pipelines.pipeline import Pipeline, check
-from tfxd.runners.plan import node_keys
-from tfxd.runners.record import annotate, start_record
+from tfxd.runners import launch
 from tfxd.seeds import SEEDS_ENV
 
 PIPELINE_FILE_ENV = "TFXD_PIPELINE_FILE"
@@ -53,8 +52,9 @@ def named_file(spec: dict[str, Any]) -> tuple[str, str] | None:
 class SpecRecorder:
     """Writes one ``run-spec`` run into its pipeline's ML Metadata store."""
 
-    def __init__(self, pipe: Pipeline, store: Any, run_id: str):
-        self.pipe, self.store, self.run_id = pipe, store, run_id
+    def __init__(self, prepared: launch.Prepared, store: Any, run_id: str):
+        self.prepared, self.store, self.run_id = prepared, store, run_id
+        self.pipe = prepared.pipe
 
     @classmethod
     def open(
@@ -71,8 +71,6 @@ class SpecRecorder:
         the run's seeds file; None, said once, when the spec names no readable pipeline file.
         ``host_path``: image path → host path (the mounts); ``params``: the run's values."""
         from tfxd.mlmd.store import connection_config, open_store
-        from tfxd.pipelines.spans import newest_file_span
-        from tfxd.runners.local import repair_abandoned
 
         named = named_file(spec)
         if named is None:
@@ -103,14 +101,14 @@ class SpecRecorder:
             )
         store = open_store(pipe.loaded, readonly=False)
         # A resumed run: what its killed attempt left RUNNING (the run's lock is held here).
-        repair_abandoned(
+        launch.repair_abandoned(
             connection_config(pipe.loaded, readonly=False), pipe.name, run_id, in_run=run_id
         )
         # The span the tasks' drivers resolve: the newest, as a local run pins it.
-        span = newest_file_span(pipe)
-        start_record(store, pipe, run_id, span, RUNNER, node_keys(pipe, span), root)
+        prepared = launch.prepare(pipe, RUNNER, store)
+        launch.start(store, prepared, run_id, root)
         env[SEEDS_ENV] = os.environ[SEEDS_ENV]
-        return cls(pipe, store, run_id)
+        return cls(prepared, store, run_id)
 
     def start(self, task: str, executor_input: dict[str, Any]) -> int | None:
         """Record that ``task`` started; its execution id (None: not a node of the pipeline)."""
@@ -142,5 +140,5 @@ class SpecRecorder:
             for key, listed in artifacts.items()
         }
         end_task(self.store, execution_id, ok, outputs)
-        if ok:
-            annotate(self.store, execution_id, self.pipe.nodes[task].type.evaluation)
+        if ok:  # a task's execution is of its own type: no plan key, local runs never reuse it
+            launch.finish_node(self.store, self.prepared, task, execution_id, key=False)

@@ -3,8 +3,8 @@
 TFX's ``FileBasedDriver`` fingerprints a split by its files' count, total bytes and modification
 seconds, so rewriting identical bytes breaks the cache and changing bytes within the same size
 and second keeps it. This driver resolves the span as TFX does and then fingerprints what each
-split reads by content (:func:`params.content_hashes`), as ``tfxd plan`` does. Remote bases keep
-TFX's fingerprint.
+split reads by content (``infra.fingerprints``), as ``tfxd plan`` does; within a run each file is
+hashed once. Remote bases keep TFX's fingerprint.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import standard_component_specs as specs
 from tfx.utils import proto_utils
 
-from tfxd.components.example_gen.params import content_hashes, fingerprint_text
+from tfxd.infra.fingerprints import content_hashes, fingerprint_text
 
 FINGERPRINT = "input_fingerprint"
 

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import glob
-import hashlib
-import json
-import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,7 +11,7 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from tfxd.components.registry import RUNTIME, Params, Resolver, path_field
-from tfxd.file.changes import keyed_changes
+from tfxd.infra.fingerprints import content_hashes
 
 PARAM_REF_TEXT = "${{"  # a runtime parameter: checked when it has a value
 DAY_PLACEHOLDERS = ("@span_begin_timestamp", "@span_end_timestamp", "@span_yyyymmdd_utc")
@@ -63,51 +59,10 @@ def csv_columns(p: FileExampleGenParams, resolve: Resolver) -> list[str] | None:
         return next(csv.reader(handle), None)
 
 
-def content_hashes(base: str, patterns: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Per split, the sha256 of each file its pattern matches under the local folder ``base``
-    (path relative to ``base`` → digest): what a file ExampleGen's result depends on."""
-    out: dict[str, dict[str, str]] = {}
-    for name, pattern in patterns.items():
-        hashes = {}
-        for path in sorted(glob.glob(os.path.join(base, pattern))):
-            if os.path.isfile(path):
-                digest = hashlib.sha256()
-                with open(path, "rb") as handle:
-                    while chunk := handle.read(1 << 20):
-                        digest.update(chunk)
-                hashes[os.path.relpath(path, base)] = digest.hexdigest()
-        out[name] = hashes
-    return out
-
-
-def fingerprint_text(hashes: dict[str, dict[str, str]]) -> str:
-    """The ``input_fingerprint`` TFX's cache compares, from :func:`content_hashes`: one line per
-    split, its file count and one digest over the files' names and contents."""
-    lines = []
-    for name, files in hashes.items():
-        digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
-        lines.append(f"split:{name},num_files:{len(files)},sha256:{digest}")
-    return "\n".join(lines)
-
-
-def files_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between two :func:`content_hashes` results, a phrase per file: ``x.csv
-    added``, ``removed``, ``changed`` (an old-style value that is not per file: ``split s``)."""
-    out = []
-    for split in sorted(set(old) | set(new)):
-        was, now = old.get(split) or {}, new.get(split) or {}
-        if not isinstance(was, dict) or not isinstance(now, dict):
-            if was != now:
-                out.append(f"split {split} changed")
-            continue
-        out += [f"{name} {how}" for name, how in keyed_changes(was, now)]
-    return out
-
-
 def file_inputs(p: FileExampleGenParams, resolve: Resolver, span: int | None) -> Any:
     """What a file ExampleGen's result depends on besides its parameters, as its driver
     fingerprints it (``driver.ContentDriver``): the span, and per split the content hash of each
-    file it reads. None when only the run can tell (a remote base)."""
+    file it reads (``infra.fingerprints``). None when only the run can tell (a remote base)."""
     base = p.input_base
     if "://" in base or PARAM_REF_TEXT in base:
         return None
