@@ -194,6 +194,7 @@ def parser() -> argparse.ArgumentParser:
         help="'latest' (newest trained), 'serving' (what serves now) or an artifact id",
     )
     sp.add_argument("-f", "--file", help="its pipeline file (default: found under ./pipelines)")
+    sp.add_argument("--wide", action="store_true", help="every path and digest whole")
 
     sp.set_defaults(light=True)  # reads ML Metadata without TFX
 

@@ -1,13 +1,21 @@
 """Lineage, read from ML Metadata: an artifact, the execution that produced it, that execution's
-inputs, back to the input files an ExampleGen read; the latest, pushed and serving models."""
+inputs, back to the input files an ExampleGen read; the latest, pushed and serving models.
+
+The tree reads at 80 columns: the folder every artifact lies under is named once above it and
+each artifact's URI shown below its label relative to that folder, digests are cut to 12
+characters and a path still too long for its line loses its middle (``…``), never wraps inside a
+word; ``--wide`` shows everything whole."""
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from tfxd.errors import MetadataError
@@ -156,9 +164,10 @@ def print_lineage(
     spec_file: str | None = None,
     console: Console,
     checked: Any = None,
+    wide: bool = False,
 ) -> LineageNode:
     """The lineage tree of a model; ``model="serving"`` needs the checked pipeline (``checked``)
-    to know where its pusher serves."""
+    to know where its pusher serves; ``wide``: every path and digest whole."""
     loaded = find_pipeline_file(pipeline, spec_file)
     store = open_store(loaded)
     if model == "latest":
@@ -175,10 +184,41 @@ def print_lineage(
         except Exception:
             raise MetadataError(f"--model {model}: no artifact with that id") from None
     root = trace(store, pipeline, artifact)
-    tree = Tree(_label(root))
-    _grow(tree, root, set())
-    console.print(tree)
+    show_tree(root, console, wide)
     return root
+
+
+def show_tree(root: LineageNode, console: Console, wide: bool = False) -> None:
+    """Print the tree under ``root`` to fit ``console``'s width (``wide``: everything whole)."""
+    base = _common_folder(root)
+    width = None if wide else console.width
+    view = _View(base, width)
+    tree = Tree(view.label(root, 0))
+    view.grow(tree, root, set(), 1)
+    saved = console.width
+    if wide:
+        console.width = 100_000
+    try:
+        if base:
+            console.print("artifacts under", markup=False)
+            for line in _slashed(base + "/", width):
+                console.print(line, markup=False, highlight=False)
+        console.print(tree)
+    finally:
+        console.width = saved
+
+
+def _slashed(path: str, width: int | None) -> list[str]:
+    """``path`` on lines of at most ``width`` characters, broken after a ``/``."""
+    if width is None or len(path) <= width:
+        return [path]
+    lines, line = [], ""
+    for part in re.findall(r"[^/]*/|[^/]+$", path):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return [*lines, line] if line else lines
 
 
 def serving_model(store: Any, pipe: Any) -> Any:
@@ -192,19 +232,84 @@ def serving_model(store: Any, pipe: Any) -> Any:
     return pushed_model(store, pipe.name, str(dest.model_dir / str(version)))
 
 
-def _label(n: LineageNode) -> str:
-    head = f"[bold]{n.type}[/] #{n.artifact_id} {n.uri}"
-    if n.producer:
-        head += f"  ← [cyan]{n.producer}[/] (execution {n.execution_id}, {n.state})"
-    return head
+def _uris(node: LineageNode) -> list[str]:
+    return [node.uri] + [u for child in node.inputs for u in _uris(child)]
 
 
-def _grow(tree: Tree, node: LineageNode, shown: set[int]) -> None:
-    for line in node.details:
-        tree.add(f"[dim]{line}[/]")
-    for child in node.inputs:
-        if child.artifact_id in shown:
-            tree.add(_label(child) + " [dim](shown above)[/]")
-            continue
-        shown.add(child.artifact_id)
-        _grow(tree.add(_label(child)), child, shown)
+def _common_folder(root: LineageNode) -> str:
+    """The folder every local artifact of the tree lies under ("" when they share none)."""
+    local = [u for u in _uris(root) if u and "://" not in u]
+    if len(local) < 2:
+        return ""
+    common = os.path.commonpath(local)
+    return "" if common in ("", "/") else common
+
+
+def _middle(text: str, room: int) -> str:
+    """``text`` cut in the middle to ``room`` characters (at least 16 kept)."""
+    room = max(room, 16)
+    if len(text) <= room:
+        return text
+    head = (room - 1) // 3
+    return text[:head] + "…" + text[len(text) - (room - 1 - head) :]
+
+
+def _fingerprint(text: str) -> list[str]:
+    """TFX's ``input_fingerprint`` a line per split, its digests cut to 12 characters."""
+    out = []
+    for line in text.splitlines():
+        fields = dict(f.partition(":")[::2] for f in line.split(","))
+        split = fields.pop("split", "?")
+        count = fields.pop("num_files", "?")
+        rest = ", ".join(f"{k} {v[:12]}" for k, v in fields.items())
+        out.append(f"{split}: {count} file(s), {rest}")
+    return out
+
+
+@dataclass
+class _View:
+    """How the tree is drawn: URIs relative to ``base``; lines fitted to ``width`` (None: whole)."""
+
+    base: str
+    width: int | None
+
+    def fit(self, text: str, depth: int) -> str:
+        if self.width is None:
+            return text
+        return _middle(text, self.width - 4 * depth - 1)
+
+    def uri(self, node: LineageNode) -> str:
+        uri = node.uri
+        if self.base and uri.startswith(self.base + "/"):
+            uri = uri[len(self.base) + 1 :]
+        return uri
+
+    def label(self, n: LineageNode, depth: int) -> str:
+        head = f"[bold]{n.type}[/] #{n.artifact_id}"
+        if n.producer:
+            head += f" ← [cyan]{n.producer}[/] (execution {n.execution_id}, {n.state})"
+        return head + "\n[dim]" + escape(self.fit(self.uri(n), depth)) + "[/]"
+
+    def details(self, node: LineageNode, depth: int) -> list[str]:
+        out = []
+        for line in node.details:
+            kind, _, value = line.strip().partition(": ")
+            if self.width is None:
+                out.append(line.strip())
+            elif kind == "fingerprint":
+                out += [f"{kind} {f}" for f in _fingerprint(value)]
+            elif kind == "input files":
+                out.append(f"{kind}: {self.fit(value, depth + 3)}")
+            else:  # the files read, ", "-separated: wrapped between names
+                out.append(line.strip())
+        return out
+
+    def grow(self, tree: Tree, node: LineageNode, shown: set[int], depth: int) -> None:
+        for line in self.details(node, depth):
+            tree.add(f"[dim]{escape(line)}[/]")
+        for child in node.inputs:
+            if child.artifact_id in shown:
+                tree.add(self.label(child, depth) + " [dim](shown above)[/]")
+                continue
+            shown.add(child.artifact_id)
+            self.grow(tree.add(self.label(child, depth)), child, shown, depth + 1)
