@@ -53,10 +53,10 @@ def validators(tmp: Path, repeats: int) -> None:
     from tfx.types import standard_artifacts
     from tfx.utils import io_utils
 
-    from tfxd.components.drift_validator.drift import History
     from tfxd.components.drift_validator.executor import Executor as DriftExecutor
     from tfxd.components.reports.artifacts import MarkdownReport
     from tfxd.examples import taxi_spans
+    from tfxd.infra.drift import History
 
     spans = taxi_spans([1, 2])
     write_stats(tmp / "s1", spans[1])
@@ -117,7 +117,7 @@ def history(tmp: Path, spans: int, features: int) -> None:
     from ml_metadata.proto import metadata_store_pb2 as mlmd
     from rich.console import Console
 
-    from tfxd.components.drift_validator.drift import Score, Verdict
+    from tfxd.infra.drift import Score, Verdict
     from tfxd.mlmd.drift import EXECUTION_TYPE, drift_history, plot_png, table
 
     config = mlmd.ConnectionConfig()

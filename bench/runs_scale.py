@@ -53,7 +53,7 @@ def populate(folder: Path, store, count: int) -> None:
     from tfxd.mlmd.records import METRICS, write_record
     from tfxd.pipelines.pipeline import validate_file
     from tfxd.runners.plan import node_keys
-    from tfxd.runners.record import compose
+    from tfxd.runners.recording import compose
 
     types = {
         n: store.put_context_type(mlmd.ContextType(name=n))
@@ -135,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     from ml_metadata import metadata_store
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
 
     env = {**os.environ, "COLUMNS": "200"}
 

@@ -121,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     args = parser.parse_args()
-    from tfxd.components.versions import Destination, push_saved_model
+    from tfxd.infra.versions import Destination, push_saved_model
     from tfxd.runners.serve import SOURCE, serving_python
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,16 +38,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.tfxd-installed
 want=$(cat setup.py constraints.txt scripts/setup.sh scripts/horovod.sh | sha256sum | cut -d' ' -f1)
+serving=""
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   install_with_uv || .venv/bin/pip install --quiet -c constraints.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
   # Test-only: the kfp-kubernetes platform-spec proto, to parse compiled platform specs strictly.
   # Its pins ask for kfp>=2.6 (protobuf 4); the proto module itself loads with kfp 2.5/protobuf 3.
   .venv/bin/pip install --quiet --no-deps kfp-kubernetes==1.2.0 2>&1 | grep -v "^WARNING: Location" || true
+  # tfxd serve's model server (KServe), an environment of its own: installed (mostly downloads and
+  # links from uv's cache) while Horovod compiles.
+  bash scripts/serving-env.sh & serving=$!
   bash scripts/horovod.sh
   .venv/bin/python -c 'import tfx, tfxd, airflow, horovod.tensorflow' >/dev/null 2>&1 || { echo "install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
-bash scripts/serving-env.sh  # tfxd serve's model server (KServe), an environment of its own
+if [ -n "$serving" ]; then wait "$serving"; else bash scripts/serving-env.sh; fi
 # tfxd itself is installed editable, so its own modules get no .pyc from the install: compile them
 # (stale ones are ignored by Python, and this takes under a second when nothing changed).
 .venv/bin/python -m compileall -q tfxd >/dev/null

@@ -70,3 +70,44 @@ def statuses(stdout: str) -> dict[str, str]:
     """What a run did, node by node, from its progress lines, in the plan's words (done: run)."""
     found = re.findall(r"^\s+\S\s+(\S+)\s+(done|cached|failed)\b", stdout, re.M)
     return {node: "run" if status == "done" else status for node, status in found}
+
+
+# ---------------------------------------------------------------- the suite's own timing
+# Every session writes its tests' durations (setup + call + teardown) to .test-durations.json;
+# scripts/test-durations.py turns the file of a whole-suite run into docs/testing.md's table.
+_DURATIONS: dict[str, float] = {}
+_OUTCOMES: dict[str, str] = {}
+
+
+def pytest_sessionstart(session):
+    import time
+
+    session.config._tfxd_started = time.time()
+
+
+def pytest_runtest_logreport(report):
+    _DURATIONS[report.nodeid] = _DURATIONS.get(report.nodeid, 0.0) + report.duration
+    if report.when == "call" or report.outcome != "passed":
+        _OUTCOMES[report.nodeid] = report.outcome
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import datetime as dt
+    import json
+    import time
+
+    if not _DURATIONS:
+        return
+    started = getattr(session.config, "_tfxd_started", time.time())
+    report = {
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cores": len(os.sched_getaffinity(0)),
+        "wall_seconds": round(time.time() - started, 1),
+        "exit": int(exitstatus),
+        "tests": {
+            nodeid: {"seconds": round(seconds, 2), "outcome": _OUTCOMES.get(nodeid, "passed")}
+            for nodeid, seconds in sorted(_DURATIONS.items())
+        },
+    }
+    path = Path(session.config.rootpath) / ".test-durations.json"
+    path.write_text(json.dumps(report, indent=1), encoding="utf-8")

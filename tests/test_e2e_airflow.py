@@ -85,7 +85,7 @@ def test_penguin_dag_runs_and_records_lineage(tmp_path, airflow_env, penguin_dat
     # The DAG run's tasks recorded the run (once) and, on their executions, metrics and the push.
     from ml_metadata import metadata_store
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
     from tfxd.mlmd.records import read_record
     from tfxd.mlmd.views import list_runs
 

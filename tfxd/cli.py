@@ -82,8 +82,8 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
 
 def cmd_json_schema(args: argparse.Namespace) -> int:
-    from tfxd.components.registry import registry
-    from tfxd.file.schema import render_schema
+    from tfxd.components.catalogue import registry
+    from tfxd.file.json_schema import render_schema
 
     text = render_schema({name: t.params for name, t in registry().items()})
     if args.output == "-":
@@ -97,7 +97,7 @@ def cmd_json_schema(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from ml_metadata import metadata_store
 
-    from tfxd.mlmd import schema
+    from tfxd.mlmd import accepted_schema
     from tfxd.mlmd.store import connection_config
     from tfxd.mlmd.views import find_pipeline_file
     from tfxd.pipelines.pipeline import check
@@ -105,13 +105,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
     loaded = find_pipeline_file(args.pipeline, args.file)
     pipe = check(loaded, {})
     if args.action == "show":
-        for line in schema.show(pipe, pipe.root):
+        for line in accepted_schema.show(pipe, pipe.root):
             console.print(line, markup=False)
         return 0
     if args.span is None:
         raise TfxdError("tfxd schema accept: which span's schema? add --span N")
     store = metadata_store.MetadataStore(connection_config(loaded, readonly=False))
-    node, was, now = schema.accept(pipe, store, pipe.root, args.span, args.node, args.reason)
+    node, was, now = accepted_schema.accept(
+        pipe, store, pipe.root, args.span, args.node, args.reason
+    )
     console.print(
         f"{node}: the accepted schema is now {now} (was {was}); recorded in ML Metadata. "
         f"Run span {args.span} again: tfxd run {loaded.path} --span {args.span}",
@@ -251,7 +253,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.compare is not None:
         from tfxd.mlmd.compare import compare_runs
 
-        compare_runs(args.pipeline, args.compare, spec_file=args.file, console=console)
+        compare_runs(args.pipeline, args.compare, pipeline_file=args.file, console=console)
         return 0
     if args.metric is not None:
         from tfxd.mlmd.compare import plot_metric
@@ -261,7 +263,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for path in plot_metric(
             args.pipeline,
             args.metric,
-            spec_file=args.file,
+            pipeline_file=args.file,
             png=args.png,
             html=args.html,
             by_span=args.by == "span",
@@ -271,7 +273,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from tfxd.mlmd.runs_table import print_runs
 
     options = {"wide": args.wide, "as_json_text": args.json}
-    print_runs(args.pipeline, spec_file=args.file, limit=args.limit, console=console, **options)
+    print_runs(args.pipeline, pipeline_file=args.file, limit=args.limit, console=console, **options)
     return 0
 
 
@@ -281,7 +283,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     done = reproduce(
         args.pipeline,
         args.run,
-        spec_file=args.file,
+        pipeline_file=args.file,
         allow=args.allow,
         root=args.root,
         tolerance=DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
@@ -351,7 +353,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from tfxd.mlmd.serving_skew import judge_and_say
 
     judged = judge_and_say(_checked(args), console) if args.serving else []
-    options = {"spec_file": args.file, "png": args.png, "html_file": args.html}
+    options = {"pipeline_file": args.file, "png": args.png, "html_file": args.html}
     print_drift(args.pipeline, console=console, **options)
     return 6 if any(j.verdict.breaches for j in judged) else 0
 
@@ -364,7 +366,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     print_lineage(
         args.pipeline,
         model=args.model,
-        spec_file=args.file,
+        pipeline_file=args.file,
         console=console,
         checked=checked,
         wide=args.wide,
@@ -375,6 +377,10 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if not args.verbose:
+        from tfxd.processes import quiet_libraries
+
+        quiet_libraries()
     if not args.verbose and not getattr(args, "light", False):  # light: imports no TFX
         from absl import logging as absl_logging
 

@@ -96,16 +96,16 @@ def example_files(name: str, spans: list[int] | None = None, by: str = "week") -
 def upload_example_data(name: str, prefix: str, spans: list[int] | None = None) -> list[str]:
     """Put the example's files under an ``s3://bucket/prefix`` (the bucket must exist); the
     endpoint and credentials come from the environment, as for S3ExampleGen."""
-    from tfxd.components.s3_example_gen import service
+    from tfxd.infra import s3
 
     written = []
     for relative, data in example_files(name, spans).items():
         uri = f"{prefix.rstrip('/')}/{relative}"
-        bucket, key = service.split(uri)
+        bucket, key = s3.split(uri)
         try:
-            service.client().put_object(Bucket=bucket, Key=key, Body=data)
+            s3.client().put_object(Bucket=bucket, Key=key, Body=data)
         except Exception as err:
-            raise service.explain(err, uri) from err
+            raise s3.explain(err, uri) from err
         written.append(uri)
     return written
 

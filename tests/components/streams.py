@@ -22,7 +22,7 @@ def publish_mlmd(tmp_path: Path, examples) -> None:
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
 
     store = metadata_store.MetadataStore(
         connection_from_reference({"sqlite": str(tmp_path / "metadata.db")}, readonly=False)
@@ -42,7 +42,7 @@ def published_spans(root: Path) -> dict[int, list[int]]:
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
 
     store = metadata_store.MetadataStore(
         connection_from_reference({"sqlite": str(root / "metadata.db")})

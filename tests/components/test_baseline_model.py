@@ -57,7 +57,7 @@ def test_driver_keys_the_cache_on_the_serving_version(tmp_path):
     from tfx.orchestration.portable import data_types
 
     from tfxd.components.baseline_model.driver import ServingDriver
-    from tfxd.components.versions import set_serving
+    from tfxd.infra.versions import set_serving
 
     serving = tmp_path / "serving"
 

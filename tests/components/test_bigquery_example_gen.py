@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import tfxd
 from tests.servers.bigquery import PROJECT, bigquery_server, emulator_venv
+from tests.servers.process import missing
 
 N = 60
 
@@ -17,7 +18,7 @@ N = 60
 @pytest.fixture(scope="module")
 def bigquery():
     if emulator_venv() is None:
-        pytest.skip("the BigQuery emulator is not installed: bash scripts/bqemulator.sh")
+        missing("the BigQuery emulator", "bash scripts/bqemulator.sh installs it")
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery as bq
 
@@ -66,7 +67,7 @@ def by_id(examples) -> dict[int, dict]:
 
 def test_tables_and_queries_map_types_the_same_way(bigquery):
     from tfxd.components.bigquery_example_gen import service as io
-    from tfxd.components.records import record_to_example
+    from tfxd.components.row_examples import record_to_example
 
     streams = io.table_streams(PROJECT, "rides.trips", 4)
     assert streams  # the emulator gives one stream whatever is asked; BigQuery up to 4
@@ -153,7 +154,7 @@ def test_pipeline_reads_a_table_and_a_day_span_of_a_query(bigquery, tmp_path):
 
     from ml_metadata import metadata_store
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
 
     store = metadata_store.MetadataStore(
         connection_from_reference({"sqlite": str(tmp_path / "runs" / "metadata.db")})

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tfxd.components.registry import registry
+from tfxd.components.catalogue import registry
 
 PACKAGE = Path(__file__).parents[2] / "tfxd"
 
@@ -75,7 +75,7 @@ def test_a_service_client_is_imported_only_in_the_folders_service_module():
 
 def test_the_catalogue_imports_no_tensorflow():
     code = (
-        "import sys; from tfxd.components.registry import registry; registry(); "
+        "import sys; from tfxd.components.catalogue import registry; registry(); "
         "print(sorted(m for m in ('tensorflow', 'tfx', 'apache_beam') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -32,7 +32,7 @@ def gate_history(tmp_path: Path) -> str:
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    from tfxd.components.drift_validator.schema import Origin, SchemaStore
+    from tfxd.infra.schema_store import Origin, SchemaStore
 
     history = tmp_path / "history"
     schema = text_format.Parse(ACCEPTED, schema_pb2.Schema())

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tfxd.components.drift_validator.drift import (
+from tfxd.components.drift_validator.params import SHIFT
+from tfxd.infra.drift import (
     DriftError,
     History,
     Verdict,
@@ -19,7 +20,6 @@ from tfxd.components.drift_validator.drift import (
     quantile_js,
     quantile_shift,
 )
-from tfxd.components.drift_validator.params import SHIFT
 
 RNG = np.random.default_rng(7)
 
@@ -340,7 +340,7 @@ def tracts(n: int, as_text: bool):
 
 
 def test_a_changed_type_breaks_the_accepted_schema_until_accepted_on_purpose(tmp_path):
-    from tfxd.components.drift_validator.schema import Origin, SchemaStore
+    from tfxd.infra.schema_store import Origin, SchemaStore
 
     first = frame().assign(tract=tracts(600, as_text=True))
     assert run_executor(tmp_path, first, 1)[0].execution_result.code == 0
@@ -377,7 +377,7 @@ def test_missing_and_new_columns_break_the_accepted_schema(tmp_path):
 
 
 def test_an_inferred_domain_grows_by_new_values_and_a_takeover_is_drift(tmp_path):
-    from tfxd.components.drift_validator.schema import SchemaStore
+    from tfxd.infra.schema_store import SchemaStore
 
     run_executor(tmp_path, frame(), 1)
     rare = frame()
@@ -419,7 +419,7 @@ def test_an_inferred_domain_grows_by_new_values_and_a_takeover_is_drift(tmp_path
 
 
 def test_a_type_learned_for_an_empty_column_evolves_a_type_that_had_values_stops(tmp_path):
-    from tfxd.components.drift_validator.schema import SchemaStore
+    from tfxd.infra.schema_store import SchemaStore
 
     empty = frame().assign(tract=[""] * 600)  # exported as empty cells: no values at all
     empty["tract"] = None
@@ -449,7 +449,7 @@ def test_a_type_learned_for_an_empty_column_evolves_a_type_that_had_values_stops
 
 
 def test_accepting_a_span_keeps_the_values_accepted_before():
-    from tfxd.components.drift_validator.schema import widen
+    from tfxd.infra.schema_store import widen
 
     before = schema_of(stats(frame()))
     only_cash = schema_of(stats(frame(cash=1.0)))
@@ -511,10 +511,10 @@ def test_schema_accept_records_and_refuses_what_it_cannot_do(taxi_copy, tmp_path
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfxd.components.drift_validator.schema import Origin, SchemaStore
     from tfxd.errors import TfxdError
     from tfxd.file import load
-    from tfxd.mlmd.schema import accept, acceptances, show
+    from tfxd.infra.schema_store import Origin, SchemaStore
+    from tfxd.mlmd.accepted_schema import accept, acceptances, show
     from tfxd.pipelines.pipeline import check
 
     pipe = check(load(taxi_copy), {})
@@ -628,7 +628,7 @@ def lineage_store(tmp_path: Path, spans_pushed: list[tuple[int, bool]]):
 
 
 def test_serving_span_traces_the_newest_pushed_model(tmp_path):
-    from tfxd.components.drift_validator.drift import serving_span
+    from tfxd.infra.drift import serving_span
 
     store, _ = lineage_store(tmp_path, [(1, True), (2, True), (3, False)])
     assert serving_span(store, "taxi") == 2  # span 3's model was not pushed (not blessed)
@@ -682,7 +682,7 @@ def test_a_gap_in_a_column_the_accepted_schema_requires_is_a_break(tmp_path):
     """An inferred shape [1] (a value in every row of span 1) makes models parse the column as
     required: a later span with a gap would crash them (TFMA on the serving model, the server).
     Unless the policy lets it become optional (the default) where that shape was inferred."""
-    from tfxd.components.drift_validator.schema import SchemaStore
+    from tfxd.infra.schema_store import SchemaStore
 
     run_executor(tmp_path, frame(), 1)
     gap = frame().astype({"payment_type": object})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -9,12 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.servers.process import missing
 from tfxd.errors import TfxdError
 
-pytestmark = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("horovod") is None,
-    reason="Horovod is not installed: scripts/setup.sh builds it",
-)
+
+@pytest.fixture(autouse=True)
+def horovod_installed():
+    if importlib.util.find_spec("horovod") is None:
+        missing("Horovod", "bash scripts/setup.sh builds it")
+
+
 MODULE = Path(__file__).with_name("horovod_module.py")
 N = 512  # examples: 32 batches of 16, so 2 ranks x 10 steps stay within one pass
 

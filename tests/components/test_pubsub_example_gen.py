@@ -17,6 +17,7 @@ from tests.components.streams import (
     published_spans,
     run_until_empty,
 )
+from tests.servers.process import missing
 from tests.servers.pubsub import emulator_bin, make_subscription, publish, pubsub_server
 from tfxd.components.pubsub_example_gen.service import PubSubError
 from tfxd.components.stream import decode
@@ -83,7 +84,10 @@ def test_journal_stages_commits_and_remembers_ids(tmp_path):
 @pytest.fixture(scope="module")
 def emulator():
     if emulator_bin() is None:
-        pytest.skip("the Pub/Sub emulator (google-cloud-sdk) is not installed here")
+        missing(
+            "the Pub/Sub emulator (google-cloud-cli-pubsub-emulator)",
+            "bash scripts/test-servers.sh installs it",
+        )
     with pubsub_server() as host:
         yield host
 
@@ -306,7 +310,7 @@ def published_spans_of(root: Path, feature: str) -> list[tuple[int, int]]:
     import tensorflow as tf
     from ml_metadata import metadata_store
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
 
     store = metadata_store.MetadataStore(
         connection_from_reference({"sqlite": str(root / "metadata.db")})

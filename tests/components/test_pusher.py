@@ -14,8 +14,8 @@ from tfx.utils import proto_utils
 
 from tests.components.executors import small_saved_model
 from tfxd.components.pusher.executor import Executor, destination
-from tfxd.components.versions import serving_version, versions
 from tfxd.errors import TfxdError
+from tfxd.infra.versions import serving_version, versions
 
 
 def push(serving: Path, model_uri: Path, *, blessed: bool | None = None):

@@ -64,7 +64,7 @@ def test_glob_stat_open_and_listdir(s3):
 
 
 def test_fingerprint_follows_content_not_upload_time(s3):
-    from tfxd.components.s3_example_gen.service import etag_fingerprint
+    from tfxd.infra.s3 import etag_fingerprint
 
     client, _ = s3
     put(client, "f/a.csv", csv_bytes(ROWS))
@@ -76,7 +76,7 @@ def test_fingerprint_follows_content_not_upload_time(s3):
 
 
 def test_missing_bucket_and_empty_prefix_are_named(s3):
-    from tfxd.components.s3_example_gen.service import S3Error, list_objects
+    from tfxd.infra.s3 import S3Error, list_objects
 
     with pytest.raises(S3Error, match="bucket 'no-such-bucket' does not exist"):
         list_objects("s3://no-such-bucket/x/")
@@ -377,7 +377,7 @@ def test_bad_json_lines_are_named_by_file_and_line_and_skipped_up_to_a_limit(s3,
     assert done.returncode == 0, done.stdout + done.stderr
     from ml_metadata import metadata_store
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
 
     store = metadata_store.MetadataStore(
         connection_from_reference({"sqlite": str(tmp_path / "runs" / "metadata.db")})
@@ -499,7 +499,8 @@ def test_parquet_files_of_one_split_must_share_their_columns(s3, tmp_path):
 
     from tfxd.components.s3_example_gen.component import S3ExampleGen
     from tfxd.components.s3_example_gen.executor import ParquetExecutor
-    from tfxd.components.s3_example_gen.service import S3Error, parquet_columns
+    from tfxd.components.s3_example_gen.service import parquet_columns
+    from tfxd.infra.s3 import S3Error
 
     client, _ = s3
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import tfxd
+from tests.servers.process import missing
 from tests.servers.sql import mariadb_bin, mariadb_server, postgres_bin, postgres_server
 
 N = 100
@@ -56,7 +57,7 @@ def load_trips(url: str, blob: str, stamp: str) -> None:
 def database(request):
     server, installed, blob, stamp = SERVERS[request.param]
     if installed() is None:
-        pytest.skip(f"{request.param} is not installed: scripts/test-servers.sh installs it")
+        missing(request.param, "bash scripts/test-servers.sh installs it")
     with server() as url:
         load_trips(url, blob, stamp)
         yield url
@@ -68,7 +69,7 @@ def postgres():
     reads are tested on both above)."""
     server, installed, blob, stamp = SERVERS["postgresql"]
     if installed() is None:
-        pytest.skip("postgresql is not installed: scripts/test-servers.sh installs it")
+        missing("postgresql", "bash scripts/test-servers.sh installs it")
     with server() as url:
         load_trips(url, blob, stamp)
         yield url

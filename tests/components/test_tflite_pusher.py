@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfxd.components.versions import (
+from tfxd.infra.versions import (
     PushError,
     push_version,
     serving_version,
@@ -250,7 +250,7 @@ def test_a_vocabulary_lookup_in_the_signature_is_recorded_with_the_way_out(tmp_p
 
 @pytest.mark.slow  # the variants convert in a child process (~7 s)
 def test_the_keras_model_on_its_own_inputs_and_bad_signatures(tmp_path, trained):
-    from tfxd.components.versions import PushError as Error
+    from tfxd.infra.versions import PushError as Error
 
     pushed = push(tmp_path, trained, signature="model", variants=["int8"])
     [int8] = json.loads(pushed.get_string_custom_property("tfxd_manifest"))["variants"]

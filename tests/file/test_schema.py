@@ -8,8 +8,8 @@ import jsonschema
 import yaml
 
 from tests.conftest import PENGUIN, REPO
-from tfxd.components.registry import registry
-from tfxd.file.schema import render_schema
+from tfxd.components.catalogue import registry
+from tfxd.file.json_schema import render_schema
 
 SCHEMA = REPO / "schemas" / "pipeline.schema.json"
 

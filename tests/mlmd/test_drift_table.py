@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from tfxd.components.drift_validator.drift import Score, Verdict
+from tfxd.infra.drift import Score, Verdict
 from tfxd.mlmd.drift import SpanRecord, table
 
 FEATURES = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tfxd.components.versions import (
+from tfxd.infra.versions import (
     PushError,
     push_version,
     serving_version,
@@ -81,6 +81,23 @@ def test_models_lists_versions_and_marks_serving(pushed):
     text = console.export_text()
     assert f"{made[2]} *" in text and str(made[0]) in text
     assert "int8 2.0" in text and "0.9200" in text
+
+
+def test_models_at_80_columns_breaks_no_word(pushed):
+    from tfxd.mlmd.models import print_models
+
+    pipe, made, folder = pushed
+    console = Console(width=80, record=True, color_system=None)
+    print_models(pipe, console)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+    header = next(line for line in lines if "version" in line and "created" in line)
+    for name in ("span", "accuracy", "blessed", "tflite KB"):
+        assert name in header, header
+    text = "\n".join(lines)
+    assert f"{made[2]} *" in text and "2026-11-22" in text
+    shown = "".join(line.strip() for line in lines[lines.index("* serving; versions under") + 1 :])
+    assert shown.startswith(str(folder / "serving" / "edge"))  # the path whole, if on lines
 
 
 def test_rollback_moves_the_pointer_and_records_who_when_why(pushed):

@@ -19,7 +19,7 @@ from tfxd.mlmd.views import list_runs
 from tfxd.pipelines.code import module_sources
 from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners.plan import node_keys
-from tfxd.runners.record import compose
+from tfxd.runners.recording import compose
 
 
 def recorded(tmp_path: Path, store, run: str, overrides: dict | None = None):
@@ -202,7 +202,7 @@ def test_a_reproduction_writes_only_into_its_own_folder(tmp_path):
     )
     path.write_text(text)
     from tfxd.components.baseline_model.serving import resolve
-    from tfxd.components.versions import set_serving
+    from tfxd.infra.versions import set_serving
 
     served = tmp_path / "penguin-pubsub" / "runs" / "serving"
     (served / "penguin" / "17").mkdir(parents=True)

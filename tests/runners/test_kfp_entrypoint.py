@@ -7,7 +7,7 @@ import json
 
 from tfxd.mlmd.records import packages_digest
 from tfxd.runners.kfp_entrypoint import _invocation, stamp
-from tfxd.runners.record import installed_packages
+from tfxd.runners.recording import installed_packages
 
 
 def test_outputs_carry_the_pipeline_packages_and_module_digests(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import tfxd
+from tests.servers.process import missing
 from tests.servers.sql import PASSWORD, mariadb_bin, mariadb_server
 
 pytestmark = pytest.mark.slow  # three pipeline runs, each a fresh CLI process (~2.5 min)
@@ -64,7 +65,7 @@ ENV = {"MLMD_USER": "tfxd", "MLMD_PASSWORD": PASSWORD}
 @pytest.fixture(scope="module")
 def mariadb_port():
     if mariadb_bin() is None:
-        pytest.skip("MariaDB is not installed: scripts/test-servers.sh installs it")
+        missing("MariaDB", "bash scripts/test-servers.sh installs it")
     with mariadb_server() as url:
         yield int(re.search(r":(\d+)/", url).group(1))
 
@@ -93,7 +94,7 @@ def make(folder: Path, port: int) -> Path:
 def test_compare_lineage_and_reproduce_a_run(tmp_path, mariadb_port, monkeypatch):
     from ml_metadata import metadata_store
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
     from tfxd.mlmd.records import read_record
     from tfxd.mlmd.views import list_runs
 

@@ -163,7 +163,7 @@ def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(
     states = status(spec, console)
     assert states == {1: "done", 2: "quarantined", 3: "done"}
     runs = Console(width=200, record=True)
-    print_runs("spanned", spec_file=str(spec), console=runs)
+    print_runs("spanned", pipeline_file=str(spec), console=runs)
     assert "quarantined span 2 (2 attempts): node 'examples' failed" in runs.export_text()
 
     # strict: the queue waits on the quarantined span until it is released.

@@ -14,7 +14,7 @@ from tests.servers.process import free_port
 from tests.servers.s3 import s3_server
 from tests.serving.test_server import ROWS, Server
 from tests.serving.toy import push, write_model
-from tfxd.components.versions import Destination
+from tfxd.infra.versions import Destination
 from tfxd.serving.log_store import S3Log
 from tfxd.serving.request_log import LogSettings, RequestLog, spans
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tfxd.components.versions import Destination, push_saved_model
+from tfxd.infra.versions import Destination, push_saved_model
 
 
 def write_model(path: Path, scale: float) -> Path:

@@ -18,6 +18,7 @@ from tfxd.components.s3_example_gen.params import TYPE as S3_EXAMPLE_GEN
 from tfxd.components.sql_example_gen.params import TYPE as SQL_EXAMPLE_GEN
 from tfxd.components.standard.params import TYPES as STANDARD
 from tfxd.components.tflite_pusher.params import TYPE as TFLITE_PUSHER
+from tfxd.errors import TfxdError
 
 CATALOGUE: tuple[ComponentType, ...] = (
     *STANDARD,
@@ -32,3 +33,13 @@ CATALOGUE: tuple[ComponentType, ...] = (
     PUSHER,
     TFLITE_PUSHER,
 )
+
+
+def registry() -> dict[str, ComponentType]:
+    """Every known component type (standard TFX ones and ours), by YAML name."""
+    types: dict[str, ComponentType] = {}
+    for component_type in CATALOGUE:
+        if component_type.name in types:
+            raise TfxdError(f"component type '{component_type.name}' is listed twice")
+        types[component_type.name] = component_type
+    return types

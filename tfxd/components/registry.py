@@ -18,8 +18,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tfxd.errors import TfxdError
-
 Target = Literal["local", "kubeflow", "airflow"]
 TARGETS: frozenset[str] = frozenset({"local", "kubeflow", "airflow"})
 
@@ -133,7 +131,7 @@ class ComponentType:
     # parameters there (elsewhere a driver may put what else it reads into the cache key).
     uncached_on: frozenset[str] = frozenset()
     # Keeps model versions: (node id, its params, the pipeline name, a path resolver) → where
-    # (a ``tfxd.components.versions.Destination``); read by ``tfxd models`` and ``rollback``.
+    # (a ``tfxd.infra.versions.Destination``); read by ``tfxd models`` and ``rollback``.
     model_versions: Callable[[str, Any, str, Resolver], Any] | None = None
     # Gates spans on an accepted schema: (node id, its params, the pipeline root, a path
     # resolver) → the folder holding it; read by ``tfxd schema``.
@@ -202,15 +200,3 @@ class ComponentType:
             for name, f in self.params.model_fields.items()
             if isinstance(extra := f.json_schema_extra, dict) and extra.get("x-tfxd-runtime")
         }
-
-
-def registry() -> dict[str, ComponentType]:
-    """Every known component type (standard TFX ones and ours), by YAML name."""
-    from tfxd.components.catalogue import CATALOGUE
-
-    types: dict[str, ComponentType] = {}
-    for component_type in CATALOGUE:
-        if component_type.name in types:
-            raise TfxdError(f"component type '{component_type.name}' is listed twice")
-        types[component_type.name] = component_type
-    return types

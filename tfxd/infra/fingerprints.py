@@ -85,3 +85,30 @@ def files_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             continue
         out += [f"{name} {how}" for name, how in keyed_changes(was, now)]
     return out
+
+
+def input_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """What differs between two records of what one node read besides its upstream artifacts
+    (a plan key's ``inputs``, a run record's node ``inputs``): (the input's name, a phrase) per
+    difference: ``span 3 → 4``, ``serving version 2 → 5``, a phrase per file (``x.csv changed``),
+    ``etags a… → b…``. ``tfxd plan`` and ``tfxd runs --compare`` both say it this way."""
+    out: list[tuple[str, str]] = []
+    for name in sorted(set(old) | set(new)):
+        was, now = old.get(name), new.get(name)
+        if was == now:
+            continue
+        if name == "span":
+            out.append((name, f"span {was} → {now}"))
+        elif name == "serving":
+            before, after = (os.path.basename(str(v)) if v else "none" for v in (was, now))
+            out.append((name, f"serving version {before} → {after}"))
+        elif name == "files" and isinstance(was, dict) and isinstance(now, dict):
+            out += [(name, change) for change in files_changed(was, now)]
+        else:
+            out.append((name, f"{name} {_short(was)} → {_short(now)}"))
+    return out
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 24 else text[:23] + "…"

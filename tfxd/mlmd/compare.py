@@ -10,7 +10,7 @@ from typing import Any
 
 from tfxd.errors import MetadataError
 from tfxd.file.changes import keyed_changes
-from tfxd.infra.fingerprints import files_changed
+from tfxd.infra.fingerprints import input_changes
 from tfxd.mlmd.records import RunRecord, read_record
 from tfxd.mlmd.runs_table import differing_parameters, short_value
 from tfxd.mlmd.store import open_store
@@ -50,10 +50,10 @@ def find_run(store: Any, pipeline: str, token: str) -> Run:
 
 
 def compare_runs(
-    pipeline: str, tokens: list[str], *, spec_file: str | None, console: Any
+    pipeline: str, tokens: list[str], *, pipeline_file: str | None, console: Any
 ) -> list[Comparison]:
     """Print what differs from the first run named to each other one."""
-    store = open_store(find_pipeline_file(pipeline, spec_file))
+    store = open_store(find_pipeline_file(pipeline, pipeline_file))
     if len(tokens) < 2:
         raise MetadataError("--compare: name two runs or more (e.g. --compare 2 1)")
     runs = [find_run(store, pipeline, t) for t in tokens]
@@ -70,7 +70,7 @@ def plot_metric(
     pipeline: str,
     metric: str,
     *,
-    spec_file: str | None,
+    pipeline_file: str | None,
     png: str | None,
     html: str | None,
     by_span: bool,
@@ -80,7 +80,7 @@ def plot_metric(
 
     from tfxd.mlmd import metric_plot
 
-    store = open_store(find_pipeline_file(pipeline, spec_file))
+    store = open_store(find_pipeline_file(pipeline, pipeline_file))
     runs = list_runs(store, pipeline)
     spans = {}
     for run in runs:
@@ -186,14 +186,7 @@ def data_changes(a: RunRecord, b: RunRecord) -> list[str]:
         now = (b.nodes.get(node) or {}).get("inputs")
         if was == now or was is None or now is None:
             continue
-        files_was, files_now = (was or {}).get("files"), (now or {}).get("files")
-        if isinstance(files_was, dict) and isinstance(files_now, dict):
-            out += [f"{node}: {change}" for change in files_changed(files_was, files_now)]
-        for name in sorted((set(was) | set(now)) - {"files", "span"}):
-            if was.get(name) != now.get(name):
-                out.append(
-                    f"{node}: {name} {short_value(was.get(name))} → {short_value(now.get(name))}"
-                )
+        out += [f"{node}: {p}" for name, p in input_changes(was, now) if name != "span"]
     return out
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tfxd.components.drift_validator.drift import Verdict, worst
 from tfxd.errors import MetadataError
+from tfxd.infra.drift import Verdict, worst
 from tfxd.mlmd.views import node_of_executions
 
 EXECUTION_TYPE = "tfxd.components.drift_validator.component.DriftValidator"
@@ -231,7 +231,7 @@ def html_page(records: list[SpanRecord], pipeline: str, png: bytes) -> str:
 
 def schema_lines(records: list[SpanRecord], store: Any, pipeline: str) -> list[str]:
     """The schema breaks of each span and every ``tfxd schema accept``, in time order."""
-    from tfxd.mlmd.schema import acceptances
+    from tfxd.mlmd.accepted_schema import acceptances
 
     lines = [
         f"span {r.span}: {text}"
@@ -252,7 +252,7 @@ def schema_lines(records: list[SpanRecord], store: Any, pipeline: str) -> list[s
 def print_drift(
     pipeline: str,
     *,
-    spec_file: str | None,
+    pipeline_file: str | None,
     png: str | None,
     html_file: str | None,
     console: Console,
@@ -260,7 +260,7 @@ def print_drift(
     from tfxd.mlmd.store import open_store
     from tfxd.mlmd.views import find_pipeline_file
 
-    loaded = find_pipeline_file(pipeline, spec_file)
+    loaded = find_pipeline_file(pipeline, pipeline_file)
     store = open_store(loaded)
     records = drift_history(store, pipeline) + serving_records(store, pipeline)
     if not records:

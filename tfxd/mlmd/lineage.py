@@ -20,6 +20,7 @@ from rich.tree import Tree
 
 from tfxd.errors import MetadataError
 from tfxd.mlmd.store import open_store
+from tfxd.mlmd.text import middle, slashed
 from tfxd.mlmd.views import STATE, find_pipeline_file, node_of_executions
 
 
@@ -161,14 +162,14 @@ def print_lineage(
     pipeline: str,
     *,
     model: str = "latest",
-    spec_file: str | None = None,
+    pipeline_file: str | None = None,
     console: Console,
     checked: Any = None,
     wide: bool = False,
 ) -> LineageNode:
     """The lineage tree of a model; ``model="serving"`` needs the checked pipeline (``checked``)
     to know where its pusher serves; ``wide``: every path and digest whole."""
-    loaded = find_pipeline_file(pipeline, spec_file)
+    loaded = find_pipeline_file(pipeline, pipeline_file)
     store = open_store(loaded)
     if model == "latest":
         artifact = latest_artifact(store, pipeline, "Model")
@@ -201,24 +202,11 @@ def show_tree(root: LineageNode, console: Console, wide: bool = False) -> None:
     try:
         if base:
             console.print("artifacts under", markup=False)
-            for line in _slashed(base + "/", width):
+            for line in slashed(base + "/", width):
                 console.print(line, markup=False, highlight=False)
         console.print(tree)
     finally:
         console.width = saved
-
-
-def _slashed(path: str, width: int | None) -> list[str]:
-    """``path`` on lines of at most ``width`` characters, broken after a ``/``."""
-    if width is None or len(path) <= width:
-        return [path]
-    lines, line = [], ""
-    for part in re.findall(r"[^/]*/|[^/]+$", path):
-        if line and len(line) + len(part) > width:
-            lines.append(line)
-            line = ""
-        line += part
-    return [*lines, line] if line else lines
 
 
 def serving_model(store: Any, pipe: Any) -> Any:
@@ -245,15 +233,6 @@ def _common_folder(root: LineageNode) -> str:
     return "" if common in ("", "/") else common
 
 
-def _middle(text: str, room: int) -> str:
-    """``text`` cut in the middle to ``room`` characters (at least 16 kept)."""
-    room = max(room, 16)
-    if len(text) <= room:
-        return text
-    head = (room - 1) // 3
-    return text[:head] + "…" + text[len(text) - (room - 1 - head) :]
-
-
 def _fingerprint(text: str) -> list[str]:
     """TFX's ``input_fingerprint`` a line per split, its digests cut to 12 characters."""
     out = []
@@ -276,7 +255,7 @@ class _View:
     def fit(self, text: str, depth: int) -> str:
         if self.width is None:
             return text
-        return _middle(text, self.width - 4 * depth - 1)
+        return middle(text, self.width - 4 * depth - 1)
 
     def uri(self, node: LineageNode) -> str:
         uri = node.uri

@@ -11,8 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tfxd.components.versions import Destination, PushError, manifest
 from tfxd.errors import TfxdError
+from tfxd.infra.versions import Destination, PushError, manifest
+from tfxd.mlmd.text import slashed
 from tfxd.serving.status import running
 
 ROLLBACK_TYPE = "tfxd.Rollback"
@@ -38,9 +39,10 @@ def destinations(pipe: Any) -> list[Destination]:
 def print_models(pipe: Any, console: Console) -> None:
     for dest in destinations(pipe):
         serving = dest.serving()
-        table = Table(title=f"{dest.model} ({dest.model_dir}); * = serving")
-        for column in ("version", "created", "span", "accuracy", "blessed", "tflite (KB)"):
-            table.add_column(column)
+        table = Table(title=f"versions of {dest.model}")
+        for column in ("version", "created", "span", "accuracy", "blessed"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("tflite KB")  # wraps between variants
         for version in reversed(dest.versions()):
             m = manifest(dest.model_dir, version)
             sizes = ", ".join(
@@ -51,13 +53,16 @@ def print_models(pipe: Any, console: Console) -> None:
             accuracy = m.get("saved_model", {}).get("accuracy")
             table.add_row(
                 f"{version}{' *' if version == serving else ''}",
-                m.get("created", ""),
+                str(m.get("created", ""))[:16].replace("T", " "),
                 str(m.get("span", "") if m.get("span") is not None else "-"),
                 f"{accuracy:.4f}" if isinstance(accuracy, float) else "-",
                 "yes" if m.get("blessed") else "no",
                 sizes or "-",
             )
         console.print(table)
+        console.print("* serving; versions under", markup=False)
+        for line in slashed(f"{dest.model_dir}/", console.width - 2):
+            console.print(f"  {line}", markup=False, highlight=False)
         for server in running(dest.folder, dest.model):
             console.print(
                 f"tfxd serve on {server.address} (pid {server.pid}) answers version "

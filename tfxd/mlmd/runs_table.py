@@ -181,13 +181,13 @@ def as_json(runs: list[Run], records: list[RunRecord | None]) -> str:
 def print_runs(
     pipeline: str,
     *,
-    spec_file: str | None = None,
+    pipeline_file: str | None = None,
     limit: int = 20,
     console: Console,
     wide: bool = False,
     as_json_text: bool = False,
 ) -> list[Run]:
-    store = open_store(find_pipeline_file(pipeline, spec_file))
+    store = open_store(find_pipeline_file(pipeline, pipeline_file))
     runs = list_runs(store, pipeline, limit)
     if not runs:
         raise MetadataError(f"no runs of pipeline '{pipeline}' in ML Metadata")

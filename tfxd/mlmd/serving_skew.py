@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfxd.components.drift_validator.drift import History, Verdict, compare
 from tfxd.components.drift_validator.params import drift_settings
-from tfxd.components.drift_validator.schema import SchemaStore
-from tfxd.components.versions import manifest
 from tfxd.errors import MetadataError, TfxdError
 from tfxd.file.load import is_uri
+from tfxd.infra.drift import History, Verdict, compare
+from tfxd.infra.schema_store import SchemaStore
+from tfxd.infra.versions import manifest
 from tfxd.mlmd.models import destinations
 from tfxd.serving.log_store import LogStore, open_log
 from tfxd.serving.request_log import PREFIX

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tfxd.components.mlmd_reference import connection_from_reference
 from tfxd.errors import MetadataError
 from tfxd.file import LoadedFile
+from tfxd.infra.mlmd_reference import connection_from_reference
 
 
 def reference(loaded: LoadedFile) -> dict[str, Any]:

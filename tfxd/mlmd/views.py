@@ -26,13 +26,14 @@ STATE = {
 }
 
 
-def find_pipeline_file(name: str, spec_file: str | None = None) -> LoadedFile:
+def find_pipeline_file(name: str, pipeline_file: str | None = None) -> LoadedFile:
     """The pipeline file of ``name``: given, or found under ./pipelines/*/ or ./*.yaml."""
-    if spec_file:
-        loaded = load(spec_file)
+    if pipeline_file:
+        loaded = load(pipeline_file)
         if loaded.checked().metadata.name != name:
             raise TfxdError(
-                f"{spec_file} declares pipeline '{loaded.checked().metadata.name}', not '{name}'"
+                f"{pipeline_file} declares pipeline '{loaded.checked().metadata.name}', "
+                f"not '{name}'"
             )
         return loaded
     candidates = sorted(Path("pipelines").glob("*/*.yaml")) + sorted(Path(".").glob("*.yaml"))

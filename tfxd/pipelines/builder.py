@@ -95,10 +95,9 @@ def build(
     runtime: dict[str, Any] = {}
     resolve = path_resolver(pipe, target)
 
-    def takes_runtime(name: str) -> bool:
-        """On Kubeflow, TFX makes primitive exec properties pipeline parameters. Elsewhere the
-        pipeline is rebuilt with each run's parameter values (Airflow: in every task)."""
-        return target == "kubeflow"
+    # On Kubeflow, TFX makes primitive exec properties pipeline parameters. Elsewhere the
+    # pipeline is rebuilt with each run's parameter values (Airflow: in every task).
+    runtime_refs = target == "kubeflow"
 
     def runtime_parameter(name: str, is_path: bool) -> Any:
         if name not in runtime:
@@ -133,10 +132,9 @@ def build(
         params = node.params
         updates = {}
         paths = node.type.path_fields()
-        for field_name, param in node.runtime_refs.items():
-            if takes_runtime(param):
-                updates[field_name] = runtime_parameter(param, field_name in paths)
-        if target == "kubeflow":
+        for field_name, param in node.runtime_refs.items() if runtime_refs else ():
+            updates[field_name] = runtime_parameter(param, field_name in paths)
+        if runtime_refs:
             for field_name, raw in pipe.file.body.components[node_id].with_.items():
                 if isinstance(raw, str) and "${{" in raw and field_name not in updates:
                     notes.append(

@@ -13,10 +13,6 @@ import ast
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tfxd.pipelines.pipeline import Pipeline
 
 
 def local_imports(source: str, path: Path, search: list[Path]) -> list[Path]:
@@ -90,19 +86,14 @@ def _name(path: Path, folder: Path) -> str:
         return str(path)
 
 
-def importable(pipe: Pipeline) -> None:
-    """Let module files import the modules beside them and under the pipeline file's folder, as
-    when they are run from there: those folders go first on ``sys.path`` and on ``PYTHONPATH``
-    (for the processes executors start, such as Horovod ranks). TFX loads a module file by its
-    path, and packages its folder only under its own runners."""
+def importable(folders: list[str]) -> None:
+    """Let module files import the modules beside them and under the pipeline file's folder
+    (``folders``: ``Pipeline.module_folders``), as when they are run from there: those folders
+    go first on ``sys.path`` and on ``PYTHONPATH`` (for the processes executors start, such as
+    Horovod ranks). TFX loads a module file by its path, and packages its folder only under its
+    own runners."""
     import sys
 
-    folders = [
-        str(pipe.loaded.resolve(m).parent)
-        for node in pipe.nodes.values()
-        if isinstance(m := getattr(node.params, "module_file", None), str) and m and "://" not in m
-    ]
-    folders = list(dict.fromkeys([*folders, str(pipe.loaded.folder)]))
     for folder in reversed(folders):
         if folder not in sys.path:
             sys.path.insert(0, folder)

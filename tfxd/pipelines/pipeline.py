@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tfxd.components.registry import ComponentType, Params, registry
-from tfxd.errors import PipelineFileError, Problem
+from tfxd.components.catalogue import registry
+from tfxd.components.registry import ComponentType, Params
+from tfxd.errors import PipelineFileError, Problem, TfxdError
 from tfxd.file import (
     PARAM_REF,
     LoadedFile,
@@ -20,7 +21,6 @@ from tfxd.file import (
     is_uri,
     load_partial,
 )
-from tfxd.file.load import find_cycle
 from tfxd.file.problems import pydantic_problems
 
 
@@ -58,6 +58,17 @@ class Pipeline:
     def root(self) -> str:
         """The pipeline root of local runs (the body's ``root``, from the file's folder)."""
         return str(self.loaded.resolve(self.file.body.root))
+
+    def module_folders(self) -> list[str]:
+        """The folders of its local module files, then the pipeline file's folder."""
+        folders = [
+            str(self.loaded.resolve(m).parent)
+            for node in self.nodes.values()
+            if isinstance(m := getattr(node.params, "module_file", None), str)
+            and m
+            and "://" not in m
+        ]
+        return list(dict.fromkeys([*folders, str(self.loaded.folder)]))
 
 
 def validate_file(path: str | Path, overrides: dict[str, str] | None = None) -> Pipeline:
@@ -353,12 +364,12 @@ def _check_edges(loaded: LoadedFile, comps: dict, types: dict[str, ComponentType
 
 def topological_order(edges: dict[str, set[str]]) -> list[str]:
     """Nodes so that each comes after its upstreams; ties broken by name (stable output)."""
-    if find_cycle(edges):
-        raise PipelineFileError([])
     done: list[str] = []
     remaining = dict(edges)
     while remaining:
         ready = sorted(n for n, ups in remaining.items() if not (ups - set(done)))
+        if not ready:  # the loader reports a cycle with its file and line before this runs
+            raise TfxdError(f"nodes in a cycle: {', '.join(sorted(remaining))}")
         done += ready
         for n in ready:
             del remaining[n]

@@ -11,6 +11,7 @@ from pathlib import Path
 from tfxd.components.example_gen.params import complete_day, day_number, query_has_spans
 from tfxd.components.registry import load
 from tfxd.errors import TfxdError
+from tfxd.file import is_uri
 from tfxd.pipelines.pipeline import Pipeline
 
 
@@ -21,7 +22,7 @@ class SpanSource:
 
     node: str
     kind: str
-    base: Path | str = ""  # files: the input folder or s3:// prefix
+    base: Path | str = ""  # files: the input folder, or an object store's prefix (a URI)
     pattern: str = ""  # files: the split pattern with {SPAN}
     first_day: int | None = None  # days: the first span to run
 
@@ -36,7 +37,7 @@ def span_sources(pipe: Pipeline) -> list[SpanSource]:
             for pattern in params.input_splits.values():
                 if "{SPAN}" in pattern:
                     base = params.input_base
-                    if not base.startswith("s3://"):
+                    if not is_uri(base):
                         base = pipe.loaded.resolve(base)
                     out.append(SpanSource(node_id, "files", base, pattern))
         elif kind == "days" and query_has_spans(params.queries()):
@@ -129,12 +130,12 @@ def _stream_spans(pipe: Pipeline, node_id: str) -> set[int]:
 
 
 def _files_under(base: Path | str) -> list[str]:
-    """Paths of the files under a folder or of the objects under an s3:// prefix, relative to it."""
+    """Paths of the files under a folder or of the objects under a store's prefix (a URI),
+    relative to it."""
     if isinstance(base, str):
-        from tfxd.components.s3_example_gen.service import list_objects, split
+        from tfxd.infra import storage
 
-        prefix = split(base.rstrip("/") + "/")[1]
-        return [o["Key"][len(prefix) :] for o in list_objects(base.rstrip("/") + "/")]
+        return storage.keys_under(base)
     if not base.is_dir():
         return []
     return [p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()]

@@ -57,7 +57,7 @@ def facts(executor_input: dict[str, Any]) -> dict[str, str]:
     """What this task knows of its run: the pipeline file's and the packages' digests, and
     the digests of the module files its ``*_fn`` parameters name (with what they import)."""
     from tfxd.mlmd.records import packages_digest
-    from tfxd.runners.record import installed_packages
+    from tfxd.runners.recording import installed_packages
     from tfxd.runners.spec_record import PIPELINE_FILE_ENV
 
     out = {"tfxd_packages": packages_digest(installed_packages())}
@@ -94,7 +94,7 @@ def stamp(executor_input: dict[str, Any]) -> None:
     """Add ``facts`` (and an evaluation's metrics) to every output artifact's metadata in the
     ExecutorOutput the executor wrote."""
     from tfxd.mlmd.records import METRICS
-    from tfxd.runners.record import overall_metrics
+    from tfxd.runners.recording import overall_metrics
 
     path = executor_input.get("outputs", {}).get("outputFile")
     if not path or not os.path.exists(path):

@@ -19,13 +19,13 @@ from typing import Any
 
 import yaml
 
-from tfxd.components.versions import (
+from tfxd.errors import TfxdError
+from tfxd.infra.versions import (
     CLUSTER_BASE,
     cluster_config_name,
     cluster_name,
     write_cluster_config,
 )
-from tfxd.errors import TfxdError
 from tfxd.runners.serve import SOURCE, destination, serving_python
 
 SECRET_WORDS = ("secret", "password", "token", "key=")

@@ -41,7 +41,7 @@ from tfxd.runners.plan import (
     reused_keys,
     write_key,
 )
-from tfxd.runners.record import annotate, start_record
+from tfxd.runners.recording import annotate, start_record
 
 ABANDONED = "tfxd_abandoned"  # execution custom property: why a repaired execution FAILED
 Keys = dict[str, dict[str, Any] | None]
@@ -230,7 +230,7 @@ def cached_run(store: Any, prepared: Prepared, console: Console) -> Any:
     from tfxd.mlmd.records import write_record
     from tfxd.runners.locks import pipeline_lock
     from tfxd.runners.progress import RunOutcome, StepResult, report, summary
-    from tfxd.runners.record import compose
+    from tfxd.runners.recording import compose
 
     pipe = prepared.pipe
     with pipeline_lock(pipe.root, pipe.name):

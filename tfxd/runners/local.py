@@ -35,7 +35,7 @@ from tfxd.runners.progress import (
     summary,
     terminal_console,
 )
-from tfxd.runners.record import output_notes
+from tfxd.runners.recording import output_notes
 from tfxd.runners.workers import (
     Finished,
     Workers,
@@ -62,7 +62,7 @@ def compile_ir(
     from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration.portable import runtime_parameter_utils
 
-    importable(pipe)
+    importable(pipe.module_folders())
     built = build(pipe, target, enable_cache=enable_cache, span=span)
     ir = compiler.Compiler().compile(built.pipeline)
     launch.cache_off(ir, built.always_run)

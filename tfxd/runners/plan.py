@@ -21,12 +21,11 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from tfxd.components.registry import load
 from tfxd.file.changes import keyed_changes
-from tfxd.infra.fingerprints import files_changed
+from tfxd.infra.fingerprints import input_changes
 from tfxd.pipelines.code import source_digests
 from tfxd.pipelines.pipeline import Pipeline
 
@@ -203,26 +202,13 @@ def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
         if old_up.get(name) != new_up.get(name) and name in new_up:
             up, output, _ = new_up[name]
             reasons.append(f"input {name}: another result of {up}.{output}")
-    old_in, new_in = before.get("inputs", {}), now.get("inputs", {})
-    for name in sorted(set(old_in) | set(new_in)):
-        if old_in.get(name) != new_in.get(name):
-            reasons.append(_input_change(name, old_in.get(name), new_in.get(name)))
+    changes = input_changes(before.get("inputs") or {}, now.get("inputs") or {})
+    files = [phrase for name, phrase in changes if name == "files"]
+    reasons += [phrase for name, phrase in changes if name != "files"]
+    if files:
+        more = f" and {len(files) - 5} more" if len(files) > 5 else ""
+        reasons.append("input files: " + ", ".join(files[:5]) + more)
     return "; ".join(reasons) or "its type changed"
-
-
-def _input_change(name: str, old: Any, new: Any) -> str:
-    if name == "span":
-        return f"span {old} → {new}"
-    if name == "serving":
-        was, now = (Path(v).name if v else "none" for v in (old, new))
-        return f"serving version {was} → {now}"
-    if name == "files" and isinstance(old, dict) and isinstance(new, dict):
-        changes = files_changed(old, new)
-        shown = ", ".join(changes[:5]) + (
-            f" and {len(changes) - 5} more" if len(changes) > 5 else ""
-        )
-        return f"input files: {shown}"
-    return f"{name} changed"
 
 
 def _short(value: Any) -> str:

@@ -6,7 +6,9 @@ reused), ``resumed`` (finished by an earlier attempt of the same run), ``skipped
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+
+from tfxd.processes import LIBRARY_LOGGERS, node_output
 
 MARKS = {
     "done": ("✓", "green"),
@@ -79,19 +83,24 @@ def summary(console: Console, outcome: RunOutcome) -> None:
 
 @contextmanager
 def captured_output(log_path: Path) -> Iterator[None]:
-    """Send all the process writes to fds 1 and 2 (Python, TF's C++, Beam) to ``log_path``."""
+    """Send all the process writes to fds 1 and 2 (Python, TF's C++, Beam) to ``log_path``,
+    with warnings and library logging kept there (:func:`node_output`)."""
     import sys
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = [os.dup(1), os.dup(2)]
-    with open(log_path, "ab") as log:
+    levels = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
+    with open(log_path, "ab") as log, warnings.catch_warnings():
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        node_output()
         try:
             yield
         finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved[0], 1)

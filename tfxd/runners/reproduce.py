@@ -26,9 +26,9 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from tfxd.components.versions import set_serving
 from tfxd.errors import TfxdError
 from tfxd.infra.fingerprints import files_changed
+from tfxd.infra.versions import set_serving
 from tfxd.mlmd.compare import code_changes, find_run, package_changes
 from tfxd.mlmd.records import RunRecord, read_record
 from tfxd.mlmd.store import open_store
@@ -37,7 +37,7 @@ from tfxd.pipelines.code import module_sources
 from tfxd.pipelines.pipeline import Pipeline, check
 from tfxd.runners.outputs import OutputCheck, compare_outputs, outputs_of
 from tfxd.runners.plan import node_keys
-from tfxd.runners.record import UNRECORDED, installed_packages
+from tfxd.runners.recording import UNRECORDED, installed_packages
 
 DEFAULT_TOLERANCE = 0.02
 
@@ -139,7 +139,7 @@ def relocated_text(
     """The recorded pipeline text, writing into ``root`` only: its pipeline root and ML Metadata
     there, pushers' destinations there, a BaselineModel reading a copy of what served, each
     stream ExampleGen replaced by an ImportExampleGen over the Examples the run drained."""
-    from tfxd.components.registry import registry
+    from tfxd.components.catalogue import registry
 
     [(replay_name, replay)] = [(n, t.replay) for n, t in registry().items() if t.replay][:1]
     data = yaml.safe_load(record.file["text"])
@@ -191,7 +191,7 @@ def reproduce(
     pipeline: str,
     token: str,
     *,
-    spec_file: str | None = None,
+    pipeline_file: str | None = None,
     allow: list[str] | None = None,
     root: str | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -202,7 +202,7 @@ def reproduce(
     from tfxd.runners.local import run_pipeline
 
     console = console or Console()
-    store = open_store(find_pipeline_file(pipeline, spec_file))
+    store = open_store(find_pipeline_file(pipeline, pipeline_file))
     run = find_run(store, pipeline, token)
     record = read_record(store, pipeline, run.run_id)
     if record is None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import tfxd
-from tfxd.components.versions import Destination
 from tfxd.errors import TfxdError
+from tfxd.infra.versions import Destination
 from tfxd.mlmd.models import destinations
 
 SOURCE = Path(tfxd.__file__).resolve().parent.parent  # what PYTHONPATH needs to import tfxd

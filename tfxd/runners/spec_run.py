@@ -42,10 +42,10 @@ from tfxd.runners.compiled import (
     ordered_tasks,
     pipeline_parameters,
 )
-from tfxd.runners.launcher import Launcher
 from tfxd.runners.locks import pipeline_lock
 from tfxd.runners.progress import RunOutcome, StepResult, report
 from tfxd.runners.spec_record import SpecRecorder
+from tfxd.runners.warm_start import WarmStarter
 
 # Artifact types whose URI is a file, not a folder (TFX value artifacts, KFP's HTML/Markdown).
 FILE_TITLES = {
@@ -142,7 +142,7 @@ def run_spec(
     result = SpecRunResult(pipeline=name, run_id=run_id, root=root)
     outputs: dict[str, dict[str, Any]] = {}  # task → {"artifacts": {...}, "parameters": {...}}
     skipped: set[str] = set()
-    with pipeline_lock(str(run_dir), name), Launcher(env, cold=cold) as launcher:
+    with pipeline_lock(str(run_dir), name), WarmStarter(env, cold=cold) as launcher:
         console.print(f"[bold]{name}[/] run-spec {run_id}  (root {root})")
         given = {k: mount.rewrite(v) for k, v in (params or {}).items()}
         recorder = SpecRecorder.open(spec, mount.rewrite, given, run_id, root, env, console)
@@ -313,7 +313,7 @@ def _execute(
     task_dir: Path,
     executor_input: dict[str, Any],
     env: dict[str, str],
-    launcher: Launcher,
+    launcher: WarmStarter,
     rewrite: Any = str,
 ) -> dict[str, Any]:
     """Run preCacheCheck and the container command; returns the task's outputs. ``rewrite``:

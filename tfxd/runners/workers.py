@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfxd.processes import die_with_parent
+from tfxd.processes import die_with_parent, node_output
 
 
 def default_jobs() -> int:
@@ -140,6 +140,7 @@ class Workers:
                 os.dup2(fd, 1)
                 os.dup2(fd, 2)
                 os.close(fd)
+                node_output()
                 try:
                     reply: dict[str, Any] = {"execution_id": work()}
                 except BaseException as err:  # the node's failure, reported by the runner

@@ -2,5 +2,5 @@
 
 The modules here run inside the serving environment (``.venv-serve``: TensorFlow and KServe's
 ModelServer, no TFX), so they import nothing of tfxd but ``tfxd.errors`` and the model versions
-(``tfxd.components.versions``), which need only the standard library.
+(``tfxd.infra.versions``), which need only the standard library.
 """

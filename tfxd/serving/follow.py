@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfxd.components.versions import Destination, manifest, versions
 from tfxd.errors import TfxdError
+from tfxd.infra.versions import Destination, manifest, versions
 from tfxd.serving.features import BadRequest, Signature, read_signature
 
 log = logging.getLogger("tfxd.serve")

@@ -26,8 +26,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tfxd.components.versions import Destination
 from tfxd.errors import TfxdError
+from tfxd.infra.versions import Destination
 from tfxd.serving import status
 from tfxd.serving.features import BadRequest, examples_of
 from tfxd.serving.follow import Follower, Loaded

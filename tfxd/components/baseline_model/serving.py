@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tfxd.components.versions import POINTER, pointed
 from tfxd.errors import TfxdError
+from tfxd.infra.versions import POINTER, pointed
 
 
 class LOCAL:

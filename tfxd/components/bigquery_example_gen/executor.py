@@ -11,7 +11,7 @@ from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenE
 
 from tfxd.components.bigquery_example_gen import service
 from tfxd.components.bigquery_example_gen.params import BigQuerySettings
-from tfxd.components.records import record_to_example
+from tfxd.components.row_examples import record_to_example
 
 TABLE_PREFIX = "table:"  # a split pattern naming a table instead of holding a query
 

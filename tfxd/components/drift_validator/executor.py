@@ -10,7 +10,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from tfxd.components.drift_validator.drift import (
+from tfxd.components.drift_validator.params import DriftSettings
+from tfxd.infra.drift import (
     DriftError,
     History,
     Verdict,
@@ -19,8 +20,7 @@ from tfxd.components.drift_validator.drift import (
     pick_baseline,
     serving_span,
 )
-from tfxd.components.drift_validator.params import DriftSettings
-from tfxd.components.drift_validator.schema import (
+from tfxd.infra.schema_store import (
     Origin,
     SchemaStore,
     breaks,
@@ -93,7 +93,7 @@ class Executor(base_executor.BaseExecutor):
         """The span the serving model was trained on (MLMD lineage); none before a first push."""
         from ml_metadata import metadata_store
 
-        from tfxd.components.mlmd_reference import connection_from_reference
+        from tfxd.infra.mlmd_reference import connection_from_reference
 
         store = metadata_store.MetadataStore(connection_from_reference(config.metadata or {}))
         span = serving_span(store, config.pipeline)

@@ -53,7 +53,7 @@ def accepted_facts(history: str) -> RowFacts:
     """The required facts of the accepted schema a gate keeps in ``history`` ({} when there is
     none yet: the first span sets it). A type the accepted schema only guessed (its column held
     no values) is no fact a row can break."""
-    from tfxd.components.drift_validator.schema import SchemaStore
+    from tfxd.infra.schema_store import SchemaStore
 
     if not history:
         return {}

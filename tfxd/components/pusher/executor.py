@@ -11,14 +11,14 @@ from tfx.proto import pusher_pb2
 from tfx.utils import proto_utils
 
 from tfxd.components.pusher.params import PusherSettings
-from tfxd.components.versions import (
+from tfxd.errors import TfxdError
+from tfxd.infra.versions import (
     Destination,
     already_pushed,
     mark_not_pushed,
     mark_pushed,
     push_saved_model,
 )
-from tfxd.errors import TfxdError
 
 
 def destination(exec_properties: dict[str, Any]) -> Destination:

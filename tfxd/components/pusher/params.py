@@ -8,7 +8,7 @@ from pydantic import Field
 
 from tfxd.components.registry import ComponentType, Params, Resolver, path_field
 from tfxd.components.settings import Settings
-from tfxd.components.versions import Destination
+from tfxd.infra.versions import Destination
 
 
 class PusherParams(Params):

@@ -45,10 +45,11 @@ from tfxd.components.example_gen.executor import (
     accepted_facts,
     quarantine,
 )
-from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
+from tfxd.components.row_examples import BadRecord, record_to_example, value_kind, widen
 from tfxd.components.s3_example_gen import service
 from tfxd.components.s3_example_gen.params import S3Settings
 from tfxd.errors import TfxdError
+from tfxd.infra import s3
 
 
 class S3Driver(FileBasedDriver):
@@ -59,7 +60,7 @@ class S3Driver(FileBasedDriver):
         self, exec_properties: dict, pipeline_info: Any, component_info: Any
     ):
         base = exec_properties["input_base"]
-        service.require_objects(base)
+        s3.require_objects(base)
         try:
             resolved = super().resolve_exec_properties(
                 exec_properties, pipeline_info, component_info
@@ -68,7 +69,7 @@ class S3Driver(FileBasedDriver):
             raise TfxdError(f"{base}: {err}") from err
         config = example_gen_pb2.Input()
         proto_utils.json_to_proto(resolved["input_config"], config)
-        fingerprint = service.splits_fingerprint(base, [(s.name, s.pattern) for s in config.splits])
+        fingerprint = s3.splits_fingerprint(base, [(s.name, s.pattern) for s in config.splits])
         resolved[example_gen_utils.FINGERPRINT_PROPERTY_NAME] = fingerprint
         return resolved
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import sys
 
-from tfxd.components.s3_example_gen import service
+from tfxd.components.s3_example_gen import service  # noqa: F401  (registers s3:// with fileio)
 from tfxd.errors import TfxdError
+from tfxd.infra import s3
 
 FINGERPRINT = "input_fingerprint"
 
@@ -28,7 +29,7 @@ def main(argv: list[str]) -> int:
         args.json_serialized_invocation_args, executor_input, ignore_unknown_fields=True
     )
     base = executor_input.inputs.parameter_values["input_base"].string_value
-    service.require_objects(base)
+    s3.require_objects(base)
     try:
         driver.main(args)
     except ValueError as err:
@@ -38,7 +39,7 @@ def main(argv: list[str]) -> int:
         output = json.loads(handle.read())
     parameters = output["parameterValues"]
     splits = json.loads(parameters["input_config"]).get("splits", [])
-    fingerprint = service.splits_fingerprint(base, [(s["name"], s["pattern"]) for s in splits])
+    fingerprint = s3.splits_fingerprint(base, [(s["name"], s["pattern"]) for s in splits])
     parameters[FINGERPRINT] = fingerprint
     for artifact in output.get("artifacts", {}).get("examples", {}).get("artifacts", []):
         artifact.setdefault("metadata", {})[FINGERPRINT] = fingerprint

@@ -64,7 +64,7 @@ class S3Settings(Settings):
 
 def s3_inputs(p: S3ExampleGenParams, resolve: Resolver, span: int | None) -> Any:
     """The span and the objects' ETag fingerprint, as the executor's driver computes it."""
-    from tfxd.components.s3_example_gen import service
+    from tfxd.infra import s3
 
     if PARAM_REF_TEXT in p.input_base:
         return None
@@ -72,7 +72,7 @@ def s3_inputs(p: S3ExampleGenParams, resolve: Resolver, span: int | None) -> Any
     if span is not None:
         splits = {k: v.replace("{SPAN}", str(span)) for k, v in splits.items()}
     try:
-        return {"span": span, "etags": service.splits_fingerprint(p.input_base, splits.items())}
+        return {"span": span, "etags": s3.splits_fingerprint(p.input_base, splits.items())}
     except TfxdError:
         return None
 

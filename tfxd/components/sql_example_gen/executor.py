@@ -14,7 +14,7 @@ import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 
-from tfxd.components.records import record_to_example
+from tfxd.components.row_examples import record_to_example
 from tfxd.components.sql_example_gen import service
 from tfxd.components.sql_example_gen.params import SqlSettings
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfxd.components.records import BadRecord, record_to_example, value_kind, widen
+from tfxd.components.row_examples import BadRecord, record_to_example, value_kind, widen
 from tfxd.components.stream.journal import Message, StreamError
 
 FORMATS = ("json", "csv", "tfexample")

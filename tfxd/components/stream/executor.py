@@ -67,7 +67,7 @@ def published(uri: str, metadata: dict[str, Any] | None) -> bool | None:
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfxd.components.mlmd_reference import connection_from_reference
+    from tfxd.infra.mlmd_reference import connection_from_reference
 
     store = metadata_store.MetadataStore(connection_from_reference(metadata))
     live = metadata_store_pb2.Artifact.LIVE

@@ -17,7 +17,7 @@ from tfx.utils import path_utils
 
 from tfxd.components.tflite_pusher import convert as tfl
 from tfxd.components.tflite_pusher.params import TFLiteSettings
-from tfxd.components.versions import (
+from tfxd.infra.versions import (
     MANIFEST,
     Destination,
     PushError,

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from tfxd.components.registry import ComponentType, Expect, Params, Resolver, Sources, path_field
 from tfxd.components.settings import Settings
-from tfxd.components.versions import Destination
+from tfxd.infra.versions import Destination
 
 
 class TFLitePusherParams(Params):

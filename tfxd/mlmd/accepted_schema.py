@@ -57,7 +57,7 @@ def accept(
     replaces, the new origin)."""
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
-    from tfxd.components.drift_validator.schema import Origin, SchemaStore, widen
+    from tfxd.infra.schema_store import Origin, SchemaStore, widen
 
     node_id, folder = _pick(gates(pipe, root), node, pipe.loaded.path)
     schemas = SchemaStore(folder)
@@ -110,7 +110,7 @@ def acceptances(store: Any, pipeline: str) -> list[Acceptance]:
 
 def show(pipe: Any, root: str) -> list[str]:
     """One line per gate: what its accepted schema is and where it came from."""
-    from tfxd.components.drift_validator.schema import SchemaStore
+    from tfxd.infra.schema_store import SchemaStore
 
     lines = []
     for node_id, folder in gates(pipe, root).items():

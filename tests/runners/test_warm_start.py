@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tfxd.runners.launcher import Launcher
+from tfxd.runners.warm_start import WarmStarter
 
 TASK = """\
 import os, sys
@@ -40,14 +40,14 @@ def image(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(folder)}
 
 
-def run(launcher: Launcher, env: dict[str, str], log: Path, *args: str) -> tuple[int, str]:
+def run(launcher: WarmStarter, env: dict[str, str], log: Path, *args: str) -> tuple[int, str]:
     code = launcher.run([sys.executable, "-m", "fake_task", *args], env, log)
     return code, log.read_text()
 
 
 def test_forked_commands_get_their_argv_env_log_and_exit_status(tmp_path: Path, image):
     log = tmp_path / "log"
-    with Launcher(image, warm_modules=("fake_",), imports=("json",)) as launcher:
+    with WarmStarter(image, warm_modules=("fake_",), imports=("json",)) as launcher:
         code, out = run(launcher, {**image, "TASK_VALUE": "one"}, log, "0")
         assert code == 0
         assert "argv ['0'] env one" in out and "to stderr" in out
@@ -66,10 +66,10 @@ def test_forked_commands_get_their_argv_env_log_and_exit_status(tmp_path: Path, 
 
 def test_cold_and_other_modules_start_a_fresh_interpreter(tmp_path: Path, image):
     log = tmp_path / "log"
-    with Launcher(image, cold=True, warm_modules=("fake_",), imports=("json",)) as launcher:
+    with WarmStarter(image, cold=True, warm_modules=("fake_",), imports=("json",)) as launcher:
         code, out = run(launcher, image, log, "2")
         assert code == 2 and f"helper {os.getpid()}" in out
-    with Launcher(image, imports=("json",)) as launcher:  # fake_task is not TFX's or tfxd's
+    with WarmStarter(image, imports=("json",)) as launcher:  # fake_task is not TFX's or tfxd's
         code, out = run(launcher, image, log, "0")
         assert code == 0 and out.count(f"helper {os.getpid()}") == 2
         assert launcher._helper is None
@@ -77,7 +77,7 @@ def test_cold_and_other_modules_start_a_fresh_interpreter(tmp_path: Path, image)
 
 def test_a_dead_helper_is_replaced_and_the_command_still_runs(tmp_path: Path, image):
     log = tmp_path / "log"
-    with Launcher(image, warm_modules=("fake_",), imports=("json",)) as launcher:
+    with WarmStarter(image, warm_modules=("fake_",), imports=("json",)) as launcher:
         assert run(launcher, image, log, "0")[0] == 0
         assert launcher._helper is not None
         launcher._helper.kill()
@@ -88,14 +88,14 @@ def test_a_dead_helper_is_replaced_and_the_command_still_runs(tmp_path: Path, im
 
 def test_a_helper_that_cannot_import_leaves_every_command_cold(tmp_path: Path, image):
     log = tmp_path / "log"
-    with Launcher(image, warm_modules=("fake_",), imports=("no_such_module_here",)) as launcher:
+    with WarmStarter(image, warm_modules=("fake_",), imports=("no_such_module_here",)) as launcher:
         code, out = run(launcher, image, log, "5")
         assert code == 5 and f"helper {os.getpid()}" in out and launcher.cold
 
 
 def test_a_helper_killed_during_a_command_fails_it_without_running_it_again(tmp_path, image):
     log = tmp_path / "log"
-    with Launcher(image, warm_modules=("fake_",), imports=("json",)) as launcher:
+    with WarmStarter(image, warm_modules=("fake_",), imports=("json",)) as launcher:
         code, out = run(launcher, image, log, "killhelper")
         assert code == 1 and out.count("argv") == 1
         assert "helper process died while this command ran" in out

@@ -8,8 +8,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tfxd.components.drift_validator.scores import disjoint, quantile_js, quantile_shift
 from tfxd.errors import TfxdError
+from tfxd.infra.drift_scores import disjoint, quantile_js, quantile_shift
 
 _SPAN_FILE = re.compile(r"^span-(\d+)\.pb$")
 

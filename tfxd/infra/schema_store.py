@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tfxd.components.drift_validator.drift import DriftError, feature_name, write_atomically
+from tfxd.infra.drift import DriftError, feature_name, write_atomically
 
 # TFDV anomalies that are domain breaks (values outside what the schema declares); presence and
 # valency anomalies are left out (one span's inferred presence is no contract), and type changes

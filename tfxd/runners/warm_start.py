@@ -1,7 +1,7 @@
 """Start ``python -m MODULE ARGS`` task commands without paying TensorFlow's import each time.
 
 A cold start imports TensorFlow and TFX anew (~10 s on a 2-core machine) for every task and
-driver. :class:`Launcher` instead keeps one helper interpreter that imported them once, before it
+driver. :class:`WarmStarter` instead keeps one helper interpreter that imported them once, before it
 ran any TensorFlow op, and forks it per command: the child takes the command's argv, environment
 and log file, runs the module as ``__main__`` and exits with its status, like a fresh process
 whose imports were already done. Only modules of TFX and tfxd (which import TensorFlow anyway) are
@@ -38,7 +38,7 @@ WARM_MODULES = ("tfx.", "tfxd.")
 READY = "ready"  # the helper's first line, once its imports are done
 
 
-class Launcher:
+class WarmStarter:
     """Runs task commands, forked from one warm helper unless ``cold``."""
 
     def __init__(
@@ -89,7 +89,7 @@ class Launcher:
             self._helper.wait()
             self._helper = None
 
-    def __enter__(self) -> Launcher:
+    def __enter__(self) -> WarmStarter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -99,7 +99,7 @@ class Launcher:
         """The running helper, started when there is none; None when it cannot start."""
         if self._helper is None or self._helper.poll() is not None:
             self._helper = subprocess.Popen(
-                [sys.executable, "-m", "tfxd.runners.launcher", *self.imports],
+                [sys.executable, "-m", "tfxd.runners.warm_start", *self.imports],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

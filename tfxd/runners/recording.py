@@ -161,7 +161,7 @@ def annotate(store: Any, execution_id: int, evaluation: str | None) -> None:
 def output_notes(store: Any, execution_id: int) -> list[str]:
     """What an execution's outputs say a person should know: why a pusher pushed nothing, the
     rows an ExampleGen set aside, a baseline the Evaluator could not compare."""
-    from tfxd.components.versions import NOT_PUSHED
+    from tfxd.infra.versions import NOT_PUSHED
 
     notes = []
     for artifact in _outputs(store, execution_id).values():
