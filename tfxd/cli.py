@@ -130,7 +130,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     store = launch.open_history(pipe)
     prepared = launch.prepare(pipe, "local", store, span=args.span)
     predicted, span = prepared.predict(store), prepared.span
-    for line in predicted.lines():
+    import shutil
+
+    for line in predicted.lines(shutil.get_terminal_size().columns):
         print(line)
     runs = sum(n.action != "cached" for n in predicted.nodes)
     print(

@@ -208,3 +208,18 @@ def test_a_partial_run_keys_its_nodes_on_the_outputs_it_reuses(tmp_path):
     reused = reused_keys(store, "planned", ["examples", "stats", "schema"])
     assert node_keys(pipe, None, reused)["transform"] == first["transform"]
     assert node_keys(pipe, None)["transform"] != first["transform"]
+
+
+def test_plan_lines_wrap_reasons_between_words():
+    from tfxd.runners.plan import NodePlan, Plan
+
+    changed = ", ".join(f"span-{i}/trips-2026-{i:02d}-export.csv changed" for i in range(1, 7))
+    plan = Plan(
+        [NodePlan("examples", "run", f"input files: {changed}"), NodePlan("stats", "cached")]
+    )
+    narrow, wide = plan.lines(80), plan.lines(None)
+    assert max(len(line) for line in narrow) <= 80 and len(narrow) > len(wide) == 2
+    assert max(len(line) for line in plan.lines(200)) <= 200
+    words = " ".join(line.strip() for line in narrow).split()
+    assert words == " ".join(wide).split()  # the same words, none broken
+    assert all(line.startswith(" " * len("examples  run     ")) for line in narrow[1:-1])

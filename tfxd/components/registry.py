@@ -115,8 +115,23 @@ def find_marker(sources: list[tuple[str, str]], markers: tuple[str, ...]) -> str
 
 
 @dataclass(frozen=True)
+class Stream:
+    """A stream ExampleGen's hooks: ``source``, "module:function" (params, pipeline name, node
+    id) → the connected source (``waiting()``, ``close()``); ``journal``, its drain journal's
+    folder name under the node's."""
+
+    source: str
+    journal: str
+
+
+@dataclass(frozen=True)
 class ComponentType:
-    """A component type usable as ``type:`` in YAML."""
+    """A component type usable as ``type:`` in YAML.
+
+    Hooks come in two forms, by one rule: a ``"module:attr"`` string names code that imports TFX
+    or a vendor client (the component class, the builder, the Kubeflow driver, a stream's
+    source), imported only when a pipeline is built or run; a callable is plain Python from the
+    type's own ``params.py``, which imports neither (checking a pipeline imports no TFX)."""
 
     name: str
     params: type[Params]
@@ -139,14 +154,12 @@ class ComponentType:
     # Reads data in spans: "files" ({SPAN} in an input_splits pattern), "days" (TFX's day
     # placeholders in a query) or "stream" (each run drains the next span); read by `tfxd watch`.
     spans: Literal["files", "days", "stream"] | None = None
-    # spans="stream": "module:function" (params, pipeline name, node id) → the connected source
-    # (``waiting()``, ``close()``), and the name of its drain journal's folder under the node's.
-    stream_source: str | None = None
-    journal: str = ""
+    # spans="stream": its connected source and drain journal (``Stream``); read by `tfxd watch`.
+    stream: Stream | None = None
     # What its result depends on besides its parameters, its module files and its inputs, where
-    # a local run's cache key holds it: "module:function" (params, path resolver, the run's
-    # span) → a JSON-able value (None: only the run can tell); read by ``tfxd plan``.
-    cache_inputs: str | None = None
+    # a local run's cache key holds it: (params, path resolver, the run's span) → a JSON-able
+    # value (None: only the run can tell); read by ``tfxd plan``.
+    cache_inputs: Callable[[Any, Resolver, int | None], Any] | None = None
     # A gate: a run it fails leaves its span rejected (not retried) rather than failed.
     gates: bool = False
     # The module that runs as the Kubeflow preCacheCheck instead of TFX's file-based driver.

@@ -118,11 +118,12 @@ def _stream_spans(pipe: Pipeline, node_id: str) -> set[int]:
     from tfxd.components.stream.params import journal_path
 
     node = pipe.nodes[node_id]
-    journal = Journal(journal_path(pipe.root, node_id, node.type.journal))
+    stream = node.type.stream
+    assert stream is not None
+    journal = Journal(journal_path(pipe.root, node_id, stream.journal))
     if journal.open_span() is not None:
         return {journal.open_span()}
-    assert node.type.stream_source is not None
-    source = load(node.type.stream_source)(node.params, pipe.name, node_id)
+    source = load(stream.source)(node.params, pipe.name, node_id)
     try:
         return {journal.next_span()} if source.waiting() else set()
     finally:

@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tfxd.components.registry import load
 from tfxd.file.changes import keyed_changes
 from tfxd.infra.fingerprints import input_changes
 from tfxd.pipelines.code import source_digests
@@ -52,9 +51,20 @@ class Plan:
     def all_cached(self) -> bool:
         return bool(self.nodes) and all(n.action == "cached" for n in self.nodes)
 
-    def lines(self) -> list[str]:
+    def lines(self, columns: int | None = None) -> list[str]:
+        """A line per node (its reason wrapped between words to ``columns``; None: unwrapped)."""
+        import textwrap
+
         width = max((len(n.node) for n in self.nodes), default=4) + 2
-        return [f"{n.node:<{width}}{n.action:<8}{n.reason}".rstrip() for n in self.nodes]
+        out = []
+        for n in self.nodes:
+            head = f"{n.node:<{width}}{n.action:<8}"
+            room = None if columns is None else max(columns - len(head), 20)
+            reason = textwrap.wrap(n.reason, room, break_long_words=False) if room else []
+            reason = reason or [n.reason]
+            out.append((head + reason[0]).rstrip())
+            out += [" " * len(head) + more for more in reason[1:]]
+        return out
 
 
 def module_digests(pipe: Pipeline, module_file: str) -> dict[str, str]:
@@ -92,7 +102,7 @@ def node_keys(
             key["module"] = module_digests(pipe, module)
         if node.type.cache_inputs is not None:
             try:
-                extra = load(node.type.cache_inputs)(node.params, _resolver(pipe), span)
+                extra = node.type.cache_inputs(node.params, _resolver(pipe), span)
             except Exception:  # a key is advice: the run reports what it cannot read
                 extra = None
             if extra is None:

@@ -32,7 +32,7 @@ TYPE = ComponentType(
     "tfxd.components.baseline_model.build:build",
     "the serving model → the Evaluator's baseline (cached while serving is unchanged)",
     uncached_on=frozenset({"kubeflow"}),  # KFP's cache cannot see what serves
-    cache_inputs="tfxd.components.baseline_model.params:serving_inputs",
+    cache_inputs=serving_inputs,
     serving_field="source",
     produces={"model": "Model"},
 )

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from tfxd.components.example_gen.params import QueryGenParams
+from tfxd.components.example_gen.params import QueryGenParams, day_inputs
 from tfxd.components.registry import EXAMPLES, ComponentType
 from tfxd.components.settings import Settings
 
@@ -44,6 +44,6 @@ TYPE = ComponentType(
     "tfxd.components.bigquery_example_gen.build:build",
     "BigQuery tables (parallel Storage Read streams) or queries (paged) → Examples",
     spans="days",
-    cache_inputs="tfxd.components.example_gen.params:day_inputs",
+    cache_inputs=day_inputs,
     produces=EXAMPLES,
 )

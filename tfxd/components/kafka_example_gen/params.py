@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType
+from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType, Stream
 from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
@@ -42,7 +42,6 @@ TYPE = ComponentType(
     "a Kafka topic drained into one span per run, each record exactly once",
     uncached_on=TARGETS,
     spans="stream",
-    stream_source="tfxd.components.kafka_example_gen.build:source",
-    journal=".kafka",
+    stream=Stream("tfxd.components.kafka_example_gen.build:source", ".kafka"),
     produces=EXAMPLES,
 )

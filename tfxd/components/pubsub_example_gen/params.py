@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType
+from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType, Stream
 from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
@@ -28,7 +28,6 @@ TYPE = ComponentType(
     "a Pub/Sub subscription drained into one span per run, each message exactly once",
     uncached_on=TARGETS,
     spans="stream",
-    stream_source="tfxd.components.pubsub_example_gen.build:source",
-    journal=".pubsub",
+    stream=Stream("tfxd.components.pubsub_example_gen.build:source", ".pubsub"),
     produces=EXAMPLES,
 )

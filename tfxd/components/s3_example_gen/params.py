@@ -84,7 +84,7 @@ TYPE = ComponentType(
     "tfxd.components.s3_example_gen.build:build",
     "CSV / TFRecord / Parquet / JSON-lines objects under an s3:// prefix → Examples",
     spans="files",
-    cache_inputs="tfxd.components.s3_example_gen.params:s3_inputs",
+    cache_inputs=s3_inputs,
     kfp_driver="tfxd.components.s3_example_gen.kfp_driver",
     produces=EXAMPLES,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.example_gen.params import QueryGenParams
+from tfxd.components.example_gen.params import QueryGenParams, day_inputs
 from tfxd.components.registry import EXAMPLES, ComponentType
 from tfxd.components.settings import Settings
 
@@ -37,6 +37,6 @@ TYPE = ComponentType(
     "tfxd.components.sql_example_gen.build:build",
     "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
     spans="days",
-    cache_inputs="tfxd.components.example_gen.params:day_inputs",
+    cache_inputs=day_inputs,
     produces=EXAMPLES,
 )

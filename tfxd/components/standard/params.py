@@ -10,6 +10,7 @@ from tfxd.components.example_gen.params import (
     CsvExampleGenParams,
     FileExampleGenParams,
     csv_columns,
+    file_inputs,
 )
 from tfxd.components.registry import (
     EXAMPLES,
@@ -198,7 +199,7 @@ TYPES = (
         _BUILD + "csv_example_gen",
         "CSV files → Examples (bad rows set aside)",
         spans="files",
-        cache_inputs="tfxd.components.example_gen.params:file_inputs",
+        cache_inputs=file_inputs,
         columns=csv_columns,
         produces=EXAMPLES,
     ),
@@ -209,7 +210,7 @@ TYPES = (
         _BUILD + "import_example_gen",
         "TFRecord files of tf.Example → Examples",
         spans="files",
-        cache_inputs="tfxd.components.example_gen.params:file_inputs",
+        cache_inputs=file_inputs,
         produces=EXAMPLES,
         replay=replay_examples,
     ),

@@ -54,5 +54,5 @@ class StreamSettings(StreamParams, Settings):
 
 def journal_path(root: str, node_id: str, journal: str) -> str:
     """Where a stream ExampleGen node keeps its drain journal (``journal``: the type's folder
-    name, ``ComponentType.journal``)."""
+    name, ``Stream.journal``)."""
     return f"{root}/{node_id}/{journal}"
