@@ -100,6 +100,17 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     shown = tfxd("lineage", "penguin", "--model", "latest", "-f", str(penguin_copy), cwd=folder)
     assert shown.returncode == 0 and "input files" in shown.stdout
 
+    # 4b. Run again, nothing changed: the version now serving is the one this model was pushed
+    # as, so the Evaluator would compare the candidate with itself. Nothing executes, and the
+    # plan and the run say why.
+    predicted = planned(penguin_copy, "--param", "train_steps=150")
+    assert {action for action, _ in predicted.values()} == {"cached"}, predicted
+    assert "evaluate's candidate" in predicted["baseline"][1], predicted
+    same = tfxd("run", str(penguin_copy), "--param", "train_steps=150", cwd=folder)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "0 ran, 10 cached" in same.stdout, same.stdout
+    assert "its evaluation against itself is known" in same.stdout, same.stdout
+
     # 5. The pushed model and its four TFLite variants; the SavedModel predicts on raw CSV rows.
     [version] = [p for p in (runs / "serving" / "penguin").iterdir() if p.name.isdigit()]
     assert (version / "saved_model.pb").is_file()
@@ -247,8 +258,13 @@ def planned(path: Path, *params: str) -> dict[str, tuple[str, str]]:
     """`tfxd plan`: node → (run | cached, why)."""
     shown = tfxd("plan", str(path), *params, cwd=path.parent)
     assert shown.returncode == 0, shown.stdout + shown.stderr
-    out = {}
+    out: dict[str, tuple[str, str]] = {}
+    node = ""
     for line in shown.stdout.splitlines()[:-1]:
+        if line.startswith(" "):  # a reason wrapped onto the next line
+            action, why = out[node]
+            out[node] = (action, f"{why} {line.strip()}")
+            continue
         node, action, *why = line.split(maxsplit=2)
         out[node] = (action, why[0] if why else "")
     return out

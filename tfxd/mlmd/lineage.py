@@ -75,9 +75,15 @@ def pushed_model(store: Any, pipeline: str, version_folder: str) -> Any:
             f"no push of pipeline '{pipeline}' in ML Metadata made {version_folder}: it was "
             "pushed by another pipeline or store, or by hand"
         )
-    [made] = [
-        e for e in store.get_events_by_artifact_ids([pushes[0].id]) if e.type == mlmd.Event.OUTPUT
-    ]
+    # The push itself: runs served from the cache record copies of its output events later.
+    made = min(
+        (
+            e
+            for e in store.get_events_by_artifact_ids([pushes[0].id])
+            if e.type == mlmd.Event.OUTPUT
+        ),
+        key=lambda e: e.execution_id,
+    )
     inputs = [
         e.artifact_id
         for e in store.get_events_by_execution_ids([made.execution_id])

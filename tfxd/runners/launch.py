@@ -17,11 +17,14 @@ and :func:`finish_node`; ``tfxd plan`` prints what :meth:`Prepared.predict` says
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from tfxd.errors import MetadataError
 from tfxd.infra.fingerprints import Digests, one_run
@@ -34,6 +37,7 @@ from tfxd.runners.plan import (
     RUNNING,
     Plan,
     earlier,
+    key_of,
     must_run,
     node_keys,
     plan,
@@ -59,9 +63,103 @@ class Prepared:
     digests: Digests = field(default_factory=dict)  # the input files the keys hashed
 
     def predict(self, store: Any | None) -> Plan:
-        """What a full run does, node by node, against ``store``'s history (None: none yet)."""
+        """What a full run does, node by node, against ``store``'s history (None: none yet).
+
+        A baseline that changed only because the version now serving was pushed from the very
+        model this run's candidate is (the run before pushed it) needs no evaluation: the
+        candidate against itself is known. Such a node keeps the key of its last execution, so
+        that it and what depends on it only through it are cached (the plan says why)."""
         history = earlier(store, self.pipe.name) if store is not None else {}
-        return plan(self.pipe, history, self.keys)
+        predicted = plan(self.pipe, history, self.keys)
+        if predicted.all_cached or store is None:
+            return predicted
+        known = baseline_is_candidate(store, self.pipe, predicted, history)
+        if not known:
+            return predicted
+        with one_run(self.digests):
+            keys = node_keys(self.pipe, self.span, {n: key for n, (key, _) in known.items()})
+        settled = plan(self.pipe, history, keys)
+        if not settled.all_cached:
+            return predicted  # something else runs: the launch judges the baseline anew
+        for step in settled.nodes:
+            if step.node in known:
+                step.known = step.reason = known[step.node][1]
+        return settled
+
+
+def baseline_is_candidate(
+    store: Any, pipe: Pipeline, predicted: Plan, history: dict[str, list[Any]]
+) -> dict[str, tuple[dict[str, Any], str]]:
+    """The nodes that run only because the serving version changed (a BaselineModel) while
+    that version was pushed from the model that a node reading them takes as its candidate,
+    served from the cache: node → (the key of its last execution, why it is known)."""
+    steps = {s.node: s for s in predicted.nodes}
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    for node_id in pipe.order:
+        step, past = steps[node_id], history.get(node_id) or []
+        serving = ((step.key or {}).get("inputs") or {}).get("serving")
+        if step.action != "run" or not serving or not past:
+            continue
+        before = key_of(past[0])
+        if _without_serving(before) != _without_serving(step.key or {}):
+            continue
+        source = _pushed_from(serving)
+        for reader, candidate in _candidates(pipe, node_id):
+            up, output = candidate
+            reused = steps[up].reuses if steps[up].action == "cached" else None
+            uri = _output_uri(store, reused, output) if reused is not None else None
+            if uri and source and (source == uri or source.startswith(uri.rstrip("/") + "/")):
+                version = os.path.basename(serving.rstrip("/"))
+                out[node_id] = (
+                    before,
+                    f"serving version {version} is {up}'s model, {reader}'s candidate: "
+                    f"its evaluation against itself is known (as execution {past[0].id})",
+                )
+                break
+    return out
+
+
+def _without_serving(key: dict[str, Any]) -> dict[str, Any]:
+    inputs = {k: v for k, v in (key.get("inputs") or {}).items() if k != "serving"}
+    return {**key, "inputs": inputs}
+
+
+def _pushed_from(version_folder: str) -> str:
+    """The model a version was pushed from, as its manifest records it ("" when unknown)."""
+    try:
+        with open(os.path.join(version_folder, "manifest.json"), encoding="utf-8") as handle:
+            return str(json.load(handle).get("source_model") or "")
+    except (OSError, ValueError):
+        return ""
+
+
+def _candidates(pipe: Pipeline, node_id: str) -> list[tuple[str, tuple[str, str]]]:
+    """(reader, its other Model input's (node, output)) for each node reading ``node_id``."""
+    out = []
+    for reader in pipe.order:
+        node = pipe.nodes[reader]
+        types = {name: kind for name, (kind, _) in node.type.inputs().items()}
+        if not any(up == node_id for up, _ in node.inputs.values()):
+            continue
+        for name, (up, output) in sorted(node.inputs.items()):
+            if up != node_id and types.get(name) == "Model":
+                out.append((reader, (up, output)))
+    return out
+
+
+def _output_uri(store: Any, execution: Any, output: str) -> str | None:
+    """The URI of ``execution``'s output artifact under the key ``output``."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    events = [
+        e
+        for e in store.get_events_by_execution_ids([execution.id])
+        if e.type == mlmd.Event.OUTPUT and e.path.steps and e.path.steps[0].key == output
+    ]
+    if not events:
+        return None
+    [artifact] = store.get_artifacts_by_id([events[0].artifact_id])
+    return artifact.uri
 
 
 def pin_span(pipe: Pipeline, span: int | None) -> int | None:
@@ -240,11 +338,11 @@ def cached_run(store: Any, prepared: Prepared, console: Console) -> Any:
         if not predicted.all_cached:
             return None
         run_id = dt.datetime.now().isoformat(timespec="microseconds")
-        write_record(store, compose(pipe, run_id, prepared.span, "local", prepared.keys))
+        write_record(store, compose(pipe, run_id, prepared.span, "local", predicted.keys))
         record_cached_run(store, pipe.name, run_id, predicted.nodes)
     outcome = RunOutcome(pipeline=pipe.name, run_id=run_id)
     console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {pipe.root})")
     for step in predicted.nodes:
-        report(console, outcome, StepResult(step.node, "cached"))
+        report(console, outcome, StepResult(step.node, "cached"), escape(step.known))
     summary(console, outcome)
     return outcome

@@ -41,11 +41,13 @@ class NodePlan:
     reason: str = ""
     key: dict[str, Any] | None = None
     reuses: Any = None  # the earlier execution a cached node's outputs come from
+    known: str = ""  # why a node that changed needs no run (a baseline that is the candidate)
 
 
 @dataclass
 class Plan:
     nodes: list[NodePlan] = field(default_factory=list)
+    keys: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # what it judged by
 
     @property
     def all_cached(self) -> bool:
@@ -155,7 +157,7 @@ def plan(
 ) -> Plan:
     """What a full local run of ``pipe`` does, node by node, given its ``keys``
     (:func:`node_keys`) and the earlier executions in ``history`` (:func:`earlier`)."""
-    result, running = Plan(), set()
+    result, running = Plan(keys=keys), set()
     for node_id in pipe.order:
         node, key = pipe.nodes[node_id], keys[node_id]
         upstream = sorted({u for u, _ in node.inputs.values()} & running)
@@ -172,21 +174,22 @@ def plan(
         elif not past:
             step = NodePlan(node_id, "run", "no earlier execution", key)
         else:
-            step = NodePlan(node_id, "run", _changed(_key_of(past[0]), key), key)
+            step = NodePlan(node_id, "run", _changed(key_of(past[0]), key), key)
         if step.action != "cached":
             running.add(node_id)
         result.nodes.append(step)
     return result
 
 
-def _key_of(execution: Any) -> dict[str, Any]:
+def key_of(execution: Any) -> dict[str, Any]:
+    """The plan key recorded on an execution."""
     return json.loads(execution.custom_properties[PLAN_KEY].string_value)
 
 
 def reused_keys(store: Any, pipeline: str, skipped: list[str]) -> dict[str, dict[str, Any] | None]:
     """The keys of the latest outputs a partial run reuses for the nodes it skips."""
     history = earlier(store, pipeline)
-    return {n: _key_of(history[n][0]) if history.get(n) else None for n in skipped}
+    return {n: key_of(history[n][0]) if history.get(n) else None for n in skipped}
 
 
 def _same(past: Iterable[Any], key: dict[str, Any]) -> Any:
