@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -130,8 +131,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     store = launch.open_history(pipe)
     prepared = launch.prepare(pipe, "local", store, span=args.span)
     predicted, span = prepared.predict(store), prepared.span
-    import shutil
-
     for line in predicted.lines(shutil.get_terminal_size().columns):
         print(line)
     runs = sum(n.action != "cached" for n in predicted.nodes)
@@ -365,14 +364,8 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
     # where the pusher serves: the checked pipeline says
     checked = _checked(args) if args.model == "serving" else None
-    print_lineage(
-        args.pipeline,
-        model=args.model,
-        pipeline_file=args.file,
-        console=console,
-        checked=checked,
-        wide=args.wide,
-    )
+    options = {"pipeline_file": args.file, "checked": checked, "wide": args.wide}
+    print_lineage(args.pipeline, model=args.model, console=console, **options)
     return 0
 
 
