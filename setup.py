@@ -34,6 +34,8 @@ setup(
         "test": [
             "apache-airflow==2.10.3",
             "pytest==8.0.0",
+            "pytest-xdist==3.8.0",  # two lanes: heavy tests one at a time, the rest beside them
+            "execnet==2.1.2",
             "jsonschema==4.23.0",
             "ruff==0.17.6",
             "import-linter==2.1",

@@ -6,4 +6,5 @@ bash scripts/setup.sh
 bash scripts/test-servers.sh
 .venv/bin/ruff check tfxd tests bench pipelines
 .venv/bin/lint-imports
-.venv/bin/python -m pytest "$@"
+# Two lanes on two workers: tests marked heavy one at a time on one, the rest beside them.
+.venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@"

@@ -72,6 +72,31 @@ def statuses(stdout: str) -> dict[str, str]:
     return {node: "run" if status == "done" else status for node, status in found}
 
 
+# ---------------------------------------------------------------- two lanes
+# scripts/test.sh runs the suite in two pytest-xdist workers (--dist loadgroup, groups queued in
+# collection order, heavy first). Tests marked ``heavy`` (they train a model or run a whole
+# pipeline with Transform) form one group, so they run one at a time on one worker; every other
+# module is a group of its own (its module fixtures start once) and runs beside them. Without -n
+# everything runs in one process, heavy tests first.
+LANE = "heavy"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not item.get_closest_marker(LANE))  # the long lane starts first
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        group = LANE if item.get_closest_marker(LANE) else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def plain_nodeid(nodeid: str) -> str:
+    """A node id without the ``@group`` suffix xdist's loadgroup adds."""
+    head, at, tail = nodeid.rpartition("@")
+    return head if at and "]" not in tail and "::" in head else nodeid
+
+
 # ---------------------------------------------------------------- the suite's own timing
 # Every session writes its tests' durations (setup + call + teardown) to .test-durations.json;
 # scripts/test-durations.py turns the file of a whole-suite run into docs/testing.md's table.
@@ -86,9 +111,10 @@ def pytest_sessionstart(session):
 
 
 def pytest_runtest_logreport(report):
-    _DURATIONS[report.nodeid] = _DURATIONS.get(report.nodeid, 0.0) + report.duration
+    nodeid = plain_nodeid(report.nodeid)
+    _DURATIONS[nodeid] = _DURATIONS.get(nodeid, 0.0) + report.duration
     if report.when == "call" or report.outcome != "passed":
-        _OUTCOMES[report.nodeid] = report.outcome
+        _OUTCOMES[nodeid] = report.outcome
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -96,12 +122,13 @@ def pytest_sessionfinish(session, exitstatus):
     import json
     import time
 
-    if not _DURATIONS:
-        return
+    if not _DURATIONS or hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller writes the file for the whole session
     started = getattr(session.config, "_tfxd_started", time.time())
     report = {
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "cores": len(os.sched_getaffinity(0)),
+        "workers": int(getattr(session.config.option, "numprocesses", 0) or 0) or 1,
         "wall_seconds": round(time.time() - started, 1),
         "exit": int(exitstatus),
         "tests": {

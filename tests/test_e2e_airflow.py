@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import PENGUIN, tfxd
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 FLAKY = Path(__file__).parent / "runners" / "flaky"
 BIN = Path(sys.executable).parent
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import PENGUIN, tfxd
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 
 def test_compiled_penguin_spec_runs_end_to_end_and_pushes(tmp_path: Path, penguin_data: Path):

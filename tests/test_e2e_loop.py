@@ -31,7 +31,7 @@ import pytest
 
 from tests.conftest import tfxd
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 SHIFTED = {"trip_miles", "payment_type"}
 
 PIPELINE = """\

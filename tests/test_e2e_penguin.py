@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import statuses, tfxd
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 
 def open_store(db: Path):

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import tfxd
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 PIPELINE = """\
 apiVersion: tfxd/v1

@@ -13,6 +13,8 @@ import pytest
 from tests.servers.process import missing
 from tfxd.errors import TfxdError
 
+pytestmark = pytest.mark.heavy  # Horovod ranks: two processes training at once
+
 
 @pytest.fixture(autouse=True)
 def horovod_installed():

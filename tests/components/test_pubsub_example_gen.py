@@ -264,6 +264,7 @@ def test_runs_killed_mid_drain_and_after_staging_lose_and_repeat_nothing(emulato
     assert "--span does not apply to a stream ExampleGen" in pinned.stdout + pinned.stderr
 
 
+@pytest.mark.heavy
 @pytest.mark.slow  # the penguin-pubsub example through the CLI: publish, drain, train (~1.5 min)
 def test_the_penguin_pubsub_example_trains_on_a_drained_span(emulator, tmp_path):
     import shutil

@@ -286,6 +286,7 @@ def test_compiled_kubeflow_spec_reads_s3_with_an_etag_fingerprint(s3, tmp_path):
         assert re.search(rf"same\s+{re.escape(output)} \(", again.stdout), again.stdout
 
 
+@pytest.mark.heavy
 @pytest.mark.slow  # the taxi-s3 example through the CLI: upload, train, push (~1 min)
 def test_the_taxi_s3_example_trains_on_a_span_uploaded_by_the_cli(s3, tmp_path):
     import shutil

@@ -21,7 +21,8 @@ from tests.conftest import statuses, tfxd
 from tfxd.pipelines.pipeline import validate_file
 from tfxd.runners.dev import signature, watched_paths
 
-pytestmark = pytest.mark.slow  # two `tfxd dev` processes, a 3-node pipeline (~40 s)
+# two `tfxd dev` processes, a 3-node pipeline (~40 s)
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 PIPELINE = """\
 apiVersion: tfxd/v1

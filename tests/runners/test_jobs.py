@@ -75,6 +75,7 @@ def left_behind(path: Path) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_two_branches_run_at_once_survive_a_kill_and_a_failure(tmp_path: Path, penguin_data: Path):
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 

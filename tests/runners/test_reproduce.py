@@ -18,7 +18,8 @@ from tests.conftest import tfxd
 from tests.servers.process import missing
 from tests.servers.sql import PASSWORD, mariadb_bin, mariadb_server
 
-pytestmark = pytest.mark.slow  # three pipeline runs, each a fresh CLI process (~2.5 min)
+# three pipeline runs, each a fresh CLI process (~2.5 min)
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 PIPELINE = """\
 apiVersion: tfxd/v1
