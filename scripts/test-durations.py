@@ -25,7 +25,8 @@ def block(report: dict) -> str:
     seconds = sum(t["seconds"] for t in tests.values())
     lines = [
         START,
-        f"On {report['finished'][:10]} ({report['cores']} cores) the suite ran {len(tests)} tests "
+        f"On {report['finished'][:10]} ({report['cores']} cores, {report.get('workers', 1)} "
+        f"pytest worker(s)) the suite ran {len(tests)} tests "
         f"in {report['wall_seconds'] / 60:.1f} minutes of pytest wall time ({seconds / 60:.1f} "
         f"summed over tests; {failed} failed). The longest:",
         "",
