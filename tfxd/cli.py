@@ -60,7 +60,10 @@ def cmd_example(args: argparse.Namespace) -> int:
     from tfxd import examples
 
     spans = [int(s) for s in args.spans.split(",")] if args.spans else None
-    if args.to:
+    if args.rows is not None:
+        grown = examples.grow_example(args.name, Path(args.pipelines), args.rows, args, spans)
+        console.print(grown)
+    elif args.to:
         written = examples.upload_example_data(args.name, args.to, spans)
         console.print(f"uploaded {len(written)} object(s) under {args.to}")
     elif args.publish:

@@ -257,7 +257,15 @@ def parser() -> argparse.ArgumentParser:
         choices=list(TAXI_CUTS),
         help="taxi: how spans are cut; " + "; ".join(f"{k}: {v}" for k, v in TAXI_CUTS.items()),
     )
+    sp.add_argument(
+        "--format", default="csv", choices=["csv", "parquet"], help="taxi --rows: the files' format"
+    )
     where = sp.add_mutually_exclusive_group()
+    where.add_argument(
+        "--rows",
+        type=int,
+        help="taxi: grow the sample to this many rows, resampled with a fixed seed (e.g. 1000000)",
+    )
     where.add_argument("--to", metavar="S3_PREFIX", help="upload under s3://bucket/prefix instead")
     where.add_argument(
         "--publish", metavar="TOPIC", help="publish rows as JSON to projects/P/topics/T instead"

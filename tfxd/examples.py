@@ -29,10 +29,35 @@ def _write_if_changed(target: Path, data: bytes) -> None:
         tmp.replace(target)
 
 
-def _taxi_span(started: dt.datetime, by: str) -> int:
+def span_of(year: Any, month: Any, day: Any, by: str) -> Any:
+    """The taxi span of a trip started on year-month-day (ints or numpy arrays alike)."""
     if by == "week":
-        return min((started.day - 1) // 7, 3) + 1
-    return (started.year - 2013) * 2 + (started.month - 1) // 6 + 1
+        return (day - 1) // 7 - ((day - 1) // 7 == 4) + 1  # days 29-31 stay in span 4
+    return (year - 2013) * 2 + (month - 1) // 6 + 1
+
+
+def _taxi_span(started: dt.datetime, by: str) -> int:
+    return int(span_of(started.year, started.month, started.day, by))
+
+
+def taxi_sample() -> tuple[list[str], list[list[str]]]:
+    """The taxi sample inside the tfx wheel: its header and its rows, cells as text."""
+    import csv
+
+    with taxi_sample_path().open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        return next(reader), list(reader)
+
+
+def taxi_sample_path() -> Path:
+    import tfx
+
+    return Path(tfx.__file__).parent / "examples/chicago_taxi_pipeline/data/simple/data.csv"
+
+
+def check_cut(by: str) -> None:
+    if by not in TAXI_CUTS:
+        raise TfxdError(f"taxi spans are cut by {' or '.join(TAXI_CUTS)}, not '{by}'")
 
 
 def taxi_spans(spans: list[int] | None = None, by: str = "week") -> dict[int, bytes]:
@@ -41,15 +66,8 @@ def taxi_spans(spans: list[int] | None = None, by: str = "week") -> dict[int, by
     import csv
     import io
 
-    import tfx
-
-    if by not in TAXI_CUTS:
-        raise TfxdError(f"taxi spans are cut by {' or '.join(TAXI_CUTS)}, not '{by}'")
-    source = Path(tfx.__file__).parent / "examples/chicago_taxi_pipeline/data/simple/data.csv"
-    with source.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        rows = list(reader)
+    check_cut(by)
+    header, rows = taxi_sample()
     stamp = header.index("trip_start_timestamp")
     out: dict[int, list[list[str]]] = {}
     for row in rows:
@@ -138,3 +156,167 @@ def publish_example_data(name: str, topic: str) -> int:
     for future in futures:
         future.result(timeout=120)
     return len(futures)
+
+
+WEEK = 7 * 86400
+FORMATS = ("csv", "parquet")
+
+
+def write_grown_taxi(
+    folder: Path,
+    rows: int,
+    by: str = "week",
+    fmt: str = "csv",
+    spans: list[int] | None = None,
+    chunk: int = 100_000,
+) -> dict[int, int]:
+    """The taxi sample grown to ``rows`` trips under ``folder/span-N/data.<fmt>``: rows of the
+    sample drawn with a fixed seed, their cells kept as the wheel ships them, each trip moved by
+    whole weeks (its hour and weekday kept, ``trip_start_month`` set to the new date) so that the
+    trips spread evenly over the sample's four years in time order. Memory stays flat (``chunk``
+    rows at a time); the same arguments write the same bytes, and a file whose bytes did not
+    change keeps its modification time. Returns rows per span written."""
+    import numpy as np
+
+    check_cut(by)
+    if rows < 1:
+        raise TfxdError(f"--rows: {rows} is not a number of rows; give one of 1 or more")
+    if fmt not in FORMATS:
+        raise TfxdError(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
+    header, cells = taxi_sample()
+    stamp = header.index("trip_start_timestamp")
+    started = np.array([int(row[stamp]) for row in cells], dtype=np.int64)
+    first, last = int(started.min()), int(started.max())
+    wanted = set(spans or range(1, 1 + int(span_of(2016, 12, 31, by))))
+    sink = _ParquetSpans(folder, header) if fmt == "parquet" else _CsvSpans(folder, header)
+    counts: dict[int, int] = {}
+    rng = np.random.default_rng(2013)
+    try:
+        for begin in range(0, rows, chunk):
+            size = min(chunk, rows - begin)
+            picks = rng.integers(0, len(cells), size)
+            target = first + np.arange(begin, begin + size) * (last - first) // max(rows - 1, 1)
+            moved = (
+                started[picks] + np.rint((target - started[picks]) / WEEK).astype(np.int64) * WEEK
+            )
+            moved = np.where(moved < first, moved + WEEK, moved)
+            moved = np.where(moved > last, moved - WEEK, moved)
+            when = moved.astype("datetime64[s]")
+            months = when.astype("datetime64[M]")
+            year = months.astype(np.int64) // 12 + 1970
+            month_of_year = months.astype(np.int64) % 12 + 1
+            day = (when.astype("datetime64[D]") - months).astype(np.int64) + 1
+            span = span_of(year, month_of_year, day, by)
+            for number in np.unique(span):
+                if int(number) not in wanted:
+                    continue
+                mask = span == number
+                sink.write(int(number), picks[mask], moved[mask], month_of_year[mask], cells)
+                counts[int(number)] = counts.get(int(number), 0) + int(mask.sum())
+    except BaseException:
+        sink.abandon()
+        raise
+    sink.close()
+    return dict(sorted(counts.items()))
+
+
+def grow_example(
+    name: str, pipelines_dir: Path, rows: int, how: Any, spans: list[int] | None = None
+) -> str:
+    """``tfxd example taxi --rows N``: the grown sample under ``pipelines/taxi/data``, cut
+    ``how.by`` and written as ``how.format``; what it wrote, in words."""
+    by, fmt = how.by, how.format
+    if name != "taxi":
+        raise TfxdError(f"--rows grows the taxi sample, not '{name}': tfxd example taxi --rows N")
+    folder = pipelines_dir / "taxi" / "data"
+    counts = write_grown_taxi(folder, rows, by, fmt, spans)
+    size = sum((folder / f"span-{span}" / f"data.{fmt}").stat().st_size for span in counts)
+    return (
+        f"wrote {sum(counts.values()):,} rows in {len(counts)} span(s) by {by} "
+        f"({size / 1e6:,.1f} MB of {fmt}) to {folder}"
+    )
+
+
+def _replace_if_changed(tmp: Path, target: Path) -> None:
+    import filecmp
+
+    if target.is_file() and filecmp.cmp(tmp, target, shallow=False):
+        tmp.unlink()  # same bytes: the old file's mtime (TFX's fingerprint) stays
+    else:
+        tmp.replace(target)
+
+
+class _CsvSpans:
+    """One CSV file per span, the sample's cells as text, written to ``.tmp`` until closed."""
+
+    def __init__(self, folder: Path, header: list[str]) -> None:
+        self.folder, self.header = folder, header
+        self.stamp = header.index("trip_start_timestamp")
+        self.month = header.index("trip_start_month")
+        self.files: dict[int, Any] = {}
+        self.writers: dict[int, Any] = {}
+
+    def write(self, span: int, picks: Any, moved: Any, months: Any, cells: list) -> None:
+        import csv
+
+        if span not in self.writers:
+            path = self.folder / f"span-{span}" / "data.csv.tmp"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.files[span] = path.open("w", newline="", encoding="utf-8")
+            self.writers[span] = csv.writer(self.files[span], lineterminator="\n")
+            self.writers[span].writerow(self.header)
+        rows = []
+        for pick, at, month in zip(picks.tolist(), moved.tolist(), months.tolist(), strict=True):
+            row = list(cells[pick])
+            row[self.stamp], row[self.month] = str(at), str(month)
+            rows.append(row)
+        self.writers[span].writerows(rows)
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+            tmp = Path(handle.name)
+            _replace_if_changed(tmp, tmp.with_suffix(""))
+
+    def abandon(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
+
+
+class _ParquetSpans:
+    """One Parquet file per span, columns typed as pyarrow reads the sample's CSV."""
+
+    def __init__(self, folder: Path, header: list[str]) -> None:
+        from pyarrow import csv as pacsv
+
+        self.folder = folder
+        self.table = pacsv.read_csv(taxi_sample_path())
+        self.writers: dict[int, Any] = {}
+        self.paths: dict[int, Path] = {}
+
+    def write(self, span: int, picks: Any, moved: Any, months: Any, cells: list) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        part = self.table.take(pa.array(picks))
+        for name, values in (("trip_start_timestamp", moved), ("trip_start_month", months)):
+            column = part.schema.get_field_index(name)
+            kind = part.schema.field(name).type
+            part = part.set_column(column, name, pa.array(values).cast(kind))
+        if span not in self.writers:
+            path = self.folder / f"span-{span}" / "data.parquet.tmp"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.paths[span] = path
+            self.writers[span] = pq.ParquetWriter(path, part.schema)
+        self.writers[span].write_table(part)
+
+    def close(self) -> None:
+        for span, writer in self.writers.items():
+            writer.close()
+            _replace_if_changed(self.paths[span], self.paths[span].with_suffix(""))
+
+    def abandon(self) -> None:
+        for span, writer in self.writers.items():
+            writer.close()
+            self.paths[span].unlink(missing_ok=True)
