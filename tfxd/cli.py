@@ -166,6 +166,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
         "only_nodes": args.only,
         "span": args.span,
         "jobs": _jobs(args.jobs),
+        "beam_args": args.beam_arg,
     }
 
 

@@ -30,6 +30,16 @@ def parser() -> argparse.ArgumentParser:
             "two cores; 1: one after another in this process)",
         )
 
+    def with_beam_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--beam-arg",
+            action="append",
+            default=[],
+            metavar="ARG",
+            help="a Beam pipeline arg for this run, after the file's (e.g. "
+            "--beam-arg=--direct_running_mode=multi_processing); repeatable",
+        )
+
     sp = sub.add_parser("validate", help="check a pipeline file and report every problem")
     sp.add_argument("file")
     with_params(sp)
@@ -69,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
         help="run only NODE, reusing the latest outputs of its upstream nodes",
     )
     with_jobs(sp)
+    with_beam_args(sp)
 
     sp = sub.add_parser(
         "dev",
@@ -79,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     with_params(sp)
     sp.add_argument("--span", type=int, help="read this span instead of the newest")
     with_jobs(sp)
+    with_beam_args(sp)
     sp.set_defaults(no_cache=False, from_node=[], only=[])
 
     sp = sub.add_parser(

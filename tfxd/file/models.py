@@ -16,6 +16,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 NODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
 ENV_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 PARAM_REF = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+MULTI_PROCESSING_FROM_MB = 64.0  # Beam in worker processes from this input size (bench/scale.py)
 
 
 class Strict(BaseModel):
@@ -240,6 +241,23 @@ class Local(Strict):
     beam_args: list[str] = Field(default_factory=list, description="Extra Beam pipeline args.")
 
 
+class Beam(Strict):
+    """How a local run's Beam DirectRunner executes (unless beam_args name a runner or mode)."""
+
+    mode: Literal["auto", "in_memory", "multi_processing"] = Field(
+        "auto",
+        description="auto: in memory below multi_processing_from_mb of input files, else one "
+        "worker process per core.",
+    )
+    workers: int = Field(0, ge=0, description="multi_processing workers (0: one per usable core).")
+    multi_processing_from_mb: float = Field(
+        MULTI_PROCESSING_FROM_MB,
+        gt=0,
+        description="auto: input size (MB of the files the ExampleGens read) from which Beam runs "
+        "in worker processes (measured crossover, docs/benchmarks.md).",
+    )
+
+
 class Runners(Strict):
     local: Local = Field(default_factory=Local)
     kubeflow: Kubeflow | None = None
@@ -313,6 +331,7 @@ class Body(Strict):
     beam_args: list[str] = Field(
         default_factory=list, description="Beam args for every runner (e.g. --direct_num_workers)."
     )
+    beam: Beam = Field(default_factory=Beam)
     components: dict[str, Component] = Field(min_length=1)
     runners: Runners = Field(default_factory=Runners)
     watch: Watch = Field(default_factory=Watch)

@@ -47,6 +47,7 @@ class RunRecord:
     packages: dict[str, str] = field(default_factory=dict)  # name → version
     started: str = ""
     reproduces: str = ""  # the run this one reproduces (tfxd reproduce)
+    beam: str = ""  # how a local run's Beam executed, and why (runners/beam_mode.py)
     format: int = FORMAT
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,8 +89,11 @@ def build(
     enable_cache: bool = True,
     with_metadata: bool = True,
     span: int | None = None,
+    beam_args: Sequence[str] = (),
+    node_beam_args: Mapping[str, Sequence[str]] | None = None,
 ) -> Built:
-    """Build the TFX pipeline of ``pipe`` for ``target``."""
+    """Build the TFX pipeline of ``pipe`` for ``target``; ``beam_args`` after its own, and
+    ``node_beam_args`` after those on the nodes it names."""
     body = pipe.file.body
     notes: list[str] = []
     runtime: dict[str, Any] = {}
@@ -118,7 +122,11 @@ def build(
         target=target,
         resolve_path=resolve,
         module_import=module_importer(pipe) if target == "kubeflow" else None,
-        beam_args=[*body.beam_args, *(body.runners.local.beam_args if target == "local" else [])],
+        beam_args=[
+            *body.beam_args,
+            *(body.runners.local.beam_args if target == "local" else []),
+            *beam_args,
+        ],
         pipeline_root=pipeline_root,
         span=span,
         pipeline_name=pipe.name,
@@ -146,6 +154,8 @@ def build(
         inputs = {key: channels[up].outputs[out] for key, (up, out) in node.inputs.items()}
         ctx.node_id = node_id
         component = node.type.builder()(ctx, inputs, params).with_id(node_id)
+        if (node_beam_args or {}).get(node_id):
+            component.with_beam_pipeline_args(list(node_beam_args[node_id]))
         for upstream in node.after:
             component.add_upstream_node(channels[upstream])
         channels[node_id] = component

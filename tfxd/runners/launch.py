@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ from tfxd.errors import MetadataError
 from tfxd.infra.fingerprints import Digests, one_run
 from tfxd.pipelines.pipeline import Pipeline
 from tfxd.pipelines.spans import newest_file_span, pinnable
+from tfxd.runners import beam_mode
+from tfxd.runners.beam_mode import BeamChoice
 from tfxd.runners.plan import (
     CACHED,
     COMPLETE,
@@ -61,6 +63,7 @@ class Prepared:
     keys: Keys
     skipped: tuple[str, ...] = ()  # nodes a partial run reuses the latest outputs of
     digests: Digests = field(default_factory=dict)  # the input files the keys hashed
+    beam: BeamChoice = field(default_factory=lambda: BeamChoice("in_memory", 1, "", ()))
 
     def predict(self, store: Any | None) -> Plan:
         """What a full run does, node by node, against ``store``'s history (None: none yet).
@@ -193,15 +196,19 @@ def prepare(
     span: int | None = None,
     pinned: bool = False,
     skipped: Iterable[str] = (),
+    beam_args: Sequence[str] = (),
 ) -> Prepared:
     """Pin the span (unless ``pinned``: ``span`` is the pinned one) and compute the plan keys; a
-    skipped node's key is the one recorded with the outputs the partial run reuses."""
+    skipped node's key is the one recorded with the outputs the partial run reuses. The Beam mode
+    follows the size of the input files the keys hashed (``beam_mode``); ``beam_args``: the
+    run's own (``--beam-arg``)."""
     span = span if pinned else pin_span(pipe, span)
     skipped = tuple(skipped)
     reused = reused_keys(store, pipe.name, list(skipped)) if skipped and store is not None else {}
     with one_run() as digests:
         keys = node_keys(pipe, span, reused or None)
-    return Prepared(pipe, runner, span, keys, skipped, digests)
+    beam = beam_mode.choose(pipe, beam_mode.input_bytes(pipe, digests), beam_args)
+    return Prepared(pipe, runner, span, keys, skipped, digests, beam)
 
 
 def partial_skips(pipe: Pipeline, from_nodes: list[str], only_nodes: list[str]) -> list[str]:
@@ -253,7 +260,16 @@ def start(
     """Write the run's record (once per run: an Airflow run's first task does) from the keys."""
     pipe = prepared.pipe
     start_record(
-        store, pipe, run_id, prepared.span, prepared.runner, prepared.keys, root, seeds, reproduces
+        store,
+        pipe,
+        run_id,
+        prepared.span,
+        prepared.runner,
+        prepared.keys,
+        root,
+        seeds,
+        reproduces,
+        beam=prepared.beam.describe() if prepared.runner == "local" else "",
     )
 
 

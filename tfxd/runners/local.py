@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import traceback
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +58,23 @@ def compile_ir(
     *,
     enable_cache: bool = True,
     span: int | None = None,
+    beam_args: Sequence[str] = (),
+    node_beam_args: Mapping[str, Sequence[str]] | None = None,
 ) -> Any:
-    """The pipeline's TFX IR with ``run_id`` substituted, ready for the portable launcher."""
+    """The pipeline's TFX IR with ``run_id`` substituted, ready for the portable launcher;
+    ``beam_args`` after the pipeline's own, ``node_beam_args`` after those, per node."""
     from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration.portable import runtime_parameter_utils
 
     importable(pipe.module_folders())
-    built = build(pipe, target, enable_cache=enable_cache, span=span)
+    built = build(
+        pipe,
+        target,
+        enable_cache=enable_cache,
+        span=span,
+        beam_args=beam_args,
+        node_beam_args=node_beam_args,
+    )
     ir = compiler.Compiler().compile(built.pipeline)
     launch.cache_off(ir, built.always_run)
     runtime_parameter_utils.substitute_runtime_parameter(
@@ -125,6 +136,7 @@ def run_pipeline(
     from_nodes: list[str] | None = None,
     only_nodes: list[str] | None = None,
     console: Console | None = None,
+    beam_args: Sequence[str] = (),
     **options: Any,
 ) -> RunResult:
     """One local run of ``pipe`` (``tfxd run``, each ``tfxd dev`` pass, a span of ``tfxd watch``,
@@ -140,7 +152,9 @@ def run_pipeline(
     span = launch.pin_span(pipe, span)
     store = launch.open_history(pipe, writable=True)  # a MySQL server down: said now
     skipped = launch.partial_skips(pipe, from_nodes, only_nodes)
-    prepared = launch.prepare(pipe, "local", store, span=span, pinned=True, skipped=skipped)
+    prepared = launch.prepare(
+        pipe, "local", store, span=span, pinned=True, skipped=skipped, beam_args=beam_args
+    )
     if store is not None and enable_cache and not skipped:
         cached = launch.cached_run(store, prepared, console)
         if cached is not None:
@@ -179,7 +193,16 @@ def launch_prepared(
     pipe, span = prepared.pipe, prepared.span
     console = console or Console()
     run_id = dt.datetime.now().isoformat(timespec="microseconds")
-    ir = compile_ir(pipe, "local", run_id, enable_cache=enable_cache, span=span)
+    beam = prepared.beam
+    ir = compile_ir(
+        pipe,
+        "local",
+        run_id,
+        enable_cache=enable_cache,
+        span=span,
+        beam_args=beam.extra,
+        node_beam_args={node: beam.args for node in beam.nodes},
+    )
     if from_nodes or only_nodes:
         partial_run_utils.mark_pipeline(
             ir, from_nodes=from_nodes or only_nodes, to_nodes=only_nodes or None
@@ -215,6 +238,7 @@ def launch_prepared(
                 launch.cache_off(ir, launch.changed_nodes(handle.store, prepared))
             launch.start(handle.store, prepared, run_id, root, seeds, reproduces)
         console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {root})")
+        console.print(f"  beam: {beam.describe()}", highlight=False)
         run = _Run(ir, deployment, connection, prepared, console, result, log_dir, capture_logs)
         if jobs > 1:
             preload_executors(ir, deployment)

@@ -47,6 +47,7 @@ def compose(
     runner: str,
     keys: dict[str, dict[str, Any] | None],
     reproduces: str = "",
+    beam: str = "",
 ) -> RunRecord:
     """The record of a run of ``pipe``; ``keys``: the plan keys (``plan.node_keys``), whose
     ``inputs`` are the fingerprints of what each node reads besides upstream artifacts."""
@@ -89,6 +90,7 @@ def compose(
         packages=installed_packages(),
         started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         reproduces=reproduces,
+        beam=beam,
     )
 
 
@@ -106,12 +108,13 @@ def start_record(
     root: str,
     seeds: dict[str, int] | None = None,
     reproduces: str = "",
+    beam: str = "",
 ) -> None:
     """Write the run's record, unless an earlier task of the run did (Airflow), and point
     ``tfxd.seeds`` at the run's seeds file (inherited by executors, their workers and their child
     processes); ``seeds``: what it starts with (a reproduction's recorded seeds)."""
     if not has_record(store, pipe.name, run_id):
-        write_record(store, compose(pipe, run_id, span, runner, keys, reproduces))
+        write_record(store, compose(pipe, run_id, span, runner, keys, reproduces, beam))
     path = seeds_file(root, run_id)
     if seeds:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from tfx.components.trainer import executor as trainer_executor
@@ -17,6 +15,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from tfxd.errors import MissingDependencyError, TfxdError
+from tfxd.infra.cores import usable_cpus
 from tfxd.processes import die_with_parent
 
 WORKER = "tfxd.components.horovod_trainer.worker"
@@ -40,19 +39,6 @@ def require_horovod() -> None:
         import horovod.tensorflow  # noqa: F401  (built with TensorFlow support)
     except ImportError as err:
         raise HorovodMissingError(str(err)) from err
-
-
-def usable_cpus() -> int:
-    """CPU cores this process may use: its affinity, capped by a cgroup v2 CPU quota (a pod's
-    CPU limit)."""
-    cores = len(os.sched_getaffinity(0))
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-        if quota != "max":
-            cores = min(cores, max(1, math.floor(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return cores
 
 
 def check_workers(workers: int, node: str = "the HorovodTrainer") -> None:

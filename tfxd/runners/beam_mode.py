@@ -1,0 +1,80 @@
+"""Which way a local run's Beam DirectRunner executes: in memory for small inputs, in one worker
+process per core for large ones (``spec.beam``), unless the pipeline's Beam args already say.
+
+Worker processes apply only to the node types whose outputs were checked equal to the in-memory
+ones (``WORKERS_OK``): TFX's Transform with the taxi module fails there on this stack (its
+analyzers' closures do not unpickle in a worker: ``RuntimeError ... dill.loads``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tfxd.infra.cores import usable_cpus
+from tfxd.infra.fingerprints import Digests
+from tfxd.pipelines.pipeline import Pipeline
+
+USERS = ("--runner", "--direct_running_mode", "--direct_num_workers")
+WORKERS_OK = ("CsvExampleGen", "StatisticsGen")
+
+
+@dataclass(frozen=True)
+class BeamChoice:
+    mode: str  # in_memory | multi_processing | beam_args
+    workers: int
+    why: str
+    args: tuple[str, ...]  # the mode's args, added to the Beam args of ``nodes``
+    nodes: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()  # the run's --beam-arg values, for every node
+
+    def describe(self) -> str:
+        """The choice in words, as the progress and the run record show it."""
+        if self.mode == "beam_args":
+            return f"as the Beam args say ({self.why})"
+        if self.mode != "multi_processing":
+            return f"{self.mode} ({self.why})"
+        nodes = ", ".join(self.nodes) or "no node that can"
+        return f"multi_processing, {self.workers} workers, for {nodes} ({self.why})"
+
+
+def input_bytes(pipe: Pipeline, digests: Digests) -> int:
+    """Bytes of the files the run's plan keys hashed outside the pipeline's own folder of code:
+    the ExampleGens' input files (S3 and stream inputs are not files here: 0)."""
+    modules = {str(pipe.loaded.resolve(m)) for m in _module_files(pipe)}
+    return sum(size for path, (size, _, _) in digests.items() if path not in modules)
+
+
+def _module_files(pipe: Pipeline) -> list[str]:
+    found = []
+    for node in pipe.nodes.values():
+        module = getattr(node.params, "module_file", None)
+        if isinstance(module, str) and module and "://" not in module:
+            found.append(module)
+    return found
+
+
+def choose(pipe: Pipeline, size: int, extra: Sequence[str] = ()) -> BeamChoice:
+    """The Beam mode of a local run whose inputs hold ``size`` bytes; ``extra``: the run's
+    ``--beam-arg`` values, given last (they win)."""
+    body = pipe.file.body
+    given = [*body.beam_args, *body.runners.local.beam_args, *extra]
+    named = sorted({a.split("=", 1)[0] for a in given if a.split("=", 1)[0] in USERS})
+    if named:
+        return BeamChoice("beam_args", 0, ", ".join(named), (), (), tuple(extra))
+    beam = body.beam
+    workers = beam.workers or usable_cpus()
+    mb = size / 1e6
+    if beam.mode != "auto":
+        mode, why = beam.mode, "spec.beam.mode"
+    elif mb >= beam.multi_processing_from_mb and workers > 1:
+        mode, why = "multi_processing", f"inputs {mb:,.0f} MB ≥ {beam.multi_processing_from_mb:g}"
+    else:
+        mode = "in_memory"
+        why = f"inputs {mb:,.1f} MB < {beam.multi_processing_from_mb:g}"
+        if mb >= beam.multi_processing_from_mb:
+            why = f"inputs {mb:,.0f} MB, but 1 core"
+    if mode == "in_memory":
+        return BeamChoice(mode, 1, why, (), (), tuple(extra))
+    args = ("--direct_running_mode=multi_processing", f"--direct_num_workers={workers}")
+    nodes = tuple(n for n in pipe.order if pipe.nodes[n].type.name in WORKERS_OK)
+    return BeamChoice(mode, workers, why, args, nodes, tuple(extra))
