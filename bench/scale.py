@@ -1,0 +1,354 @@
+"""The taxi pipeline at production sizes: `tfxd run` against TFX's LocalDagRunner on the same
+pipeline and data, under Beam in memory and in multi-processing (one worker per core).
+
+The data is the taxi sample of the tfx wheel grown to N rows (``tfxd example taxi --rows N``, by
+half-year), read as one input. The pipeline: CsvExampleGen, StatisticsGen, SchemaGen, a data gate
+(tfxd's DriftValidator; TFX's ExampleValidator, its nearest equivalent), Transform and Trainer with
+TFX's own ``taxi_utils_native_keras.py`` (unmodified, a fixed step count), Evaluator and
+BulkInferrer. Each run is a fresh process; per node it prints wall seconds (from ML Metadata's
+execution times), bytes written and rows/s, and per run the peak RSS of the process. Beside them,
+the physical limits of the same machine on the same file: pyarrow reading the CSV, the same rows
+written as tf.Examples to TFRecord (ingestion), and tf.data reading those TFRecords back (training
+input). Prints, asserts nothing.
+
+    .venv/bin/python bench/scale.py [--rows 100000 1000000] [--beam in_memory multi_processing]
+    .venv/bin/python bench/scale.py --crossover --rows 100000 1000000   # spec.beam's threshold
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+NODES = ["examples", "stats", "schema", "gate", "transform", "train", "evaluate", "infer"]
+
+PIPELINE = """\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {{name: taxiscale}}
+spec:
+  root: runs
+  beam_args: {beam}
+  components:
+    examples:
+      type: CsvExampleGen
+      with: {{input_base: data, input_splits: {{single_split: "span-*/*"}}}}
+    stats: {{type: StatisticsGen, inputs: {{examples: examples.examples}}}}
+    schema:
+      type: SchemaGen
+      inputs: {{statistics: stats.statistics}}
+      with: {{infer_feature_shape: false}}
+    gate:
+      type: DriftValidator
+      inputs: {{examples: examples.examples, statistics: stats.statistics, schema: schema.schema}}
+    transform:
+      type: Transform
+      inputs: {{examples: examples.examples, schema: schema.schema}}
+      after: [gate]
+      with: {{module_file: taxi_utils_native_keras.py}}
+    train:
+      type: Trainer
+      inputs:
+        examples: transform.transformed_examples
+        transform_graph: transform.transform_graph
+        schema: schema.schema
+      with: {{module_file: taxi_utils_native_keras.py, train_steps: {steps}, eval_steps: 20}}
+    evaluate:
+      type: Evaluator
+      inputs: {{examples: examples.examples, model: train.model}}
+      with:
+        label_key: tips_xf
+        preprocessing: [transform_features]
+        metrics: [{{class_name: BinaryAccuracy}}]
+    infer:
+      type: BulkInferrer
+      inputs: {{examples: examples.examples, model: train.model}}
+"""
+
+BEAM = {
+    "in_memory": ["--direct_running_mode=in_memory"],
+    "multi_processing": [
+        "--direct_running_mode=multi_processing",
+        f"--direct_num_workers={len(os.sched_getaffinity(0))}",
+    ],
+}
+
+
+def module_file() -> Path:
+    import tfx
+
+    return Path(tfx.__file__).parent / "examples/chicago_taxi_pipeline/taxi_utils_native_keras.py"
+
+
+def tfx_pipeline(work: Path, beam: list[str], steps: int):  # the LocalDagRunner baseline
+    import tensorflow_model_analysis as tfma
+    from tfx import v1 as tfx
+
+    module = str(work / "taxi_utils_native_keras.py")
+    examples = tfx.components.CsvExampleGen(
+        input_base=str(work / "data"),
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name="single_split", pattern="span-*/*")]
+        ),
+    ).with_id("examples")
+    stats = tfx.components.StatisticsGen(examples=examples.outputs["examples"]).with_id("stats")
+    schema = tfx.components.SchemaGen(
+        statistics=stats.outputs["statistics"], infer_feature_shape=False
+    ).with_id("schema")
+    gate = tfx.components.ExampleValidator(
+        statistics=stats.outputs["statistics"], schema=schema.outputs["schema"]
+    ).with_id("gate")
+    transform = tfx.components.Transform(
+        examples=examples.outputs["examples"], schema=schema.outputs["schema"], module_file=module
+    ).with_id("transform")
+    transform.add_upstream_node(gate)
+    train = tfx.components.Trainer(
+        module_file=module,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=20),
+    ).with_id("train")
+    config = tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key="tips_xf",
+                preprocessing_function_names=["transform_features"],
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="BinaryAccuracy")])],
+    )
+    evaluate = tfx.components.Evaluator(
+        examples=examples.outputs["examples"], model=train.outputs["model"], eval_config=config
+    ).with_id("evaluate")
+    infer = tfx.components.BulkInferrer(
+        examples=examples.outputs["examples"], model=train.outputs["model"]
+    ).with_id("infer")
+    return tfx.dsl.Pipeline(
+        pipeline_name="taxiscale",
+        pipeline_root=str(work / "runs"),
+        components=[examples, stats, schema, gate, transform, train, evaluate, infer],
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            str(work / "runs" / "metadata.db")
+        ),
+        beam_pipeline_args=beam,
+        enable_cache=False,
+    )
+
+
+def node_facts(work: Path) -> dict[str, dict[str, float]]:
+    """Per node of the run in ``work``: wall seconds (MLMD times) and bytes of its outputs."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    config = mlmd.ConnectionConfig()
+    config.sqlite.filename_uri = str(work / "runs" / "metadata.db")
+    config.sqlite.connection_mode = mlmd.SqliteMetadataSourceConfig.READONLY
+    store = metadata_store.MetadataStore(config)
+    out: dict[str, dict[str, float]] = {}
+    for execution in store.get_executions():
+        contexts = store.get_contexts_by_execution(execution.id)
+        names = [c.name.split(".", 1)[-1] for c in contexts if c.type == "node"]
+        node = names[0] if names else ""
+        if node not in NODES or execution.last_known_state != mlmd.Execution.COMPLETE:
+            continue
+        events = store.get_events_by_execution_ids([execution.id])
+        outputs = [e.artifact_id for e in events if e.type == mlmd.Event.OUTPUT]
+        size = 0
+        for artifact in store.get_artifacts_by_id(outputs):
+            path = Path(artifact.uri)
+            files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
+            size += sum(f.stat().st_size for f in files if f.is_file())
+        seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1e3
+        out[node] = {"seconds": seconds, "bytes": size}
+    return out
+
+
+def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, int]:
+    """One run in a fresh process: (wall seconds, peak RSS of its process tree in bytes)."""
+    import psutil
+
+    if who == "tfxd":
+        (work / "pipeline.yaml").write_text(
+            PIPELINE.format(beam=json.dumps(BEAM[beam]), steps=steps), encoding="utf-8"
+        )
+        command = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml", "--jobs", "1"]
+    else:
+        command = [sys.executable, __file__, "--tfx-run", str(work), beam, str(steps)]
+    log = (work / "run.log").open("w")
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    log.close()
+    if proc.returncode != 0:
+        sys.exit(f"{who} {beam} failed:\n{(work / 'run.log').read_text()[-5000:]}")
+    return seconds, peak
+
+
+def limits(data: Path, rows: int) -> dict[str, float]:
+    """Rows/s of the machine's own floor on this file: pyarrow CSV read, tf.Example TFRecord
+    write of those rows, tf.data read of the TFRecords."""
+    import pyarrow as pa
+    import tensorflow as tf
+    from pyarrow import csv as pacsv
+
+    files = sorted(data.glob("span-*/data.csv"))
+    started = time.perf_counter()
+    tables = [pacsv.read_csv(f) for f in files]
+    read = time.perf_counter() - started
+    record = data.parent / "limits.tfrecord"
+    started = time.perf_counter()
+    with tf.io.TFRecordWriter(str(record)) as writer:
+        batches = [b for table in tables for b in table.to_batches(max_chunksize=10_000)]
+        for batch in batches:  # each span its own types: an empty column reads as null
+            columns = {n: batch.column(n).to_pylist() for n in batch.schema.names}
+            kinds = {n: batch.schema.field(n).type for n in batch.schema.names}
+            for i in range(batch.num_rows):
+                feature = {}
+                for name, values in columns.items():
+                    value = values[i]
+                    if value is None:
+                        continue
+                    if pa.types.is_integer(kinds[name]):
+                        feature[name] = tf.train.Feature(
+                            int64_list=tf.train.Int64List(value=[value])
+                        )
+                    elif pa.types.is_floating(kinds[name]):
+                        feature[name] = tf.train.Feature(
+                            float_list=tf.train.FloatList(value=[value])
+                        )
+                    else:
+                        data_ = str(value).encode()
+                        feature[name] = tf.train.Feature(
+                            bytes_list=tf.train.BytesList(value=[data_])
+                        )
+                example = tf.train.Example(features=tf.train.Features(feature=feature))
+                writer.write(example.SerializeToString())
+    wrote = time.perf_counter() - started
+    started = time.perf_counter()
+    count = 0
+    for batch in tf.data.TFRecordDataset(str(record)).batch(1024).prefetch(2):
+        count += int(batch.shape[0])
+    scanned = time.perf_counter() - started
+    record.unlink()
+    return {
+        "pyarrow CSV read": rows / read,
+        "pyarrow → tf.Example loop → TFRecord": rows / wrote,
+        "tf.data TFRecord read": count / scanned,
+    }
+
+
+def crossover(sizes: list[int]) -> None:
+    """The data nodes that may run in worker processes (``beam_mode.WORKERS_OK``), both ways."""
+    from tfxd.examples import write_grown_taxi
+
+    head = PIPELINE.split("    schema:", 1)[0].replace("  beam_args: {beam}\n", "  beam: {beam}\n")
+    print(f"{len(os.sched_getaffinity(0))} cores: examples + stats, wall s of the tfxd run")
+    for rows in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "data"
+            write_grown_taxi(data, rows, by="half-year")
+            megabytes = sum(f.stat().st_size for f in data.rglob("*.csv")) / 1e6
+            seconds = {}
+            for mode in BEAM:
+                work = Path(tmp) / mode
+                work.mkdir()
+                (work / "data").symlink_to(data)
+                (work / "pipeline.yaml").write_text(
+                    head.format(beam="{mode: " + mode + "}"), encoding="utf-8"
+                )
+                command = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml", "--jobs", "1"]
+                started = time.perf_counter()
+                done = subprocess.run(command, cwd=work, capture_output=True, text=True)
+                seconds[mode] = time.perf_counter() - started
+                if done.returncode != 0:
+                    sys.exit(f"{mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            ratio = seconds["multi_processing"] / seconds["in_memory"]
+            print(
+                f"  {rows:>11,} rows {megabytes:>8,.0f} MB: in_memory {seconds['in_memory']:7.1f}"
+                f"  multi_processing {seconds['multi_processing']:7.1f}  ratio {ratio:.2f}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--beam", nargs="+", choices=list(BEAM), default=list(BEAM))
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument(
+        "--crossover",
+        action="store_true",
+        help="only CsvExampleGen + StatisticsGen under tfxd run, in memory vs worker processes",
+    )
+    parser.add_argument("--tfx-run", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.crossover:
+        return crossover(args.rows)
+    if args.tfx_run:
+        from tfx import v1 as tfx
+
+        work, beam, steps = Path(args.tfx_run[0]), args.tfx_run[1], int(args.tfx_run[2])
+        tfx.orchestration.LocalDagRunner().run(tfx_pipeline(work, BEAM[beam], steps))
+        return
+    from tfxd.examples import write_grown_taxi
+
+    print(f"{len(os.sched_getaffinity(0))} cores; {args.steps} training steps; rows/s of the input")
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "data"
+            write_grown_taxi(data, rows, by="half-year")
+            megabytes = sum(f.stat().st_size for f in data.rglob("*.csv")) / 1e6
+            print(f"\n== {rows:,} rows ({megabytes:,.0f} MB of CSV)")
+            for name, rate in limits(data, rows).items():
+                print(f"  limit  {name:<28} {rate:>12,.0f} rows/s")
+            for beam in args.beam:
+                facts = {}
+                for who in ("tfxd", "tfx"):
+                    work = Path(tmp) / f"{who}-{beam}"
+                    work.mkdir()
+                    (work / "data").symlink_to(data)
+                    shutil.copy(module_file(), work / "taxi_utils_native_keras.py")
+                    seconds, peak = run(work, who, beam, args.steps)
+                    facts[who] = (seconds, peak, node_facts(work))
+                    shutil.rmtree(work / "runs")
+                print(f"  beam {beam}: node, tfxd s | TFX s | ratio, tfxd rows/s, MB written")
+                for node in NODES:
+                    mine, theirs = facts["tfxd"][2].get(node), facts["tfx"][2].get(node)
+                    if not mine or not theirs:
+                        continue
+                    print(
+                        f"    {node:<10} {mine['seconds']:8.1f} | {theirs['seconds']:8.1f} | "
+                        f"{mine['seconds'] / max(theirs['seconds'], 1e-3):5.2f}  "
+                        f"{rows / max(mine['seconds'], 1e-3):>10,.0f}  {mine['bytes'] / 1e6:8.1f}"
+                    )
+                (ts, tp, _), (fs, fp, _) = facts["tfxd"], facts["tfx"]
+                print(
+                    f"    {'run':<10} {ts:8.1f} | {fs:8.1f} | {ts / fs:5.2f}  "
+                    f"peak RSS tfxd {tp / 2**30:.2f} GiB, TFX {fp / 2**30:.2f} GiB"
+                )
+
+
+if __name__ == "__main__":
+    main()
