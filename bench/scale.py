@@ -261,7 +261,7 @@ def limits(data: Path, rows: int) -> dict[str, float]:
 
 
 def crossover(sizes: list[int]) -> None:
-    """The data nodes that may run in worker processes (``beam_mode.WORKERS_OK``), both ways."""
+    """The data nodes that may run in worker processes (``beam_workers`` types), both ways."""
     from tfxd.examples import write_grown_taxi
 
     head = PIPELINE.split("    schema:", 1)[0].replace("  beam_args: {beam}\n", "  beam: {beam}\n")

@@ -162,6 +162,14 @@ def test_a_failing_span_is_retried_then_quarantined_and_later_spans_go_on(
     assert "still quarantined 2" in console.export_text()
     states = status(spec, console)
     assert states == {1: "done", 2: "quarantined", 3: "done"}
+    narrow = Console(width=80, record=True)  # at 80 columns the error folds, nothing is cut
+    status(spec, narrow)
+    lines = narrow.export_text().splitlines()
+    assert max(map(len, lines)) <= 80 and "…" not in narrow.export_text(), lines
+    words = " ".join(" ".join(line.strip("│┃ ").split()) for line in lines)
+    for header in ("span", "state", "bad", "rows", "failed", "runs", "last", "error"):
+        assert header in words, lines
+    assert "quarantined" in words and "'examples'" in words, lines
     runs = Console(width=200, record=True)
     print_runs("spanned", pipeline_file=str(spec), console=runs)
     assert "quarantined span 2 (2 attempts): node 'examples' failed" in runs.export_text()

@@ -162,6 +162,9 @@ class ComponentType:
     cache_inputs: Callable[[Any, Resolver, int | None], Any] | None = None
     # A gate: a run it fails leaves its span rejected (not retried) rather than failed.
     gates: bool = False
+    # Its Beam work gives the same outputs in worker processes (--direct_running_mode=
+    # multi_processing, tested): ``spec.beam`` may run it there.
+    beam_workers: bool = False
     # The module that runs as the Kubeflow preCacheCheck instead of TFX's file-based driver.
     kfp_driver: str | None = None
     # The columns of the data it reads, where a local file tells them before anything runs:

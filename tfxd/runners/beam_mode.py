@@ -2,8 +2,8 @@
 process per core for large ones (``spec.beam``), unless the pipeline's Beam args already say.
 
 Worker processes apply only to the node types whose outputs were checked equal to the in-memory
-ones (``WORKERS_OK``): TFX's Transform with the taxi module fails there on this stack (its
-analyzers' closures do not unpickle in a worker: ``RuntimeError ... dill.loads``)."""
+ones (``ComponentType.beam_workers``): TFX's Transform with the taxi module fails there on this
+stack (``RuntimeError ... dill.loads`` in a worker)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from tfxd.infra.fingerprints import Digests
 from tfxd.pipelines.pipeline import Pipeline
 
 USERS = ("--runner", "--direct_running_mode", "--direct_num_workers")
-WORKERS_OK = ("CsvExampleGen", "StatisticsGen")
 
 
 @dataclass(frozen=True)
@@ -76,5 +75,5 @@ def choose(pipe: Pipeline, size: int, extra: Sequence[str] = ()) -> BeamChoice:
     if mode == "in_memory":
         return BeamChoice(mode, 1, why, (), (), tuple(extra))
     args = ("--direct_running_mode=multi_processing", f"--direct_num_workers={workers}")
-    nodes = tuple(n for n in pipe.order if pipe.nodes[n].type.name in WORKERS_OK)
+    nodes = tuple(n for n in pipe.order if pipe.nodes[n].type.beam_workers)
     return BeamChoice(mode, workers, why, args, nodes, tuple(extra))
