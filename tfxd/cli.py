@@ -61,8 +61,8 @@ def cmd_example(args: argparse.Namespace) -> int:
 
     spans = [int(s) for s in args.spans.split(",")] if args.spans else None
     if args.rows is not None:
-        grown = examples.grow_example(args.name, Path(args.pipelines), args.rows, args, spans)
-        console.print(grown)
+        where, how = Path(args.pipelines), (args.by, args.format)
+        console.print(examples.grow_example(args.name, where, args.rows, *how, spans))
     elif args.to:
         written = examples.upload_example_data(args.name, args.to, spans)
         console.print(f"uploaded {len(written)} object(s) under {args.to}")

@@ -20,13 +20,10 @@ TAXI_CUTS = {
 
 
 def _write_if_changed(target: Path, data: bytes) -> None:
-    # Rewriting identical data would change its mtime, which TFX's file fingerprint (and so the
-    # cache) sees as new data.
-    if not target.is_file() or target.read_bytes() != data:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(data)
+    _replace_if_changed(tmp, target)
 
 
 def span_of(year: Any, month: Any, day: Any, by: str) -> Any:
@@ -188,7 +185,7 @@ def write_grown_taxi(
     started = np.array([int(row[stamp]) for row in cells], dtype=np.int64)
     first, last = int(started.min()), int(started.max())
     wanted = set(spans or range(1, 1 + int(span_of(2016, 12, 31, by))))
-    sink = _ParquetSpans(folder, header) if fmt == "parquet" else _CsvSpans(folder, header)
+    sink = _ParquetSpans(folder) if fmt == "parquet" else _CsvSpans(folder, header, cells)
     counts: dict[int, int] = {}
     rng = np.random.default_rng(2013)
     try:
@@ -211,7 +208,7 @@ def write_grown_taxi(
                 if int(number) not in wanted:
                     continue
                 mask = span == number
-                sink.write(int(number), picks[mask], moved[mask], month_of_year[mask], cells)
+                sink.write(int(number), picks[mask], moved[mask], month_of_year[mask])
                 counts[int(number)] = counts.get(int(number), 0) + int(mask.sum())
     except BaseException:
         sink.abandon()
@@ -221,11 +218,10 @@ def write_grown_taxi(
 
 
 def grow_example(
-    name: str, pipelines_dir: Path, rows: int, how: Any, spans: list[int] | None = None
+    name: str, pipelines_dir: Path, rows: int, by: str, fmt: str, spans: list[int] | None = None
 ) -> str:
-    """``tfxd example taxi --rows N``: the grown sample under ``pipelines/taxi/data``, cut
-    ``how.by`` and written as ``how.format``; what it wrote, in words."""
-    by, fmt = how.by, how.format
+    """``tfxd example taxi --rows N``: the grown sample under ``pipelines/taxi/data``; what it
+    wrote, in words."""
     if name != "taxi":
         raise TfxdError(f"--rows grows the taxi sample, not '{name}': tfxd example taxi --rows N")
     folder = pipelines_dir / "taxi" / "data"
@@ -238,10 +234,12 @@ def grow_example(
 
 
 def _replace_if_changed(tmp: Path, target: Path) -> None:
+    """``tmp`` becomes ``target``, unless they hold the same bytes: rewriting identical data would
+    change its mtime, which TFX's file fingerprint (and so the cache) sees as new data."""
     import filecmp
 
     if target.is_file() and filecmp.cmp(tmp, target, shallow=False):
-        tmp.unlink()  # same bytes: the old file's mtime (TFX's fingerprint) stays
+        tmp.unlink()
     else:
         tmp.replace(target)
 
@@ -249,14 +247,14 @@ def _replace_if_changed(tmp: Path, target: Path) -> None:
 class _CsvSpans:
     """One CSV file per span, the sample's cells as text, written to ``.tmp`` until closed."""
 
-    def __init__(self, folder: Path, header: list[str]) -> None:
-        self.folder, self.header = folder, header
+    def __init__(self, folder: Path, header: list[str], cells: list[list[str]]) -> None:
+        self.folder, self.header, self.cells = folder, header, cells
         self.stamp = header.index("trip_start_timestamp")
         self.month = header.index("trip_start_month")
         self.files: dict[int, Any] = {}
         self.writers: dict[int, Any] = {}
 
-    def write(self, span: int, picks: Any, moved: Any, months: Any, cells: list) -> None:
+    def write(self, span: int, picks: Any, moved: Any, months: Any) -> None:
         import csv
 
         if span not in self.writers:
@@ -267,7 +265,7 @@ class _CsvSpans:
             self.writers[span].writerow(self.header)
         rows = []
         for pick, at, month in zip(picks.tolist(), moved.tolist(), months.tolist(), strict=True):
-            row = list(cells[pick])
+            row = list(self.cells[pick])
             row[self.stamp], row[self.month] = str(at), str(month)
             rows.append(row)
         self.writers[span].writerows(rows)
@@ -287,7 +285,7 @@ class _CsvSpans:
 class _ParquetSpans:
     """One Parquet file per span, columns typed as pyarrow reads the sample's CSV."""
 
-    def __init__(self, folder: Path, header: list[str]) -> None:
+    def __init__(self, folder: Path) -> None:
         from pyarrow import csv as pacsv
 
         self.folder = folder
@@ -295,7 +293,7 @@ class _ParquetSpans:
         self.writers: dict[int, Any] = {}
         self.paths: dict[int, Path] = {}
 
-    def write(self, span: int, picks: Any, moved: Any, months: Any, cells: list) -> None:
+    def write(self, span: int, picks: Any, moved: Any, months: Any) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 

@@ -36,20 +36,10 @@ class BeamChoice:
         return f"multi_processing, {self.workers} workers, for {nodes} ({self.why})"
 
 
-def input_bytes(pipe: Pipeline, digests: Digests) -> int:
-    """Bytes of the files the run's plan keys hashed outside the pipeline's own folder of code:
-    the ExampleGens' input files (S3 and stream inputs are not files here: 0)."""
-    modules = {str(pipe.loaded.resolve(m)) for m in _module_files(pipe)}
-    return sum(size for path, (size, _, _) in digests.items() if path not in modules)
-
-
-def _module_files(pipe: Pipeline) -> list[str]:
-    found = []
-    for node in pipe.nodes.values():
-        module = getattr(node.params, "module_file", None)
-        if isinstance(module, str) and module and "://" not in module:
-            found.append(module)
-    return found
+def input_bytes(digests: Digests) -> int:
+    """Bytes of the input files the run's plan keys hashed: the ExampleGens' (module sources are
+    hashed apart; S3 and stream inputs are not files here: 0)."""
+    return sum(size for size, _, _ in digests.values())
 
 
 def choose(pipe: Pipeline, size: int, extra: Sequence[str] = ()) -> BeamChoice:

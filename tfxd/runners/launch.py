@@ -207,7 +207,7 @@ def prepare(
     reused = reused_keys(store, pipe.name, list(skipped)) if skipped and store is not None else {}
     with one_run() as digests:
         keys = node_keys(pipe, span, reused or None)
-    beam = beam_mode.choose(pipe, beam_mode.input_bytes(pipe, digests), beam_args)
+    beam = beam_mode.choose(pipe, beam_mode.input_bytes(digests), beam_args)
     return Prepared(pipe, runner, span, keys, skipped, digests, beam)
 
 
