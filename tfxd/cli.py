@@ -249,11 +249,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    options = {"wide": args.wide, "as_json_text": args.json}
     if args.host:
-        from tfxd.runners import submit
+        from tfxd.runners import remote_runs, submit
 
         conn = submit.connection(args.host, token_env=args.token_env, kubeconfig=args.kubeconfig)
-        submit.print_remote_runs(conn, args.pipeline, args.limit, console)
+        remote_runs.print_remote_runs(conn, args.pipeline, args.limit, console, **options)
         return 0
     if args.compare is not None:
         from tfxd.mlmd.compare import compare_runs
@@ -277,7 +278,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     from tfxd.mlmd.runs_table import print_runs
 
-    options = {"wide": args.wide, "as_json_text": args.json}
     print_runs(args.pipeline, pipeline_file=args.file, limit=args.limit, console=console, **options)
     return 0
 

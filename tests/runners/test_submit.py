@@ -6,12 +6,13 @@ import socket
 
 import pytest
 import yaml
+from rich.console import Console
 
 from tests.conftest import PENGUIN
 from tests.servers.kfp import KfpServer
 from tfxd.cli import main
 from tfxd.pipelines.pipeline import validate_file
-from tfxd.runners import submit
+from tfxd.runners import remote_runs, submit
 from tfxd.runners.kubeflow import compile_text
 from tfxd.runners.submit import SubmitError
 
@@ -79,7 +80,7 @@ def test_upload_run_resubmit_new_version_recurring_and_list(penguin_text):
         assert job["mode"] == "ENABLE"
 
         server.state.runs[again.run_id]["state"] = "SUCCEEDED"  # what the cluster would report
-        runs = submit.list_remote_runs(conn(server), "penguin")
+        runs = remote_runs.list_remote_runs(conn(server), "penguin")
         assert [(r.run_id, r.state) for r in runs] == [
             (again.run_id, "SUCCEEDED"),
             (first.run_id, "PENDING"),
@@ -110,7 +111,39 @@ def test_interval_schedule_and_cli(penguin_data, capsys):
         [experiment] = server.state.experiments.values()
         assert experiment["display_name"] == "nightly"
         assert main(["runs", "penguin", "--host", server.url]) == 0
-        assert "run-" in capsys.readouterr().out
+        assert "PENDING" in capsys.readouterr().out
+
+
+def remote_table(server: KfpServer, width: int, wide: bool = False) -> str:
+    console = Console(width=width, record=True, color_system=None)
+    remote_runs.print_remote_runs(conn(server), "penguin", 20, console, wide=wide)
+    return console.export_text()
+
+
+def test_remote_runs_read_at_80_and_200_columns(penguin_text):
+    with KfpServer() as server:
+        first = submit.submit(conn(server), penguin_text, name="penguin")
+        second = submit.submit(conn(server), penguin_text, name="penguin")
+        done = server.state.runs[first.run_id]
+        done.update(state="SUCCEEDED", finished_at="2026-11-25T10:07:31.123456Z")
+        assert len(first.run_id) == 36  # a UUID, as KFP's API server makes them
+
+        narrow = remote_table(server, 80)
+        lines = narrow.splitlines()
+        assert max(len(line) for line in lines) <= 80
+        header = next(line for line in lines if "state" in line)
+        for shown in ("run", "state", "created", "finished"):
+            assert shown in header, header
+        assert "…" not in narrow  # no cell squeezed: shortened or left out, and said so
+        assert first.run_id[:8] in narrow and first.run_id not in narrow
+        assert "11-25 10:07" in narrow and "SUCCEEDED" in narrow and "PENDING" in narrow
+        note = " ".join(lines[-2:])
+        assert "shortened to fit 80 columns: run, created, finished" in note and "--wide" in note
+
+        wide = remote_table(server, 200)
+        assert first.run_id in wide and second.run_id in wide
+        assert "2026-11-25 10:07:31" in wide and "--wide" not in wide
+        assert first.run_id in remote_table(server, 80, wide=True)
 
 
 def test_token_from_env_or_kubeconfig_is_sent(penguin_text, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ import itertools
 import json
 import threading
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -180,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
             return s.experiments[eid]
         if parts == ["runs"] and method == "POST":
             body = self.checked_run(call["body"])
-            rid = s.new_id("run")
+            rid = str(uuid.uuid5(uuid.NAMESPACE_URL, s.new_id("run")))  # KFP's ids are UUIDs
             s.runs[rid] = {**body, "run_id": rid, "state": "PENDING", "created_at": NOW}
             return s.runs[rid]
         if parts == ["runs"] and method == "GET":

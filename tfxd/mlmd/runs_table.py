@@ -1,14 +1,13 @@
 """``tfxd runs``: the runs of a pipeline as a table that fits the terminal, or as JSON.
 
-Every column has a rank; where the terminal is narrower than the table, the lowest-ranked columns
-are left out (named below the table) and the run's id is shortened to its start time without the
-year and the fraction; ``--wide`` keeps every column at full width, ``--json`` prints everything.
+Fitted by ``tfxd.infra.columns``: the run's id shortens to its start time without the year and the
+fraction, then the lowest-ranked columns are left out (named below the table); ``--wide`` keeps
+every column at full width, ``--json`` prints everything.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tfxd.errors import MetadataError
+from tfxd.infra.columns import Column, fitted_table, print_fitted
 from tfxd.mlmd.records import RunRecord, read_record
 from tfxd.mlmd.store import open_store
 from tfxd.mlmd.views import Run, find_pipeline_file, list_runs
@@ -23,6 +23,7 @@ from tfxd.mlmd.views import Run, find_pipeline_file, list_runs
 KEY_METRICS = 3  # metric columns in the runs table
 PREFERRED = ("accuracy", "auc", "loss", "rmse", "precision", "recall")
 COLORS = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+STYLES = {"status": COLORS}
 
 
 def differing_parameters(records: list[RunRecord | None]) -> list[str]:
@@ -57,17 +58,6 @@ def short_value(value: Any) -> str:
     return text if len(text) <= 24 else text[:23] + "…"
 
 
-@dataclass
-class Column:
-    header: str
-    cells: list[str]
-    rank: int  # the lowest go first when the table does not fit
-
-    @property
-    def width(self) -> int:
-        return max(len(self.header), *(len(c) for c in self.cells))
-
-
 def columns(runs: list[Run], records: list[RunRecord | None]) -> list[Column]:
     """Every column of the runs table, in display order, each with its rank."""
     params = differing_parameters(records)
@@ -81,7 +71,7 @@ def columns(runs: list[Run], records: list[RunRecord | None]) -> list[Column]:
 
     out = [
         Column("#", [str(i) for i in range(1, len(runs) + 1)], 100),
-        Column("run", [r.run_id for r in runs], 90),
+        Column("run", [r.run_id for r in runs], 90, [_short_id(r.run_id) for r in runs]),
         Column("status", [r.status for r in runs], 95),
         Column("duration", [f"{r.seconds:.1f}s" for r in runs], 50),
         Column("ran", [str(len(nodes(r, "complete"))) for r in runs], 40),
@@ -101,27 +91,6 @@ def columns(runs: list[Run], records: list[RunRecord | None]) -> list[Column]:
     return out
 
 
-def _table_width(cols: list[Column]) -> int:
-    return sum(c.width for c in cols) + 3 * len(cols) + 1  # padding and rules
-
-
-def fit(cols: list[Column], width: int) -> tuple[list[Column], list[str]]:
-    """The columns that fit ``width`` (run ids shortened, then the highest ranks taken while
-    they fit) and the headers of those left out, highest rank first."""
-    if _table_width(cols) <= width:
-        return cols, []
-    short = [
-        Column(c.header, [_short_id(v) for v in c.cells], c.rank) if c.header == "run" else c
-        for c in cols
-    ]
-    kept: list[Column] = []
-    for col in sorted(short, key=lambda c: -c.rank):  # the highest ranks first, while they fit
-        if len(kept) < 3 or _table_width([*kept, col]) <= width:
-            kept.append(col)
-    dropped = [c.header for c in sorted(short, key=lambda c: -c.rank) if c not in kept]
-    return [c for c in short if c in kept], dropped
-
-
 def _short_id(run_id: str) -> str:
     """2026-12-06T12:56:02.913182 → 12-06 12:56 (ids that are not times stay; # names a run)."""
     date, sep, time = run_id.partition("T")
@@ -135,26 +104,7 @@ def runs_table(
 ) -> tuple[Table, list[str]]:
     """The table for a terminal ``width`` columns wide (None: every column), and the notes
     to print below it."""
-    cols = columns(runs, records)
-    dropped: list[str] = []
-    if width is not None:
-        cols, dropped = fit(cols, width)
-    table = Table(title=f"runs of {pipeline}")
-    for col in cols:
-        table.add_column(col.header, no_wrap=True)
-    for row in zip(*(c.cells for c in cols), strict=True):
-        cells = [escape(cell) for cell in row]
-        for i, col in enumerate(cols):
-            if col.header == "status":
-                cells[i] = f"[{COLORS.get(row[i], 'white')}]{cells[i]}[/]"
-        table.add_row(*cells)
-    notes = []
-    if dropped:
-        notes.append(
-            f"left out to fit {width} columns: {', '.join(dropped)} (--wide shows every column, "
-            "--json everything)"
-        )
-    return table, notes
+    return fitted_table(f"runs of {pipeline}", columns(runs, records), width, STYLES)
 
 
 def as_json(runs: list[Run], records: list[RunRecord | None]) -> str:
@@ -195,13 +145,7 @@ def print_runs(
     if as_json_text:
         console.print_json(as_json(runs, records))
         return runs
-    table, notes = runs_table(pipeline, runs, records, None if wide else console.width)
-    if wide:
-        console.print(table, width=max(console.width, _table_width(columns(runs, records))))
-    else:
-        console.print(table)
-    for note in notes:
-        console.print(note, style="dim", highlight=False)
+    print_fitted(console, f"runs of {pipeline}", columns(runs, records), wide=wide, styles=STYLES)
     from tfxd.mlmd.quarantine import active
 
     for record in active(store, pipeline).values():

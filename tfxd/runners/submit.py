@@ -145,7 +145,7 @@ def _quiet():
         logger.setLevel(level)
 
 
-def _api_call(what: str, call, *args: Any, **kwargs: Any) -> Any:
+def api_call(what: str, call, *args: Any, **kwargs: Any) -> Any:
     import kfp_server_api
 
     try:
@@ -233,13 +233,13 @@ def submit(
     if not create_run and recurring is None:
         return result
     experiment = experiment or name
-    found = _api_call(
+    found = api_call(
         f"creating experiment '{experiment}'", kfp_client.create_experiment, experiment
     )
     result.experiment_id = found.experiment_id
     stamp = run_name or f"{name} {digest}"
     if create_run:
-        run = _api_call(
+        run = api_call(
             "creating the run",
             kfp_client.run_pipeline,
             experiment_id=result.experiment_id,
@@ -251,7 +251,7 @@ def submit(
         )
         result.run_id = run.run_id
     if recurring is not None:
-        job = _api_call(
+        job = api_call(
             "creating the recurring run",
             kfp_client.create_recurring_run,
             experiment_id=result.experiment_id,
@@ -273,7 +273,7 @@ def _upload(
 ) -> Submitted:
     import kfp_server_api
 
-    pipeline_id = _api_call(f"looking up pipeline '{name}'", kfp_client.get_pipeline_id, name)
+    pipeline_id = api_call(f"looking up pipeline '{name}'", kfp_client.get_pipeline_id, name)
     if pipeline_id is None:
         try:
             with _quiet():
@@ -284,7 +284,7 @@ def _upload(
             if err.status != 409:
                 raise SubmitError(f"uploading pipeline '{name}': {_server_message(err)}") from None
             # Someone uploaded the name since we looked: add a version to theirs.
-            pipeline_id = _api_call(
+            pipeline_id = api_call(
                 f"looking up pipeline '{name}'", kfp_client.get_pipeline_id, name
             )
         else:
@@ -313,7 +313,7 @@ def _upload(
 
 
 def _versions(kfp_client: Any, pipeline_id: str) -> list[Any]:
-    listed = _api_call(
+    listed = api_call(
         "listing pipeline versions",
         kfp_client.list_pipeline_versions,
         pipeline_id,
@@ -330,51 +330,6 @@ def _same_version(versions: list[Any], name: str, spec: dict) -> Any:
         if existing.display_name == name or existing.pipeline_spec == spec:
             return existing
     return None
-
-
-@dataclass
-class RemoteRun:
-    run_id: str
-    name: str
-    state: str
-    created: str
-    finished: str
-
-
-def list_remote_runs(conn: Connection, name: str, limit: int = 20) -> list[RemoteRun]:
-    """The latest runs of pipeline ``name`` with their states, newest first."""
-    kfp_client = client(conn)
-    pipeline_id = _api_call(f"looking up pipeline '{name}'", kfp_client.get_pipeline_id, name)
-    if pipeline_id is None:
-        raise SubmitError(f"no pipeline named '{name}' on {conn.host}: submit it first")
-    response = _api_call(
-        "listing runs", kfp_client.list_runs, page_size=200, sort_by="created_at desc"
-    )
-    runs = []
-    for run in response.runs or []:
-        ref = run.pipeline_version_reference
-        if ref is None or ref.pipeline_id != pipeline_id:
-            continue
-        runs.append(
-            RemoteRun(
-                run.run_id,
-                run.display_name or "",
-                run.state or "UNKNOWN",
-                str(run.created_at or ""),
-                str(run.finished_at or ""),
-            )
-        )
-    return runs[:limit]
-
-
-def print_remote_runs(conn: Connection, name: str, limit: int, console: Any) -> None:
-    """``tfxd runs NAME --host``: the table of ``list_remote_runs``."""
-    from rich.table import Table
-
-    table = Table("run", "name", "state", "created", "finished", title=name)
-    for run in list_remote_runs(conn, name, limit):
-        table.add_row(run.run_id, run.name, run.state, run.created, run.finished)
-    console.print(table)
 
 
 def describe(done: Any, name: str, host: str, recurring: str | None) -> list[str]:
