@@ -237,8 +237,41 @@ class Airflow(Strict):
     retry_delay_seconds: int = Field(300, ge=0, description="Wait before a retry (Airflow: 300).")
 
 
+# The runners Beam 2.59 knows by name (StandardOptions.ALL_KNOWN_RUNNERS; a test keeps them equal)
+BEAM_RUNNERS = (
+    "DataflowRunner",
+    "BundleBasedDirectRunner",
+    "DirectRunner",
+    "SwitchingDirectRunner",
+    "InteractiveRunner",
+    "FlinkRunner",
+    "PortableRunner",
+    "PrismRunner",
+    "SparkRunner",
+    "TestDirectRunner",
+    "TestDataflowRunner",
+)
+
+
+def check_beam_args(value: list[str]) -> list[str]:
+    """A ``--runner`` Beam cannot create is refused here, not in the middle of a run."""
+    known = {r.lower() for r in BEAM_RUNNERS}
+    for arg in value:
+        name, sep, runner = arg.partition("=")
+        if name != "--runner" or not sep or "." in runner:  # module.Class: Beam imports it
+            continue
+        if runner.lower() not in known and f"{runner.lower()}runner" not in known:
+            raise ValueError(
+                f"{arg}: Beam has no runner of that name; use one of {', '.join(BEAM_RUNNERS)} "
+                "or a module.Class path"
+            )
+    return value
+
+
 class Local(Strict):
     beam_args: list[str] = Field(default_factory=list, description="Extra Beam pipeline args.")
+
+    _beam_args = field_validator("beam_args")(classmethod(lambda cls, v: check_beam_args(v)))
 
 
 class Beam(Strict):
@@ -333,6 +366,8 @@ class Body(Strict):
     )
     beam: Beam = Field(default_factory=Beam)
     components: dict[str, Component] = Field(min_length=1)
+
+    _beam_args = field_validator("beam_args")(classmethod(lambda cls, v: check_beam_args(v)))
     runners: Runners = Field(default_factory=Runners)
     watch: Watch = Field(default_factory=Watch)
     serving: Serving = Field(default_factory=Serving)

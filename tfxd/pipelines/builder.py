@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from tfxd.errors import TfxdError
 from tfxd.file import is_uri
 from tfxd.mlmd.store import connection_config, reference
 from tfxd.pipelines.pipeline import Pipeline
+from tfxd.pipelines.staged import module_stager
 
 
 @dataclass
@@ -91,9 +92,12 @@ def build(
     span: int | None = None,
     beam_args: Sequence[str] = (),
     node_beam_args: Mapping[str, Sequence[str]] | None = None,
+    beam_elsewhere: Collection[str] = (),
 ) -> Built:
     """Build the TFX pipeline of ``pipe`` for ``target``; ``beam_args`` after its own, and
-    ``node_beam_args`` after those on the nodes it names."""
+    ``node_beam_args`` after those on the nodes it names. The nodes in ``beam_elsewhere`` run
+    their Beam work in other processes: they take user functions from staged modules
+    (``staged``)."""
     body = pipe.file.body
     notes: list[str] = []
     runtime: dict[str, Any] = {}
@@ -135,6 +139,8 @@ def build(
     )
     channels: dict[str, Any] = {}
     components = []
+    in_process = ctx.module_import
+    stager = module_stager(pipe, pipeline_root) if beam_elsewhere else None
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
         params = node.params
@@ -153,6 +159,7 @@ def build(
             params = params.model_copy(update=updates)
         inputs = {key: channels[up].outputs[out] for key, (up, out) in node.inputs.items()}
         ctx.node_id = node_id
+        ctx.module_import = stager if node_id in beam_elsewhere else in_process
         component = node.type.builder()(ctx, inputs, params).with_id(node_id)
         if (node_beam_args or {}).get(node_id):
             component.with_beam_pipeline_args(list(node_beam_args[node_id]))

@@ -8,9 +8,10 @@ runs of one pipeline root never interleave, and repair of executions a killed ru
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from tfxd.infra.fingerprints import one_run
 from tfxd.pipelines.builder import build
 from tfxd.pipelines.code import importable
 from tfxd.pipelines.pipeline import Pipeline, validate_file
+from tfxd.pipelines.staged import python_path
 from tfxd.runners import launch
 from tfxd.runners.failure import failed_step
 from tfxd.runners.locks import pipeline_lock
@@ -60,9 +62,11 @@ def compile_ir(
     span: int | None = None,
     beam_args: Sequence[str] = (),
     node_beam_args: Mapping[str, Sequence[str]] | None = None,
+    beam_elsewhere: Collection[str] = (),
 ) -> Any:
     """The pipeline's TFX IR with ``run_id`` substituted, ready for the portable launcher;
-    ``beam_args`` after the pipeline's own, ``node_beam_args`` after those, per node."""
+    ``beam_args`` after the pipeline's own, ``node_beam_args`` after those, per node;
+    ``beam_elsewhere``: the nodes whose Beam work runs in other processes."""
     from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration.portable import runtime_parameter_utils
 
@@ -74,6 +78,7 @@ def compile_ir(
         span=span,
         beam_args=beam_args,
         node_beam_args=node_beam_args,
+        beam_elsewhere=beam_elsewhere,
     )
     ir = compiler.Compiler().compile(built.pipeline)
     launch.cache_off(ir, built.always_run)
@@ -202,6 +207,7 @@ def launch_prepared(
         span=span,
         beam_args=beam.extra,
         node_beam_args={node: beam.args for node in beam.nodes},
+        beam_elsewhere=beam.elsewhere(pipe),
     )
     if from_nodes or only_nodes:
         partial_run_utils.mark_pipeline(
@@ -239,6 +245,9 @@ def launch_prepared(
             launch.start(handle.store, prepared, run_id, root, seeds, reproduces)
         console.print(f"[bold]{pipe.name}[/] run {run_id}  (root {root})")
         console.print(f"  beam: {beam.describe()}", highlight=False)
+        if beam.out_of_process:  # an external worker pool must import what the nodes pickle
+            path = os.pathsep.join(python_path(pipe, root))
+            console.print(f"  beam workers' PYTHONPATH: {path}", highlight=False, soft_wrap=True)
         run = _Run(ir, deployment, connection, prepared, console, result, log_dir, capture_logs)
         if jobs > 1:
             preload_executors(ir, deployment)
