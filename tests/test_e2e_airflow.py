@@ -96,6 +96,9 @@ def test_penguin_dag_runs_and_records_lineage(tmp_path, airflow_env, penguin_dat
     assert record.parameters["train_steps"] == 200 and "model.py" in record.modules
     [run] = list_runs(store, "penguin")
     assert run.metrics["sparse_categorical_accuracy"] > 0.6
+    # the HorovodTrainer's ranks each timed their shard's input against their steps
+    assert len(run.inputs["train"]["ranks"]) == 2, run.inputs
+    assert f"{run.inputs['train']['bound']} " in runs.stdout  # the table's "bound" column
     serving = folder / "runs" / "serving" / "penguin"
     assert (serving / run.pushed / "saved_model.pb").exists()
     lineage = tfxd("lineage", "penguin", "-f", "pipeline.yaml", cwd=folder)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.servers.process import missing
+from tfxd.components.standard.input_profile import INPUT_PROFILE
 from tfxd.errors import TfxdError
 
 pytestmark = pytest.mark.heavy  # Horovod ranks: two processes training at once
@@ -54,7 +55,8 @@ def examples(tmp_path_factory) -> Path:
 
 
 def train(tmp_path: Path, examples: Path, workers: int, execution: int = 1, **config):
-    """Run the executor once, as the local runner would; return the per-rank reports."""
+    """Run the executor once, as the local runner would; return the per-rank reports, the
+    model's folder and the ModelRun artifact."""
     from tfx.types import standard_artifacts
 
     from tfxd.components.horovod_trainer.executor import Executor
@@ -82,11 +84,11 @@ def train(tmp_path: Path, examples: Path, workers: int, execution: int = 1, **co
         },
     )
     ranks = sorted(reports.glob("rank-*.json"))
-    return [json.loads(p.read_text()) for p in ranks], Path(model.uri)
+    return [json.loads(p.read_text()) for p in ranks], Path(model.uri), run
 
 
 def test_negative_control_without_the_distributed_optimizer_weights_differ(tmp_path, examples):
-    reports, _ = train(tmp_path, examples, 2, distributed=False)
+    reports, _, _ = train(tmp_path, examples, 2, distributed=False)
     assert reports[0]["max_diff"] > 1e-4  # gradients were not averaged
 
 
@@ -103,7 +105,7 @@ def test_a_killed_training_resumes_and_two_ranks_train_disjoint_shards_into_one_
     assert marker.exists()
     saved = list((tmp_path / "root" / "train" / ".horovod").glob("*/rank-0/*"))
     assert saved, "the backup of epoch 1 must survive the crash"
-    reports, model = train(tmp_path, examples, 2, execution=2, **config)
+    reports, model, run = train(tmp_path, examples, 2, execution=2, **config)
     assert [r["first_epoch"] for r in reports] == [2, 2]  # resumed after epoch 1, on both ranks
 
     assert [r["rank"] for r in reports] == [0, 1] and reports[0]["size"] == 2
@@ -116,6 +118,10 @@ def test_a_killed_training_resumes_and_two_ranks_train_disjoint_shards_into_one_
     assert not (model.parent / "Format-Serving").exists()
     scratch = tmp_path / "root" / "train" / "model_run" / "2" / "horovod"
     assert (scratch / "rank-1" / "Format-Serving").is_dir()
+    # each rank timed its own shard's input against its steps; the run is its slowest rank's
+    profile = json.loads(run.get_string_custom_property(INPUT_PROFILE))
+    assert len(profile["ranks"]) == 2 and profile["share"] == max(profile["ranks"])
+    assert profile["bound"] in ("input", "compute") and profile["steps"] > 0
     # a finished training leaves no checkpoints behind
     assert not any((tmp_path / "root" / "train" / ".horovod").iterdir())
 

@@ -26,6 +26,7 @@ def run(i: int, status: str = "succeeded", bad: bool = False) -> Run:
         metrics={"binary_accuracy": 0.7 + i / 100, "example_count": 900.0},
         pushed=str(1796560000 + i) if status == "succeeded" else "",
         bad_rows={"examples": {"rows": 1, "of": 2611, "file": "x"}} if bad else {},
+        inputs={"train": {"bound": "compute", "share": 0.151}} if status == "succeeded" else {},
     )
 
 
@@ -69,6 +70,7 @@ def test_at_200_columns_every_column_and_the_full_id():
     assert notes == []
     for shown in ("duration", "ran", "cached", "bad rows", "train_steps", "binary_accuracy"):
         assert shown in text
+    assert "bound" in text and "compute 0.15" in text  # what the Trainer waited on
     assert "2026-12-06T12:06:02.913182" in text and "1/2611" in text
     assert "?" in text  # a run without a record: its span and parameters unknown
 
@@ -79,4 +81,5 @@ def test_json_holds_everything():
     assert [d["run"] for d in data] == [r.run_id for r in runs]
     assert data[0]["parameters"]["train_steps"] == 1 and data[1]["parameters"] is None
     assert data[1]["bad_rows"]["examples"]["rows"] == 1
+    assert data[0]["input_profile"] == {"train": {"bound": "compute", "share": 0.151}}
     assert data[0]["nodes"] == {"examples": "complete", "train": "cached"}

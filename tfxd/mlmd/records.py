@@ -27,6 +27,9 @@ PUSHED = "tfxd_pushed"  # the version a pusher pushed
 SEEDS = "tfxd_seeds"  # JSON {name: seed}, what the module asked for through tfxd.seeds
 # JSON {"rows": set aside, "of": rows read, "file": where they are}: an ExampleGen's bad rows
 BAD_ROWS = "tfxd_bad_rows"
+# JSON {steps, step_ms, input_ms, bound, share}: a Trainer's run input or compute bound, as its
+# executor wrote it on its ModelRun (``components.standard.input_profile``, the same name)
+INPUT_PROFILE = "tfxd_input_profile"
 NO_RECORD_FIX = (
     "it ran before run records existed (or under a runner that writes none), so its parameters, "
     "code, data and packages are not known; tfxd runs --compare still shows its outcome and "

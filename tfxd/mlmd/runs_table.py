@@ -53,6 +53,13 @@ def bad_rows_cell(run: Run) -> str:
     return " ".join(f"{c['rows']}/{c['of']}" for c in counts) or "-"
 
 
+def bound_cell(run: Run) -> str:
+    """What its Trainers waited on: 'input' or 'compute' and the share of a step that reading
+    a batch alone takes (``components.standard.input_profile``)."""
+    cells = [f"{p['bound']} {p['share']:.2f}" for p in run.inputs.values()]
+    return " ".join(cells) or "-"
+
+
 def short_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 24 else text[:23] + "…"
@@ -81,6 +88,8 @@ def columns(runs: list[Run], records: list[RunRecord | None]) -> list[Column]:
     ]
     if any(r.bad_rows for r in runs):
         out.append(Column("bad rows", [bad_rows_cell(r) for r in runs], 65))
+    if any(r.inputs for r in runs):
+        out.append(Column("bound", [bound_cell(r) for r in runs], 45))
     for i, name in enumerate(params):
         cells = [short_value(rec.parameters.get(name)) if rec else "?" for rec in records]
         out.append(Column(name, cells, 60 - i))
@@ -123,6 +132,7 @@ def as_json(runs: list[Run], records: list[RunRecord | None]) -> str:
                 "metrics": run.metrics,
                 "pushed": run.pushed or None,
                 "bad_rows": run.bad_rows,
+                "input_profile": run.inputs or None,
             }
         )
     return json.dumps(out, indent=1, sort_keys=True)

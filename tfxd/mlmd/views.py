@@ -69,6 +69,7 @@ class Run:
     pushed: str = ""  # the version a pusher of this run pushed
     seeds: dict[str, int] = field(default_factory=dict)
     bad_rows: dict[str, Any] = field(default_factory=dict)  # node → {rows, of, file}
+    inputs: dict[str, Any] = field(default_factory=dict)  # Trainer node → its input profile
 
     @property
     def cached(self) -> list[str]:
@@ -135,12 +136,13 @@ def run_by_id(store: Any, pipeline: str, run_id: str) -> Run | None:
 def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
     import json
 
-    from tfxd.mlmd.records import BAD_ROWS, METRICS, PUSHED, SEEDS
+    from tfxd.mlmd.records import BAD_ROWS, INPUT_PROFILE, METRICS, PUSHED, SEEDS
 
     nodes = []
     metrics: dict[str, float] = {}
     seeds: dict[str, int] = {}
     bad_rows: dict[str, Any] = {}
+    inputs: dict[str, Any] = {}
     pushed = ""
     for e in sorted(executions, key=lambda e: e.create_time_since_epoch):
         props = e.custom_properties
@@ -163,6 +165,8 @@ def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
             pushed = props[PUSHED].string_value
         if BAD_ROWS in props:
             bad_rows[node_of[e.id]] = json.loads(props[BAD_ROWS].string_value)
+        if INPUT_PROFILE in props:
+            inputs[node_of[e.id]] = json.loads(props[INPUT_PROFILE].string_value)
     start = min(e.create_time_since_epoch for e in executions)
     end = max(e.last_update_time_since_epoch for e in executions)
     states = {n.state for n in nodes}
@@ -182,4 +186,5 @@ def _run(run_id: str, executions: list[Any], node_of: dict[int, str]) -> Run:
         pushed=pushed,
         seeds=seeds,
         bad_rows=bad_rows,
+        inputs=inputs,
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from tfxd.mlmd.records import (
     BAD_ROWS,
+    INPUT_PROFILE,
     METRICS,
     PUSHED,
     SEEDS,
@@ -125,7 +126,8 @@ def start_record(
 def annotate(store: Any, execution_id: int, evaluation: str | None) -> None:
     """Write on a finished execution what its run record reads: the overall metrics of the
     evaluation its node outputs under ``evaluation`` (its type's), the version a pusher pushed,
-    the rows an ExampleGen set aside, the seeds the run's modules asked for so far."""
+    the rows an ExampleGen set aside, a Trainer's input profile, the seeds the run's modules
+    asked for so far."""
     [execution] = store.get_executions_by_id([execution_id])
     changed = False
     outputs = _outputs(store, execution_id)
@@ -152,6 +154,11 @@ def annotate(store: Any, execution_id: int, evaluation: str | None) -> None:
             where = {"file": found.string_value} if found is not None else {}
             text = json.dumps({"rows": bad, "of": bad + good, **where}, sort_keys=True)
             execution.custom_properties[BAD_ROWS].string_value = text
+            changed = True
+        if INPUT_PROFILE in props:
+            execution.custom_properties[INPUT_PROFILE].string_value = props[
+                INPUT_PROFILE
+            ].string_value
             changed = True
     seeds = read_seeds(os.environ.get(SEEDS_ENV, ""))
     if seeds:

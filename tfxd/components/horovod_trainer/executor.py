@@ -14,6 +14,7 @@ from tfx.components.trainer import executor as trainer_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from tfxd.components.standard.input_profile import INPUT_PROFILE
 from tfxd.errors import MissingDependencyError, TfxdError
 from tfxd.infra.cores import usable_cpus
 from tfxd.processes import die_with_parent
@@ -152,6 +153,12 @@ class Executor(trainer_executor.GenericExecutor):
         missing = [r for r, p in enumerate(reports) if not fileio.exists(p)]
         if missing:
             raise TfxdError(f"HorovodTrainer: ranks {missing} did not finish run_fn")
+        ranks = [_read_json(p).get("input") for p in reports]
+        if all(ranks):  # the run is as input bound as its most input-bound rank
+            slowest = max(ranks, key=lambda r: r["share"])
+            profile = {**slowest, "ranks": [r["share"] for r in ranks]}
+            model_run = artifact_utils.get_single_instance(output_dict["model_run"])
+            model_run.set_string_custom_property(INPUT_PROFILE, json.dumps(profile))
         serving = os.path.join(model_uri, "Format-Serving")
         if not fileio.exists(serving):
             raise TfxdError(
@@ -169,3 +176,8 @@ class Executor(trainer_executor.GenericExecutor):
             )
         if fileio.exists(checkpoints):
             fileio.rmtree(checkpoints)
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    with fileio.open(path) as handle:
+        return json.loads(handle.read())

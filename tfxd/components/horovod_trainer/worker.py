@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tfxd.components.horovod_trainer.context import ENV, HorovodContext
+from tfxd.components.standard.input_profile import watching
 
 
 def shard_accessor(accessor: Any, rank: int, size: int) -> Any:
@@ -83,10 +84,14 @@ def main(job_path: str) -> int:
     run_fn = udf_utils.get_fn(properties, "run_fn")
 
     started = time.perf_counter()
-    run_fn(fn_args)
-    seconds = time.perf_counter() - started
+    with watching(fn_args) as watch:  # after sharding: this rank's own input
+        run_fn(fn_args)
+        seconds = time.perf_counter() - started
+        profile = watch.profile()
     hvd.join()  # every rank has finished training before any reports success
     report = {"rank": rank, "size": size, "seconds": seconds}
+    if profile is not None:
+        report["input"] = profile.as_dict()
     Path(job["scratch_dir"], f"rank-{rank}.json").write_text(json.dumps(report))
     return 0
 

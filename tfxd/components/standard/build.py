@@ -86,10 +86,16 @@ def train_eval_args(p: TrainParams) -> dict[str, Any]:
 
 
 def trainer(ctx: BuildContext, inputs: dict, p: TrainParams) -> Any:
+    """TFX's Trainer, its executor watching whether the run waited on input or on steps."""
+    from tfx.dsl.components.base import executor_spec
+
+    from tfxd.components.standard.trainer_executor import Executor
+
     return tfx.components.Trainer(
         **inputs,
         **ctx.user_function(p.module_file, "run_fn"),
         custom_config=p.custom_config or None,
+        custom_executor_spec=executor_spec.ExecutorClassSpec(Executor),
         **train_eval_args(p),
     )
 
