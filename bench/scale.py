@@ -150,8 +150,10 @@ def tfx_pipeline(work: Path, beam: list[str], steps: int):  # the LocalDagRunner
     )
 
 
-def node_facts(work: Path) -> dict[str, dict[str, float]]:
-    """Per node of the run in ``work``: wall seconds (MLMD times) and bytes of its outputs."""
+def node_facts(work: Path, samples: list[tuple[float, int]]) -> dict[str, dict[str, float]]:
+    """Per node of the run in ``work``: wall seconds (MLMD times), bytes of its outputs, and the
+    peak RSS of the run's process tree among ``samples`` (epoch seconds, bytes) taken while it
+    ran (``--jobs 1``: one node at a time)."""
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
@@ -173,13 +175,16 @@ def node_facts(work: Path) -> dict[str, dict[str, float]]:
             path = Path(artifact.uri)
             files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
             size += sum(f.stat().st_size for f in files if f.is_file())
-        seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1e3
-        out[node] = {"seconds": seconds, "bytes": size}
+        start = execution.create_time_since_epoch / 1e3
+        end = execution.last_update_time_since_epoch / 1e3
+        peak = max((rss for t, rss in samples if start <= t <= end), default=0)
+        out[node] = {"seconds": end - start, "bytes": size, "peak": peak}
     return out
 
 
-def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, int]:
-    """One run in a fresh process: (wall seconds, peak RSS of its process tree in bytes)."""
+def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[float, int]]]:
+    """One run in a fresh process: wall seconds and the RSS of its process tree, sampled
+    (epoch seconds, bytes)."""
     import psutil
 
     if who == "tfxd":
@@ -192,11 +197,11 @@ def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, int]:
     log = (work / "run.log").open("w")
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT)
-    peak = 0
+    samples: list[tuple[float, int]] = []
     while proc.poll() is None:
         try:
             tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            samples.append((time.time(), sum(p.memory_info().rss for p in tree if p.is_running())))
         except psutil.Error:
             pass
         time.sleep(0.2)
@@ -204,7 +209,7 @@ def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, int]:
     log.close()
     if proc.returncode != 0:
         sys.exit(f"{who} {beam} failed:\n{(work / 'run.log').read_text()[-5000:]}")
-    return seconds, peak
+    return seconds, samples
 
 
 def limits(data: Path, rows: int) -> dict[str, float]:
@@ -332,10 +337,14 @@ def main() -> None:
                     work.mkdir()
                     (work / "data").symlink_to(data)
                     shutil.copy(module_file(), work / "taxi_utils_native_keras.py")
-                    seconds, peak = run(work, who, beam, args.steps)
-                    facts[who] = (seconds, peak, node_facts(work))
+                    seconds, samples = run(work, who, beam, args.steps)
+                    peak = max((rss for _, rss in samples), default=0)
+                    facts[who] = (seconds, peak, node_facts(work, samples))
                     shutil.rmtree(work / "runs")
-                print(f"  beam {beam}: node, tfxd s | TFX s | ratio, tfxd rows/s, MB written")
+                print(
+                    f"  beam {beam}: node, tfxd s | TFX s | ratio, tfxd rows/s, MB written, "
+                    "peak RSS GiB tfxd | TFX"
+                )
                 for node in NODES:
                     mine, theirs = facts["tfxd"][2].get(node), facts["tfx"][2].get(node)
                     if not mine or not theirs:
@@ -343,7 +352,8 @@ def main() -> None:
                     print(
                         f"    {node:<10} {mine['seconds']:8.1f} | {theirs['seconds']:8.1f} | "
                         f"{mine['seconds'] / max(theirs['seconds'], 1e-3):5.2f}  "
-                        f"{rows / max(mine['seconds'], 1e-3):>10,.0f}  {mine['bytes'] / 1e6:8.1f}"
+                        f"{rows / max(mine['seconds'], 1e-3):>10,.0f}  {mine['bytes'] / 1e6:8.1f}  "
+                        f"{mine['peak'] / 2**30:5.2f} | {theirs['peak'] / 2**30:5.2f}"
                     )
                 (ts, tp, _), (fs, fp, _) = facts["tfxd"], facts["tfx"]
                 print(

@@ -66,6 +66,34 @@ def tfxd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
     return subprocess.CompletedProcess(["tfxd", *args], code, out.getvalue(), err.getvalue())
 
 
+def kill_run_in(path: Path, node: str, *args: str, after: float = 1.0) -> str:
+    """``tfxd run`` of the pipeline file ``path`` in a process of its own (``args`` added),
+    SIGKILLed with its process group ``after`` seconds into ``node`` (once the node's log is
+    there); what it printed until then."""
+    import signal
+    import sys
+    import time
+
+    runs = path.parent / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tfxd.cli", "run", str(path), *args],
+        cwd=path.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 600
+    while not list(runs.glob(f".logs/*/{node}.log")):
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.monotonic() < deadline, f"{node} never started"
+        time.sleep(0.2)
+    time.sleep(after)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return proc.stdout.read()
+
+
 def statuses(stdout: str) -> dict[str, str]:
     """What a run did, node by node, from its progress lines, in the plan's words (done: run)."""
     found = re.findall(r"^\s+\S\s+(\S+)\s+(done|cached|failed)\b", stdout, re.M)

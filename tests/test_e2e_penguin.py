@@ -5,17 +5,13 @@ compared and a metric plotted over them, and the retrained run reproduced from s
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import statuses, tfxd
+from tests.conftest import kill_run_in, statuses, tfxd
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
@@ -34,22 +30,7 @@ def test_killed_run_resumes_then_lineage_push_and_predict(penguin_copy: Path):
     folder = penguin_copy.parent
     runs = folder / "runs"
     # 1. Start a run and SIGKILL it while the trainer is running.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tfxd.cli", "run", str(penguin_copy), "--param", "train_steps=150"],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 600
-    while not list(runs.glob(".logs/*/train.log")):
-        assert proc.poll() is None, proc.stdout.read()
-        assert time.monotonic() < deadline, "trainer never started"
-        time.sleep(0.2)
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_run_in(penguin_copy, "train", "--param", "train_steps=150")
     assert not (runs / "serving").exists() or not any((runs / "serving").iterdir())
     assert no_ranks_left(), "Horovod ranks must die with the killed run"
 

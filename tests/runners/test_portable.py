@@ -1,8 +1,8 @@
 """The taxi pipeline on Beam's portability framework: the PortableRunner against Beam's job
 service, SDK workers in separate processes from an external worker pool, both on 127.0.0.1, TFX's
-unmodified taxi module; outputs equal to the in-memory DirectRunner's. Dataflow, Flink and Spark up
-to the boundary: their Beam args reach every compiled executor; a runner Beam lacks is refused
-before anything runs."""
+unmodified taxi module; outputs equal to the in-memory DirectRunner's, whose run was killed in its
+Transform and resumed. Dataflow, Flink and Spark up to the boundary: their Beam args reach every
+compiled executor; a runner Beam lacks is refused before anything runs."""
 
 from __future__ import annotations
 
@@ -149,11 +149,40 @@ def records(folder: Path) -> list[bytes]:
 # Its Beam work runs in the pool's one SDK worker process (a core, like the other lane's server
 # tests); in the heavy lane its 90 s would add to the suite's wall time (docs/testing.md).
 @pytest.mark.slow
-def test_the_taxi_pipeline_on_a_job_service_with_worker_processes(tmp_path, portable):
+def test_killed_in_transform_resumes_and_a_job_service_makes_the_same_outputs(tmp_path, portable):
+    """One in-memory run, SIGKILLed in its Transform and resumed (nothing finished redone, the
+    partial outputs removed, none of them counted), is the reference for the same pipeline on a
+    job service with worker processes."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    from tests.conftest import kill_run_in, statuses
+    from tfxd.mlmd.store import open_store
+    from tfxd.pipelines.pipeline import validate_file
+    from tfxd.runners.launch import partial_outputs
+
     beam_args, job_log, pool_log = portable
     memory = taxi_folder(tmp_path / "memory")
+    killed = kill_run_in(memory, "transform", "--jobs", "1", after=2.0)
+    store = open_store(validate_file(memory).loaded)
+    [running] = [e for e in store.get_executions() if e.last_known_state == mlmd.Execution.RUNNING]
+    assert running.type.endswith("Transform"), running.type
+    partial = partial_outputs(store, str(memory.parent / "runs"), [running])
+    assert partial and all(p.parts[-1] == str(running.id) for p in partial), partial
+    assert not store.get_artifacts_by_uri(str(partial[0]))  # not an artifact: not counted as done
     done = tfxd("run", str(memory), "--jobs", "1", cwd=memory.parent)
-    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, killed + out
+    assert statuses(out) == {
+        "examples": "cached",
+        "stats": "cached",
+        "schema": "cached",
+        "transform": "run",
+    }, out
+    assert "repaired 1 execution(s) left running" in out and "partial outputs removed" in out
+    assert not any(p.exists() for p in partial)
+    [again] = store.get_executions_by_id([running.id])
+    assert again.last_known_state == mlmd.Execution.FAILED
+    assert "tfxd_abandoned" in again.custom_properties
 
     path = taxi_folder(tmp_path / "portable", model=True)
     args = [f"--beam-arg={a}" for a in beam_args]

@@ -93,7 +93,7 @@ def run_node(pipeline_file: str, fixed: dict[str, str], node_id: str, **context:
     ir = compile_ir(pipe, "airflow", run_id)
     deployment, connection = mlmd_connection(ir)
     repaired = launch.repair_abandoned(
-        connection, pipe.name, run_id, node_id=node_id, in_run=run_id
+        connection, pipe.name, run_id, node_id=node_id, in_run=run_id, root=pipe.root
     )
     if repaired:
         print(f"marked {repaired} execution(s) of an interrupted attempt FAILED")

@@ -19,8 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -301,8 +303,10 @@ def repair_abandoned(
     *,
     node_id: str | None = None,
     in_run: str | None = None,
+    root: str | None = None,
 ) -> int:
-    """Mark executions left RUNNING by a killed process as FAILED; returns how many.
+    """Mark executions left RUNNING by a killed process as FAILED; returns how many. With
+    ``root`` (the pipeline root, TFX's output layout under it), their partial outputs go too.
 
     The caller must know nothing else runs them: the local runner holds the pipeline lock (all
     of the pipeline's executions), an Airflow task attempt owns its node in its DAG run
@@ -335,7 +339,23 @@ def repair_abandoned(
         ].string_value = f"process ended before the execution finished; repaired by run {run_id}"
     if stale:
         store.put_executions(stale)
+    for folder in partial_outputs(store, root, stale) if root else []:
+        shutil.rmtree(folder, ignore_errors=True)
     return len(stale)
+
+
+def partial_outputs(store: Any, root: str, executions: list[Any]) -> list[Path]:
+    """The folders unfinished ``executions`` wrote under ``root`` as TFX lays them out
+    (``<node>/<output key>/<execution id>``, and the executor's ``.system`` scratch), none of
+    them an artifact MLMD knows (TFX registers outputs when an execution succeeds)."""
+    out = []
+    for execution in executions:
+        contexts = store.get_contexts_by_execution(execution.id)
+        for node in [c.name.split(".", 1)[-1] for c in contexts if c.type == "node"]:
+            folder = Path(root) / node
+            found = [*folder.glob(f"*/{execution.id}"), *folder.glob(f".system/*/{execution.id}")]
+            out += [p for p in found if p.is_dir() and not store.get_artifacts_by_uri(str(p))]
+    return out
 
 
 def cached_run(store: Any, prepared: Prepared, console: Console) -> Any:

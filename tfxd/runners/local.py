@@ -233,11 +233,11 @@ def launch_prepared(
         )
     jobs = 1 if streams else jobs or default_jobs()
     with pipeline_lock(root, pipe.name):
-        result.repaired = launch.repair_abandoned(connection, pipe.name, run_id)
+        result.repaired = launch.repair_abandoned(connection, pipe.name, run_id, root=root)
         if result.repaired:
             console.print(
                 f"[yellow]repaired[/] {result.repaired} execution(s) left running by an "
-                "interrupted run (marked FAILED)"
+                "interrupted run (marked FAILED, partial outputs removed)"
             )
         with serialized_metadata(connection) as handle:
             if enable_cache:
