@@ -34,11 +34,11 @@ def _default(field: FieldInfo) -> str:
 
 
 def _section(t: ComponentType) -> str:
-    capabilities = [f"spans: {t.spans}"] if t.spans else []
-    capabilities += ["gates a run"] if t.gates else []
-    capabilities += ["keeps model versions"] if t.model_versions else []
-    if t.uncached_on:
-        capabilities.append(f"never cached on {', '.join(sorted(t.uncached_on))}")
+    capabilities = [f"spans: {t.spans.read}"] if t.spans.read else []
+    capabilities += ["gates a run"] if t.spans.gates else []
+    capabilities += ["keeps model versions"] if t.models.versions else []
+    if t.runs.uncached_on:
+        capabilities.append(f"never cached on {', '.join(sorted(t.runs.uncached_on))}")
     lines = [
         f"### {t.name}",
         "",

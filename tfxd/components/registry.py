@@ -125,6 +125,77 @@ class Stream:
 
 
 @dataclass(frozen=True)
+class Runs:
+    """What the runners and ``tfxd plan`` ask of a type."""
+
+    # Targets where it is never cached: its result depends on more than its inputs and
+    # parameters there (elsewhere a driver may put what else it reads into the cache key).
+    uncached_on: frozenset[str] = frozenset()
+    # What its result depends on besides its parameters, its module files and its inputs, where
+    # a local run's cache key holds it: (params, path resolver, the run's span) → a JSON-able
+    # value (None: only the run can tell); read by ``tfxd plan``.
+    cache_inputs: Callable[[Any, Resolver, int | None], Any] | None = None
+    # Its Beam work gives the same outputs in worker processes (--direct_running_mode=
+    # multi_processing, tested): ``spec.beam`` may run it there.
+    beam_workers: bool = False
+    # The module that runs as the Kubeflow preCacheCheck instead of TFX's file-based driver.
+    kfp_driver: str | None = None
+    # The output holding a TFMA evaluation, whose overall metrics the runners record on the run.
+    evaluation: str | None = None
+
+
+@dataclass(frozen=True)
+class Spans:
+    """What ``tfxd watch`` and ``tfxd reproduce`` ask of a type in the span loop."""
+
+    # How it reads data in spans: "files" ({SPAN} in an input_splits pattern), "days" (TFX's
+    # day placeholders in a query) or "stream" (each run drains the next span).
+    read: Literal["files", "days", "stream"] | None = None
+    # read="stream": its connected source and drain journal (``Stream``).
+    stream: Stream | None = None
+    # A gate: a run it fails leaves its span rejected (not retried) rather than failed.
+    gates: bool = False
+    # Reads back Examples that a run of a stream ExampleGen drained: (their folder, the split
+    # names) → its with: block; ``tfxd reproduce`` puts such a node in the stream's place.
+    replay: Callable[[str, list[str]], dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Models:
+    """What ``tfxd models``, ``rollback``, ``schema`` and ``reproduce`` ask of a type that keeps
+    model versions, reads the serving one, or keeps an accepted schema."""
+
+    # Keeps model versions: (node id, its params, the pipeline name, a path resolver) → where
+    # (a ``tfxd.infra.versions.Destination``).
+    versions: Callable[[str, Any, str, Resolver], Any] | None = None
+    # Gates spans on an accepted schema: (node id, its params, the pipeline root, a path
+    # resolver) → the folder holding it; read by ``tfxd schema`` and the ExampleGens.
+    schema_history: Callable[[str, Any, str, Resolver], str] | None = None
+    # The with: field naming a serving folder it pushes to (with versions) or reads the
+    # serving version from; ``tfxd reproduce`` points it into the reproduction's own folder.
+    serving_field: str | None = None
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What ``tfxd validate`` asks of a type before anything runs."""
+
+    # The columns of the data it reads, where a local file tells them before anything runs:
+    # (params, path resolver) → column names, or None when unknown.
+    columns: Callable[[Any, Resolver], list[str] | None] | None = None
+    # Columns of upstream data it names: params → ((field path under with:, is a key), column).
+    column_refs: Callable[[Any], list[tuple[tuple[Any, ...], bool, str]]] | None = None
+    # Settles ``with:`` fields left unset whose value depends on the rest of the pipeline:
+    # (node id, the checked nodes by id: ``tfxd.pipelines.pipeline.Node``) → its params, set.
+    settle: Callable[[str, dict[str, Any]], Params] | None = None
+    # Its outputs that hold Examples after Transform; every other Examples output is raw.
+    transformed: frozenset[str] = frozenset()
+    # What it needs of its inputs, where its settings or module tell: (params, the module
+    # sources) → input name → ``Expect``; ``tfxd validate`` checks the wiring against it.
+    expects: Callable[[Any, Sources], dict[str, Expect]] | None = None
+
+
+@dataclass(frozen=True)
 class ComponentType:
     """A component type usable as ``type:`` in YAML.
 
@@ -142,52 +213,10 @@ class ComponentType:
     # so that checking a pipeline imports no TFX; a test holds them equal to the SPEC_CLASS.
     consumes: dict[str, str] = field(default_factory=dict)
     produces: dict[str, str] = field(default_factory=dict)
-    # Targets where it is never cached: its result depends on more than its inputs and
-    # parameters there (elsewhere a driver may put what else it reads into the cache key).
-    uncached_on: frozenset[str] = frozenset()
-    # Keeps model versions: (node id, its params, the pipeline name, a path resolver) → where
-    # (a ``tfxd.infra.versions.Destination``); read by ``tfxd models`` and ``rollback``.
-    model_versions: Callable[[str, Any, str, Resolver], Any] | None = None
-    # Gates spans on an accepted schema: (node id, its params, the pipeline root, a path
-    # resolver) → the folder holding it; read by ``tfxd schema``.
-    schema_history: Callable[[str, Any, str, Resolver], str] | None = None
-    # Reads data in spans: "files" ({SPAN} in an input_splits pattern), "days" (TFX's day
-    # placeholders in a query) or "stream" (each run drains the next span); read by `tfxd watch`.
-    spans: Literal["files", "days", "stream"] | None = None
-    # spans="stream": its connected source and drain journal (``Stream``); read by `tfxd watch`.
-    stream: Stream | None = None
-    # What its result depends on besides its parameters, its module files and its inputs, where
-    # a local run's cache key holds it: (params, path resolver, the run's span) → a JSON-able
-    # value (None: only the run can tell); read by ``tfxd plan``.
-    cache_inputs: Callable[[Any, Resolver, int | None], Any] | None = None
-    # A gate: a run it fails leaves its span rejected (not retried) rather than failed.
-    gates: bool = False
-    # Its Beam work gives the same outputs in worker processes (--direct_running_mode=
-    # multi_processing, tested): ``spec.beam`` may run it there.
-    beam_workers: bool = False
-    # The module that runs as the Kubeflow preCacheCheck instead of TFX's file-based driver.
-    kfp_driver: str | None = None
-    # The columns of the data it reads, where a local file tells them before anything runs:
-    # (params, path resolver) → column names, or None when unknown.
-    columns: Callable[[Any, Resolver], list[str] | None] | None = None
-    # Columns of upstream data it names: params → ((field path under with:, is a key), column).
-    column_refs: Callable[[Any], list[tuple[tuple[Any, ...], bool, str]]] | None = None
-    # The output holding a TFMA evaluation, whose overall metrics the runners record on the run.
-    evaluation: str | None = None
-    # The with: field naming a serving folder it pushes to (with model_versions) or reads the
-    # serving version from; ``tfxd reproduce`` points it into the reproduction's own folder.
-    serving_field: str | None = None
-    # Reads back Examples that a run of a stream ExampleGen drained: (their folder, the split
-    # names) → its with: block; ``tfxd reproduce`` puts such a node in the stream's place.
-    replay: Callable[[str, list[str]], dict[str, Any]] | None = None
-    # Settles ``with:`` fields left unset whose value depends on the rest of the pipeline:
-    # (node id, the checked nodes by id: ``tfxd.pipelines.pipeline.Node``) → its params, set.
-    settle: Callable[[str, dict[str, Any]], Params] | None = None
-    # Its outputs that hold Examples after Transform; every other Examples output is raw.
-    transformed: frozenset[str] = frozenset()
-    # What it needs of its inputs, where its settings or module tell: (params, the module
-    # sources) → input name → ``Expect``; ``tfxd validate`` checks the wiring against it.
-    expects: Callable[[Any, Sources], dict[str, Expect]] | None = None
+    runs: Runs = field(default_factory=Runs)
+    spans: Spans = field(default_factory=Spans)
+    models: Models = field(default_factory=Models)
+    checks: Checks = field(default_factory=Checks)
 
     def component_class(self) -> type:
         return load(self.component)

@@ -27,8 +27,10 @@ def gates(pipe: Any, root: str) -> dict[str, str]:
     out = {}
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
-        if node.type.schema_history is not None:
-            out[node_id] = node.type.schema_history(node_id, node.params, root, pipe.loaded.resolve)
+        if node.type.models.schema_history is not None:
+            out[node_id] = node.type.models.schema_history(
+                node_id, node.params, root, pipe.loaded.resolve
+            )
     if not out:
         raise TfxdError(
             f"{pipe.loaded.path}: no node checks spans against an accepted schema "

@@ -24,9 +24,9 @@ def destinations(pipe: Any) -> list[Destination]:
     out = []
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
-        if node.type.model_versions is not None:
+        if node.type.models.versions is not None:
             out.append(
-                node.type.model_versions(node_id, node.params, pipe.name, pipe.loaded.resolve)
+                node.type.models.versions(node_id, node.params, pipe.name, pipe.loaded.resolve)
             )
     if not out:
         raise TfxdError(

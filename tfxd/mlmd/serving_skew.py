@@ -53,7 +53,7 @@ def log_location(pipe: Any) -> str:
 def _gate(pipe: Any) -> tuple[str, Any]:
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
-        if node.type.schema_history is not None:
+        if node.type.models.schema_history is not None:
             return node_id, node
     raise TfxdError(
         f"{pipe.loaded.path}: no DriftValidator: serving skew is judged against the statistics "
@@ -95,7 +95,9 @@ def _judge(pipe: Any, span_dir: Path, log_span: int, where: str) -> Judged:
 
     meta = json.loads((span_dir / "span.json").read_text(encoding="utf-8"))
     node_id, node = _gate(pipe)
-    history_folder = node.type.schema_history(node_id, node.params, pipe.root, pipe.loaded.resolve)
+    history_folder = node.type.models.schema_history(
+        node_id, node.params, pipe.root, pipe.loaded.resolve
+    )
     [dest] = destinations(pipe)[:1]
     version = _answered_by(span_dir, meta, where)
     train_span = manifest(dest.model_dir, version).get("span")

@@ -76,8 +76,10 @@ def accepted_schemas(pipe: Pipeline, root: str) -> dict[str, str]:
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
         upstream = node.inputs.get("examples")
-        if node.type.schema_history is not None and upstream is not None:
-            history = node.type.schema_history(node_id, node.params, root, pipe.loaded.resolve)
+        if node.type.models.schema_history is not None and upstream is not None:
+            history = node.type.models.schema_history(
+                node_id, node.params, root, pipe.loaded.resolve
+            )
             out.setdefault(upstream[0], history)
     return out
 
@@ -179,5 +181,5 @@ def build(
         beam_pipeline_args=ctx.beam_args,
         **kwargs,
     )
-    always_run = {n for n in pipe.order if target in pipe.nodes[n].type.uncached_on}
+    always_run = {n for n in pipe.order if target in pipe.nodes[n].type.runs.uncached_on}
     return Built(pipeline=pipeline, notes=notes, runtime_parameters=runtime, always_run=always_run)

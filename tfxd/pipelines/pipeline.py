@@ -185,8 +185,8 @@ def check(loaded: LoadedFile, overrides: dict[str, str]) -> Pipeline:
     if problems or loaded.file is None:
         raise PipelineFileError(problems)
     for node in nodes.values():
-        if node.type.settle is not None:
-            node.params = node.type.settle(node.id, nodes)
+        if node.type.checks.settle is not None:
+            node.params = node.type.checks.settle(node.id, nodes)
     order = topological_order({n: node.upstream for n, node in nodes.items()})
     return Pipeline(loaded, loaded.file, nodes=nodes, order=order, parameters=parameters)
 
@@ -200,7 +200,7 @@ def _data_sources(nodes: dict[str, Node], node_id: str) -> list[Node]:
         if current is None or current.id in seen:
             continue
         seen.add(current.id)
-        if current.type.columns is not None:
+        if current.type.checks.columns is not None:
             found.append(current)
         else:
             frontier += [u for u, _ in current.inputs.values()]
@@ -208,22 +208,22 @@ def _data_sources(nodes: dict[str, Node], node_id: str) -> list[Node]:
 
 
 def _check_column_names(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
-    """Columns a node names (``ComponentType.column_refs``, e.g. DriftValidator's thresholds
+    """Columns a node names (``ComponentType.checks.column_refs``, e.g. DriftValidator's thresholds
     and skip list) must be columns of the data upstream, where its source knows them before
-    anything runs (``ComponentType.columns``, e.g. a local CsvExampleGen's header)."""
+    anything runs (``ComponentType.checks.columns``, e.g. a local CsvExampleGen's header)."""
     out = []
     for name, node in nodes.items():
-        if node.type.column_refs is None:
+        if node.type.checks.column_refs is None:
             continue
         sources = _data_sources(nodes, name)
         if len(sources) != 1:
             continue
         [source] = sources
-        assert source.type.columns is not None
-        columns = source.type.columns(source.params, loaded.resolve)
+        assert source.type.checks.columns is not None
+        columns = source.type.checks.columns(source.params, loaded.resolve)
         if not columns:
             continue
-        for path, is_key, column in node.type.column_refs(node.params):
+        for path, is_key, column in node.type.checks.column_refs(node.params):
             if column in columns:
                 continue
             out.append(
@@ -239,7 +239,7 @@ def _check_column_names(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
 
 
 def _check_expectations(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
-    """What a node needs of its inputs (``ComponentType.expects``: raw or transformed Examples,
+    """What a node needs of its inputs (``ComponentType.checks.expects``: raw or transformed Examples,
     an input its module cannot do without) against what its producers give."""
     from tfxd.pipelines.code import module_sources
 
@@ -251,10 +251,10 @@ def _check_expectations(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
 
     out = []
     for name, node in nodes.items():
-        if node.type.expects is None:
+        if node.type.checks.expects is None:
             continue
         base = ("spec", "components", name)
-        for key, expect in node.type.expects(node.params, sources).items():
+        for key, expect in node.type.checks.expects(node.params, sources).items():
             what = f"{node.type.name} '{name}'"
             if expect.kind == "given":
                 if key not in node.inputs:
@@ -269,7 +269,7 @@ def _check_expectations(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
             if key not in node.inputs or node.inputs[key][0] not in nodes:
                 continue
             up, output = node.inputs[key]
-            kind = "transformed" if output in nodes[up].type.transformed else "raw"
+            kind = "transformed" if output in nodes[up].type.checks.transformed else "raw"
             if kind != expect.kind:
                 out.append(
                     loaded.doc.problem(

@@ -32,7 +32,7 @@ def span_sources(pipe: Pipeline) -> list[SpanSource]:
     out = []
     for node_id in pipe.order:
         node = pipe.nodes[node_id]
-        kind, params = node.type.spans, node.params
+        kind, params = node.type.spans.read, node.params
         if kind == "files":
             for pattern in params.input_splits.values():
                 if "{SPAN}" in pattern:
@@ -118,7 +118,7 @@ def _stream_spans(pipe: Pipeline, node_id: str) -> set[int]:
     from tfxd.components.stream.params import journal_path
 
     node = pipe.nodes[node_id]
-    stream = node.type.stream
+    stream = node.type.spans.stream
     assert stream is not None
     journal = Journal(journal_path(pipe.root, node_id, stream.journal))
     if journal.open_span() is not None:

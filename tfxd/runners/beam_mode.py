@@ -2,7 +2,7 @@
 process per core for large ones (``spec.beam``), unless the pipeline's Beam args already say.
 
 Worker processes apply only to the node types whose outputs were checked equal to the in-memory
-ones (``ComponentType.beam_workers``). Nodes whose Beam work runs in other processes (those, or
+ones (``ComponentType.runs.beam_workers``). Nodes whose Beam work runs in other processes (those, or
 every node where the Beam args name another runner or mode) take their user functions from
 staged modules (``pipelines.staged``): loaded from a file path, TFX's Transform fails in a worker
 (``RuntimeError ... dill.loads``)."""
@@ -88,5 +88,5 @@ def choose(pipe: Pipeline, size: int, extra: Sequence[str] = ()) -> BeamChoice:
     if mode == "in_memory":
         return BeamChoice(mode, 1, why, (), (), tuple(extra))
     args = ("--direct_running_mode=multi_processing", f"--direct_num_workers={workers}")
-    nodes = tuple(n for n in pipe.order if pipe.nodes[n].type.beam_workers)
+    nodes = tuple(n for n in pipe.order if pipe.nodes[n].type.runs.beam_workers)
     return BeamChoice(mode, workers, why, args, nodes, tuple(extra))

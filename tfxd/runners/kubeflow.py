@@ -80,7 +80,7 @@ def pipeline_spec(
     # A type with its own driver (S3ExampleGen: s3:// registered, an ETag fingerprint) runs it
     # in place of TFX's file-based one.
     for node_id in pipe.order:
-        driver = pipe.nodes[node_id].type.kfp_driver
+        driver = pipe.nodes[node_id].type.runs.kfp_driver
         container = executors.get(f"{node_id}_executor", {}).get("container", {})
         pre = container.get("lifecycle", {}).get("preCacheCheck", {})
         if driver and pre.get("command", [])[-1:] == [TFX_FILE_DRIVER]:

@@ -283,7 +283,7 @@ def finish_node(
     [execution] = store.get_executions_by_id([execution_id])
     if key and execution.last_known_state in (COMPLETE, CACHED):
         write_key(store, execution_id, prepared.keys.get(node_id))
-    annotate(store, execution_id, prepared.pipe.nodes[node_id].type.evaluation)
+    annotate(store, execution_id, prepared.pipe.nodes[node_id].type.runs.evaluation)
     return execution
 
 

@@ -225,7 +225,7 @@ def launch_prepared(
     log_dir = Path(root) / ".logs" / run_id.replace(":", "-")
     if capture_logs:
         console = terminal_console(console)
-    streams = [n for n in pipe.order if pipe.nodes[n].type.spans == "stream"]
+    streams = [n for n in pipe.order if pipe.nodes[n].type.spans.read == "stream"]
     if streams and (jobs or 1) > 1:
         console.print(
             f"[yellow]note[/] --jobs {jobs}: '{streams[0]}' drains a stream, whose client threads "

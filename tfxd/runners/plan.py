@@ -4,7 +4,7 @@ Each node's *plan key* is what its cached result depends on, as TFX's cache key 
 without importing TFX: its type and parameters (parameters substituted), its module file and the
 local modules it imports (``pipelines.code``; TFX's own key hashes only the module file's text, so
 the runners make TFX run a node whose own key changed: ``must_run``), what its type declares beyond
-them (``ComponentType.cache_inputs``: the content of the files an ExampleGen reads, as its driver
+them (``ComponentType.runs.cache_inputs``: the content of the files an ExampleGen reads, as its driver
 fingerprints them; the serving version a BaselineModel copies), which upstream result each input
 takes (the upstream node's key, standing for the artifact ids in TFX's key; for a node a partial run
 skips, the key recorded with the outputs it reuses) and, through the order of the walk, whether an
@@ -86,7 +86,7 @@ def node_keys(
         if fixed is not None and node_id in fixed:
             keys[node_id] = fixed[node_id]
             continue
-        if "local" in node.type.uncached_on:
+        if "local" in node.type.runs.uncached_on:
             keys[node_id] = None
             continue
         key: dict[str, Any] = {
@@ -102,9 +102,9 @@ def node_keys(
         module = getattr(node.params, "module_file", None)
         if isinstance(module, str) and module:
             key["module"] = module_digests(pipe, module)
-        if node.type.cache_inputs is not None:
+        if node.type.runs.cache_inputs is not None:
             try:
-                extra = node.type.cache_inputs(node.params, _resolver(pipe), span)
+                extra = node.type.runs.cache_inputs(node.params, _resolver(pipe), span)
             except Exception:  # a key is advice: the run reports what it cannot read
                 extra = None
             if extra is None:
@@ -164,9 +164,13 @@ def plan(
         past = history.get(node_id, [])
         if key is None:
             why = (
-                "never cached here" if "local" in node.type.uncached_on else "only the run can tell"
+                "never cached here"
+                if "local" in node.type.runs.uncached_on
+                else "only the run can tell"
             )
-            step = NodePlan(node_id, "run" if "local" in node.type.uncached_on else "unknown", why)
+            step = NodePlan(
+                node_id, "run" if "local" in node.type.runs.uncached_on else "unknown", why
+            )
         elif upstream:
             step = NodePlan(node_id, "run", f"upstream {', '.join(upstream)} runs", key)
         elif (match := _same(past, key)) is not None:

@@ -62,9 +62,9 @@ def compose(
             "params": node.params.model_dump(mode="json"),
         }
         key = keys.get(node_id)
-        if node.type.spans == "stream":
+        if node.type.spans.read == "stream":
             entry["inputs"] = {UNRECORDED: "a stream: what a run drains is acknowledged and gone"}
-        elif node.type.cache_inputs is not None:
+        elif node.type.runs.cache_inputs is not None:
             found = (key or {}).get("inputs")
             entry["inputs"] = (
                 found if found is not None else {UNRECORDED: "not readable before the run"}

@@ -101,7 +101,7 @@ def differences(record: RunRecord, pipe: Pipeline) -> list[Difference]:
         was = entry.get("inputs")
         if not isinstance(was, dict) or node not in pipe.nodes:
             continue
-        if pipe.nodes[node].type.spans == "stream":
+        if pipe.nodes[node].type.spans.read == "stream":
             continue  # reproduced from the Examples the run drained
         if UNRECORDED in was:
             out.append(
@@ -141,7 +141,9 @@ def relocated_text(
     stream ExampleGen replaced by an ImportExampleGen over the Examples the run drained."""
     from tfxd.components.catalogue import registry
 
-    [(replay_name, replay)] = [(n, t.replay) for n, t in registry().items() if t.replay][:1]
+    [(replay_name, replay)] = [
+        (n, t.spans.replay) for n, t in registry().items() if t.spans.replay
+    ][:1]
     data = yaml.safe_load(record.file["text"])
     body = data["spec"]
     body["root"] = str(root / "root")
@@ -149,11 +151,11 @@ def relocated_text(
     for node_id, spec in body["components"].items():
         kind = pipe.nodes[node_id].type
         params = spec.setdefault("with", {})
-        if kind.serving_field and kind.model_versions is not None:  # pushes: into root only
-            params[kind.serving_field] = str(root / "serving" / node_id)
-        elif kind.serving_field:  # reads what served: a copy of the version the run read
-            params[kind.serving_field] = str(_baseline_copy(record, pipe, node_id, root))
-        elif kind.spans == "stream":
+        if kind.models.serving_field and kind.models.versions is not None:  # pushes: into root only
+            params[kind.models.serving_field] = str(root / "serving" / node_id)
+        elif kind.models.serving_field:  # reads what served: a copy of the version the run read
+            params[kind.models.serving_field] = str(_baseline_copy(record, pipe, node_id, root))
+        elif kind.spans.read == "stream":
             uri = stream_examples.get(node_id)
             if uri is None:
                 raise ReproduceError(
@@ -174,7 +176,7 @@ def _baseline_copy(record: RunRecord, pipe: Pipeline, node_id: str, root: Path) 
     served = (record.nodes[node_id].get("inputs") or {}).get("serving")
     if served and Path(served).is_dir():
         node = pipe.nodes[node_id]
-        source = pipe.loaded.resolve(getattr(node.params, node.type.serving_field or ""))
+        source = pipe.loaded.resolve(getattr(node.params, node.type.models.serving_field or ""))
         try:
             relative = Path(served).relative_to(source)
         except ValueError:
@@ -226,7 +228,7 @@ def reproduce(
         for (node, key), (artifact, type_name) in outputs_of(store, run).items()
         if type_name == "Examples"
         and node in pipe.nodes
-        and pipe.nodes[node].type.spans == "stream"
+        and pipe.nodes[node].type.spans.read == "stream"
     }
     text = relocated_text(record, pipe, where, streams)
     (where).mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ def spans_of_runs(pipe: Pipeline) -> list[tuple[set[int], Any]]:
     if "sqlite" in ref and not Path(ref["sqlite"]).exists():
         return []  # never ran
     store = open_store(pipe.loaded)
-    gens = {n for n in pipe.order if pipe.nodes[n].type.spans in ("files", "days")}
+    gens = {n for n in pipe.order if pipe.nodes[n].type.spans.read in ("files", "days")}
     out = []
     for run in sorted(list_runs(store, pipe.name), key=lambda r: r.started):
         spans = set()
@@ -57,7 +57,7 @@ def spans_of_runs(pipe: Pipeline) -> list[tuple[set[int], Any]]:
 
 def span_outcomes(pipe: Pipeline, runs: list[tuple[set[int], Any]] | None = None) -> dict[int, str]:
     """Span → ``done`` | ``rejected`` (a gate failed) | ``pending``, from the runs in MLMD."""
-    gates = {n for n in pipe.order if pipe.nodes[n].type.gates}
+    gates = {n for n in pipe.order if pipe.nodes[n].type.spans.gates}
     outcomes: dict[int, str] = {}
     for spans, run in spans_of_runs(pipe) if runs is None else runs:
         failed = {n.node for n in run.nodes if n.state == "failed"}

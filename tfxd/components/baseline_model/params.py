@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType, Params, Resolver, path_field
+from tfxd.components.registry import ComponentType, Models, Params, Resolver, Runs, path_field
 
 
 class BaselineModelParams(Params):
@@ -31,8 +31,7 @@ TYPE = ComponentType(
     "tfxd.components.baseline_model.component:BaselineModel",
     "tfxd.components.baseline_model.build:build",
     "the serving model → the Evaluator's baseline (cached while serving is unchanged)",
-    uncached_on=frozenset({"kubeflow"}),  # KFP's cache cannot see what serves
-    cache_inputs=serving_inputs,
-    serving_field="source",
     produces={"model": "Model"},
+    runs=Runs(uncached_on=frozenset({"kubeflow"}), cache_inputs=serving_inputs),
+    models=Models(serving_field="source"),
 )

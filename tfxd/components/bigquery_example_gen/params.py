@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from tfxd.components.example_gen.params import QueryGenParams, day_inputs
-from tfxd.components.registry import EXAMPLES, ComponentType
+from tfxd.components.registry import EXAMPLES, ComponentType, Runs, Spans
 from tfxd.components.settings import Settings
 
 
@@ -43,7 +43,7 @@ TYPE = ComponentType(
     "tfxd.components.bigquery_example_gen.component:BigQueryExampleGen",
     "tfxd.components.bigquery_example_gen.build:build",
     "BigQuery tables (parallel Storage Read streams) or queries (paged) → Examples",
-    spans="days",
-    cache_inputs=day_inputs,
     produces=EXAMPLES,
+    runs=Runs(cache_inputs=day_inputs),
+    spans=Spans(read="days"),
 )

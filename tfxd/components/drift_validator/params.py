@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType, Params, path_field
+from tfxd.components.registry import Checks, ComponentType, Models, Params, Spans, path_field
 from tfxd.components.settings import Settings
 
 NEW_VALUES = 0.01  # the default share of a span that may be values no accepted domain holds
@@ -166,9 +166,6 @@ TYPE = ComponentType(
     "tfxd.components.drift_validator.component:DriftValidator",
     "tfxd.components.drift_validator.build:build",
     "span vs the accepted schema and earlier spans → fails the run on a break or drift",
-    schema_history=drift_history,
-    gates=True,
-    column_refs=drift_columns,
     consumes={
         "examples": "Examples",
         "statistics": "ExampleStatistics",
@@ -176,4 +173,7 @@ TYPE = ComponentType(
         "serving_statistics": "ExampleStatistics?",
     },
     produces={"report": "system.Markdown"},
+    spans=Spans(gates=True),
+    models=Models(schema_history=drift_history),
+    checks=Checks(column_refs=drift_columns),
 )

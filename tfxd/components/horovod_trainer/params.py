@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import TRAINER_INPUTS, TRAINER_OUTPUTS, ComponentType
+from tfxd.components.registry import TRAINER_INPUTS, TRAINER_OUTPUTS, Checks, ComponentType
 from tfxd.components.standard.params import TrainParams, trainer_expects
 
 
@@ -23,5 +23,5 @@ TYPE = ComponentType(
     "run_fn from the module file on N data-parallel Horovod ranks",
     consumes=TRAINER_INPUTS,
     produces=TRAINER_OUTPUTS,
-    expects=trainer_expects,
+    checks=Checks(expects=trainer_expects),
 )

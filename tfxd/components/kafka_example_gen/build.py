@@ -13,7 +13,7 @@ from tfxd.components.stream.build import stream_outputs, stream_settings
 
 def build(ctx: BuildContext, inputs: dict[str, Any], p: KafkaExampleGenParams) -> Any:
     group = p.group_for(ctx.pipeline_name, ctx.node_id)
-    settings = stream_settings(ctx, p, TYPE.stream.journal, KafkaSettings, group=group)
+    settings = stream_settings(ctx, p, TYPE.spans.stream.journal, KafkaSettings, group=group)
     return KafkaExampleGen(settings=settings, **stream_outputs(p))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType, Stream
+from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType, Runs, Spans, Stream
 from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
@@ -40,8 +40,9 @@ TYPE = ComponentType(
     "tfxd.components.kafka_example_gen.component:KafkaExampleGen",
     "tfxd.components.kafka_example_gen.build:build",
     "a Kafka topic drained into one span per run, each record exactly once",
-    uncached_on=TARGETS,
-    spans="stream",
-    stream=Stream("tfxd.components.kafka_example_gen.build:source", ".kafka"),
     produces=EXAMPLES,
+    runs=Runs(uncached_on=TARGETS),
+    spans=Spans(
+        read="stream", stream=Stream("tfxd.components.kafka_example_gen.build:source", ".kafka")
+    ),
 )

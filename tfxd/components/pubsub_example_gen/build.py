@@ -12,7 +12,7 @@ from tfxd.components.stream.build import stream_outputs, stream_settings
 
 
 def build(ctx: BuildContext, inputs: dict[str, Any], p: PubSubExampleGenParams) -> Any:
-    settings = stream_settings(ctx, p, TYPE.stream.journal, PubSubSettings)
+    settings = stream_settings(ctx, p, TYPE.spans.stream.journal, PubSubSettings)
     return PubSubExampleGen(settings=settings, **stream_outputs(p))
 
 

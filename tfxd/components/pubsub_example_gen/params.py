@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType, Stream
+from tfxd.components.registry import EXAMPLES, TARGETS, ComponentType, Runs, Spans, Stream
 from tfxd.components.stream.params import StreamParams, StreamSettings
 
 
@@ -26,8 +26,9 @@ TYPE = ComponentType(
     "tfxd.components.pubsub_example_gen.component:PubSubExampleGen",
     "tfxd.components.pubsub_example_gen.build:build",
     "a Pub/Sub subscription drained into one span per run, each message exactly once",
-    uncached_on=TARGETS,
-    spans="stream",
-    stream=Stream("tfxd.components.pubsub_example_gen.build:source", ".pubsub"),
     produces=EXAMPLES,
+    runs=Runs(uncached_on=TARGETS),
+    spans=Spans(
+        read="stream", stream=Stream("tfxd.components.pubsub_example_gen.build:source", ".pubsub")
+    ),
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType, Params, Resolver, path_field
+from tfxd.components.registry import ComponentType, Models, Params, Resolver, path_field
 from tfxd.components.settings import Settings
 from tfxd.infra.versions import Destination
 
@@ -38,12 +38,11 @@ TYPE = ComponentType(
     "tfxd.components.pusher.component:Pusher",
     "tfxd.components.pusher.build:build",
     "blessed model → a new version in a serving folder, served",
-    model_versions=versions,
-    serving_field="destination",
     consumes={
         "model": "Model?",
         "model_blessing": "ModelBlessing?",
         "infra_blessing": "InfraBlessing?",
     },
     produces={"pushed_model": "PushedModel"},
+    models=Models(versions=versions, serving_field="destination"),
 )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from tfxd.components.example_gen.params import PARAM_REF_TEXT, FileExampleGenParams
-from tfxd.components.registry import EXAMPLES, RUNTIME, ComponentType, Resolver
+from tfxd.components.registry import EXAMPLES, RUNTIME, ComponentType, Resolver, Runs, Spans
 from tfxd.components.settings import Settings
 from tfxd.errors import TfxdError
 
@@ -83,8 +83,7 @@ TYPE = ComponentType(
     "tfxd.components.s3_example_gen.component:S3ExampleGen",
     "tfxd.components.s3_example_gen.build:build",
     "CSV / TFRecord / Parquet / JSON-lines objects under an s3:// prefix → Examples",
-    spans="files",
-    cache_inputs=s3_inputs,
-    kfp_driver="tfxd.components.s3_example_gen.kfp_driver",
     produces=EXAMPLES,
+    runs=Runs(cache_inputs=s3_inputs, kfp_driver="tfxd.components.s3_example_gen.kfp_driver"),
+    spans=Spans(read="files"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tfxd.components.example_gen.params import QueryGenParams, day_inputs
-from tfxd.components.registry import EXAMPLES, ComponentType
+from tfxd.components.registry import EXAMPLES, ComponentType, Runs, Spans
 from tfxd.components.settings import Settings
 
 
@@ -36,7 +36,7 @@ TYPE = ComponentType(
     "tfxd.components.sql_example_gen.component:SqlExampleGen",
     "tfxd.components.sql_example_gen.build:build",
     "SQL queries or a table (PostgreSQL, MySQL/MariaDB) → Examples, in parallel range reads",
-    spans="days",
-    cache_inputs=day_inputs,
     produces=EXAMPLES,
+    runs=Runs(cache_inputs=day_inputs),
+    spans=Spans(read="days"),
 )

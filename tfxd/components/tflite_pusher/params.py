@@ -7,7 +7,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType, Expect, Params, Resolver, Sources, path_field
+from tfxd.components.registry import (
+    Checks,
+    ComponentType,
+    Expect,
+    Models,
+    Params,
+    Resolver,
+    Sources,
+    path_field,
+)
 from tfxd.components.settings import Settings
 from tfxd.infra.versions import Destination
 
@@ -94,9 +103,6 @@ TYPE = ComponentType(
     "tfxd.components.tflite_pusher.component:TFLitePusher",
     "tfxd.components.tflite_pusher.build:build",
     "blessed model → SavedModel + measured TFLite variants, one atomic version, served",
-    model_versions=versions,
-    serving_field="destination",
-    expects=expects,
     consumes={
         "model": "Model",
         "examples": "Examples",
@@ -104,4 +110,6 @@ TYPE = ComponentType(
         "infra_blessing": "InfraBlessing?",
     },
     produces={"pushed_model": "PushedModel"},
+    models=Models(versions=versions, serving_field="destination"),
+    checks=Checks(expects=expects),
 )
