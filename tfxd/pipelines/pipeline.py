@@ -239,8 +239,8 @@ def _check_column_names(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
 
 
 def _check_expectations(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
-    """What a node needs of its inputs (``ComponentType.checks.expects``: raw or transformed Examples,
-    an input its module cannot do without) against what its producers give."""
+    """What a node needs of its inputs (``ComponentType.checks.expects``: raw or transformed
+    Examples, an input its module cannot do without) against what its producers give."""
     from tfxd.pipelines.code import module_sources
 
     def sources(module_file: str) -> list[tuple[str, str]]:

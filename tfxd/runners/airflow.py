@@ -84,13 +84,16 @@ def run_node(pipeline_file: str, fixed: dict[str, str], node_id: str, **context:
     """One Airflow task: node ``node_id`` of this DAG run's pipeline, by TFX's portable launcher."""
     from ml_metadata import metadata_store
 
-    from tfxd.runners import launch
+    from tfxd.runners import beam_mode, launch
     from tfxd.runners.local import compile_ir, launch_node, mlmd_connection
 
     run_id = context["run_id"]
     given = {k: str(v) for k, v in (context.get("params") or {}).items()}
     pipe = validate_file(pipeline_file, {**fixed, **given})
-    ir = compile_ir(pipe, "airflow", run_id)
+    # The file's Beam args stand as they are; where they send Beam work to other processes (a
+    # job service, worker processes), the nodes take their modules staged for those workers.
+    elsewhere = tuple(pipe.order) if beam_mode.choose(pipe, 0).out_of_process else ()
+    ir = compile_ir(pipe, "airflow", run_id, beam_elsewhere=elsewhere)
     deployment, connection = mlmd_connection(ir)
     repaired = launch.repair_abandoned(
         connection, pipe.name, run_id, node_id=node_id, in_run=run_id, root=pipe.root

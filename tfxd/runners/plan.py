@@ -3,14 +3,14 @@
 Each node's *plan key* is what its cached result depends on, as TFX's cache key sees it, computed
 without importing TFX: its type and parameters (parameters substituted), its module file and the
 local modules it imports (``pipelines.code``; TFX's own key hashes only the module file's text, so
-the runners make TFX run a node whose own key changed: ``must_run``), what its type declares beyond
-them (``ComponentType.runs.cache_inputs``: the content of the files an ExampleGen reads, as its driver
-fingerprints them; the serving version a BaselineModel copies), which upstream result each input
-takes (the upstream node's key, standing for the artifact ids in TFX's key; for a node a partial run
-skips, the key recorded with the outputs it reuses) and, through the order of the walk, whether an
-upstream node runs (new input artifacts). The local runner writes the key on every execution it
-finishes (``tfxd_plan_key``); a node is cached when an earlier successful execution of it has the
-same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the run
+the runners make TFX run a node whose own key changed: ``must_run``), what its type declares
+beyond them (``ComponentType.runs.cache_inputs``: the content of the files an ExampleGen reads, as
+its driver fingerprints them; the serving version a BaselineModel copies), which upstream result
+each input takes (the upstream node's key, standing for the artifact ids in TFX's key; for a node a
+partial run skips, the key recorded with the outputs it reuses) and, through the order of the walk,
+whether an upstream node runs (new input artifacts). The local runner writes the key on every
+execution it finishes (``tfxd_plan_key``); a node is cached when an earlier successful execution of
+it has the same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the run
 from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam. The runners reach
 all of this through one protocol, ``runners.launch``.
 """
