@@ -10,9 +10,9 @@ each input takes (the upstream node's key, standing for the artifact ids in TFX'
 partial run skips, the key recorded with the outputs it reuses) and, through the order of the walk,
 whether an upstream node runs (new input artifacts). The local runner writes the key on every
 execution it finishes (``tfxd_plan_key``); a node is cached when an earlier successful execution of
-it has the same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run`` records the run
-from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam. The runners reach
-all of this through one protocol, ``runners.launch``.
+it has the same key and no upstream node runs. Where nothing in the pipeline runs, ``tfxd run``
+records the run from these keys alone (:func:`record_cached_run`), without TensorFlow or Beam. The
+runners reach all of this through one protocol, ``runners.launch``.
 """
 
 from __future__ import annotations
