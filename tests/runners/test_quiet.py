@@ -56,3 +56,31 @@ def test_with_verbose_the_terminal_shows_them(tmp_path):
     terminal, _ = run("verbose", tmp_path)
     assert "deprecated" in terminal and "own warning terminal" in terminal
     assert "TensorFlow logs terminal" in terminal
+
+
+def test_the_terminal_console_of_a_run_closes_its_stream_and_warns_nothing():
+    """A run's console writes to a copy of stdout; the copy closes with the console (one per
+    run: ``tfxd dev`` and ``watch`` would leak a descriptor each), and nothing is left for
+    Python's ``ResourceWarning: unclosed file`` at exit."""
+    code = textwrap.dedent(
+        """
+        import gc, os, warnings
+        warnings.simplefilter("always", ResourceWarning)
+        from rich.console import Console
+        from tfxd.runners.progress import terminal_console
+        terminal = terminal_console(Console())
+        fd = terminal.file.fileno()
+        terminal.print("shown")
+        del terminal
+        gc.collect()
+        try:
+            os.fstat(fd)
+            print("still open")
+        except OSError:
+            print("closed")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["shown", "closed"], done.stdout
+    assert "ResourceWarning" not in done.stderr, done.stderr

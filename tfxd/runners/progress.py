@@ -118,7 +118,11 @@ def terminal_console(console: Console) -> Console:
         fd = os.dup(sys.stdout.fileno())
     except (AttributeError, OSError, ValueError):
         return console
+    import weakref
+
     stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
-    return Console(
+    terminal = Console(
         file=stream, force_terminal=console.is_terminal, highlight=False, width=console.width
     )
+    weakref.finalize(terminal, stream.close)  # closed with the console: no fd left per run
+    return terminal
