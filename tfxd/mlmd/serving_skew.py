@@ -164,12 +164,18 @@ def record(store: Any, pipeline: str, judged: Judged) -> None:
     store.put_execution(execution, [], [context])
 
 
-def judge_new(pipe: Any, store: Any, again: int | None = None) -> list[Judged]:
-    """Judge and record every closed serving-log span not judged yet (and ``again``, if given)."""
-    log = open_log(log_location(pipe))
+def judge_new(
+    pipe: Any, store: Any, again: int | None = None, seen: tuple[Any, list[int]] | None = None
+) -> list[Judged]:
+    """Judge and record every closed serving-log span not judged yet (and ``again``, if given);
+    ``seen``: the log and its spans where the caller listed them already."""
+    if seen is None:
+        log = open_log(log_location(pipe))
+        seen = (log, log.spans())
+    log, spans = seen
     done = judged_spans(store, pipe.name)
     out = []
-    for log_span in log.spans():
+    for log_span in spans:
         if log_span in done and log_span != again:
             continue
         judged = judge_span(pipe, log, log_span)
@@ -191,14 +197,16 @@ def summary(judged: Judged) -> str:
     )
 
 
-def judge_and_say(pipe: Any, console: Any) -> list[Judged]:
-    """Judge new serving-log spans and print one line for each."""
+def judge_and_say(
+    pipe: Any, console: Any, seen: tuple[Any, list[int]] | None = None
+) -> list[Judged]:
+    """Judge new serving-log spans and print one line for each (``seen``: as ``judge_new``)."""
     from ml_metadata import metadata_store
 
     from tfxd.mlmd.store import connection_config
 
     store = metadata_store.MetadataStore(connection_config(pipe.loaded, readonly=False))
-    judged = judge_new(pipe, store)
+    judged = judge_new(pipe, store, seen=seen)
     if not judged:
         console.print(f"[dim]{pipe.name}: no new serving-log span[/]")
     for j in judged:

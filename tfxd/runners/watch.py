@@ -236,13 +236,15 @@ def judge_serving(
     from tfxd.serving.log_store import open_log
 
     try:
-        if not open_log(log_location(pipe)).spans():
+        log = open_log(log_location(pipe))
+        spans = log.spans()  # listed once a check (on S3: one listing of the prefix)
+        if not spans:
             return
     except TfxdError as e:  # the data loop goes on without it
         console.print(f"[yellow]{pipe.name}: serving skew not judged: {e}[/]", soft_wrap=True)
         return
     before = set(judged_spans(open_store(pipe.loaded), pipe.name))
-    if not judge_and_say(pipe, console):
+    if not judge_and_say(pipe, console, seen=(log, spans)):
         return
     judged = judged_spans(open_store(pipe.loaded), pipe.name)
     check.skewed = [
