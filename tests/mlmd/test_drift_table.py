@@ -85,3 +85,12 @@ def test_a_numeric_feature_shows_its_worse_score_and_a_clock_column_moves():
     assert "0.080" in row("fare")  # 0.08 of 0.1 is nearer its threshold than 0.2 of 1
     assert "moves" in row("trip_start_timestamp")
     assert "trip_miles wasserstein 2.250 > 1" in verdict.message()
+
+
+def test_at_two_hundred_columns_every_span_and_no_note():
+    console = Console(width=200, record=True)
+    console.print(table(records(9), "taxi", width=200))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 200
+    assert "span 1 " in text and "span 9" in text  # all nine spans side by side
+    assert "newest" not in text and "--html" not in text
