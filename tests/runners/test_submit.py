@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -144,6 +145,12 @@ def test_remote_runs_read_at_80_and_200_columns(penguin_text):
         assert first.run_id in wide and second.run_id in wide
         assert "2026-11-25 10:07:31" in wide and "--wide" not in wide
         assert first.run_id in remote_table(server, 80, wide=True)
+
+        console = Console(width=80, record=True, color_system=None)
+        remote_runs.print_remote_runs(conn(server), "penguin", 20, console, as_json_text=True)
+        listed = json.loads(console.export_text())
+        assert [r["run_id"] for r in listed] == [second.run_id, first.run_id]
+        assert listed[1]["state"] == "SUCCEEDED" and listed[1]["finished"].startswith("2026-11-25")
 
 
 def test_token_from_env_or_kubeconfig_is_sent(penguin_text, tmp_path, monkeypatch):
