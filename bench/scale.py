@@ -13,6 +13,7 @@ input). Prints, asserts nothing.
 
     .venv/bin/python bench/scale.py [--rows 100000 1000000] [--beam in_memory]
     .venv/bin/python bench/scale.py --crossover --rows 100000 1000000   # spec.beam's threshold
+    .venv/bin/python bench/scale.py --kill-in transform --rows 1000000    # killed, resumed
 """
 
 from __future__ import annotations
@@ -297,6 +298,57 @@ def crossover(sizes: list[int]) -> None:
             )
 
 
+def kill_and_resume(sizes: list[int], node: str, after: float) -> None:
+    """``tfxd run`` (spec.beam at auto, up to the Transform) SIGKILLed ``after`` seconds into
+    ``node``, then run again: what the re-run did, the partial outputs the kill left and what of
+    them the re-run left behind."""
+    import signal
+
+    from tfxd.examples import write_grown_taxi
+    from tfxd.mlmd.store import open_store
+    from tfxd.pipelines.pipeline import validate_file
+    from tfxd.runners.launch import partial_outputs
+    from tfxd.runners.plan import RUNNING
+
+    text = PIPELINE.split("    train:", 1)[0].replace("  beam_args: {beam}\n", "").format()
+    for rows in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp) / "kill"
+            write_grown_taxi(work / "data", rows, by="half-year")
+            shutil.copy(module_file(), work / "taxi_utils_native_keras.py")
+            (work / "pipeline.yaml").write_text(text, encoding="utf-8")
+            command = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml", "--jobs", "1"]
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                command, cwd=work, stdout=subprocess.DEVNULL, start_new_session=True
+            )
+            while not list((work / "runs").glob(f".logs/*/{node}.log")):
+                if proc.poll() is not None:
+                    sys.exit(f"the run ended before {node} started")
+                time.sleep(0.2)
+            time.sleep(after)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            killed_at = time.perf_counter() - started
+            pipe = validate_file(work / "pipeline.yaml")
+            store = open_store(pipe.loaded)
+            running = [e for e in store.get_executions() if e.last_known_state == RUNNING]
+            left = partial_outputs(store, str(work / "runs"), running)
+            size = sum(f.stat().st_size for d in left for f in d.rglob("*") if f.is_file())
+            started = time.perf_counter()
+            again = subprocess.run(command, cwd=work, capture_output=True, text=True)
+            seconds = time.perf_counter() - started
+            if again.returncode != 0:
+                sys.exit(f"the re-run failed:\n{again.stdout[-3000:]}")
+            print(f"== {rows:,} rows: killed {killed_at:.0f} s into the run, {after:g} s in {node}")
+            print(f"  partial outputs left by the kill: {len(left)} folders, {size / 1e6:.1f} MB")
+            print(f"  re-run {seconds:.1f} s:")
+            for line in again.stdout.splitlines():
+                if "cached" in line or "done" in line or "repaired" in line:
+                    print(f"    {line.strip()}")
+            print(f"  partial folders after the re-run: {sum(d.exists() for d in left)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -309,10 +361,18 @@ def main() -> None:
         action="store_true",
         help="only CsvExampleGen + StatisticsGen under tfxd run, in memory vs worker processes",
     )
+    parser.add_argument(
+        "--kill-in",
+        metavar="NODE",
+        help="a tfxd run killed in NODE (e.g. transform) and run again, instead of the comparison",
+    )
+    parser.add_argument("--kill-after", type=float, default=20.0, help="seconds into NODE")
     parser.add_argument("--tfx-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.crossover:
         return crossover(args.rows)
+    if args.kill_in:
+        return kill_and_resume(args.rows, args.kill_in, args.kill_after)
     if args.tfx_run:
         from tfx import v1 as tfx
 

@@ -160,6 +160,13 @@ def test_duplicate_key(tmp_path):
     assert "9:5: duplicate key 'stats' (first defined at line 8)" in msg
 
 
+def test_a_mapping_as_a_key_is_named_where_it_stands_not_a_traceback(tmp_path):
+    body = GOOD.replace("{input_base: data}", "{input_base: data, input_splits: {{a: 'x/*'}}}")
+    msg = only(write(tmp_path, body))
+    assert ":7:" in msg and "a key must be a plain value, not a mapping" in msg, msg
+    assert "{{a: b}} is a mapping inside a mapping" in msg
+
+
 @pytest.mark.parametrize(
     "snippet, what",
     [

@@ -104,6 +104,18 @@ def _build(node: yaml.Node, loc: Loc, doc: Document, constructor: yaml.SafeLoade
         constructor.flatten_mapping(node)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):  # {{a: b}}: a mapping as a key
+                kind = "mapping" if isinstance(key_node, yaml.MappingNode) else "list"
+                doc.problems.append(
+                    Problem(
+                        str(doc.path),
+                        *_mark(key_node),
+                        f"a key must be a plain value, not a {kind}",
+                        "quote the key, or remove the extra braces or brackets "
+                        "({{a: b}} is a mapping inside a mapping)",
+                    )
+                )
+                continue
             key = constructor.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 doc.problems.append(
