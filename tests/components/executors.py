@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 
-def execute(executor: type, component: Any, uri: Path) -> Any:
-    """One execution of ``executor`` with ``component``'s exec properties; its Examples artifact
-    (for ExampleGens whose driver has nothing to resolve: no span patterns)."""
+def execute(executor: type, component: Any, uri: Path, beam_args: list[str] | None = None) -> Any:
+    """One execution of ``executor`` with ``component``'s exec properties (and ``beam_args``);
+    its Examples artifact (for ExampleGens whose driver has nothing to resolve: no span
+    patterns)."""
     from tfx.types import standard_artifacts
     from tfx.utils import proto_utils
 
@@ -19,7 +20,8 @@ def execute(executor: type, component: Any, uri: Path) -> Any:
     }
     examples = standard_artifacts.Examples()
     examples.uri = str(uri)
-    executor().Do({}, {"examples": [examples]}, props)
+    context = executor.Context(beam_pipeline_args=beam_args) if beam_args else None
+    executor(context).Do({}, {"examples": [examples]}, props)
     return examples
 
 

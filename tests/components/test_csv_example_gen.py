@@ -116,3 +116,125 @@ def test_without_an_accepted_schema_only_unreadable_rows_are_bad(tmp_path):
     assert examples.get_int_custom_property("tfxd_bad_rows") == 1  # the row with 6 fields
     kept = records(examples.uri, "train") + records(examples.uri, "eval")
     assert len(kept) == len(GOOD) + len(BAD) - 1
+
+
+def plain_csv() -> bytes:
+    """A file pyarrow reads (no quote): CRLF endings, blank lines, no newline at the end, and
+    cells in the forms real exports have: padded and signed ints, an int too long for int64,
+    floats as 1e5, -.5, 7., nan and 2.5e-3, an empty column, a text column of digits and words."""
+    rows = ["id,x,name,pad,empty,big,when"]
+    for i in range(400):
+        x = ["", f"{i * 1.37:.3f}", "1e5", "-.5", "7.", "nan", "2.5e-3", "3"][i % 8]
+        pad = [" 2 ", "+3", "-4", "5", "", "0012"][i % 6]
+        big = "99999999999999999999" if i == 7 else str(i * 1_000_003)
+        name = ["cash", "", "card", "1234", "Crédit"][i % 5]
+        rows.append(f"{i},{x},{name},{pad},,{big},2013-0{i % 9 + 1}-01 00:{i % 60:02d}")
+        if i % 97 == 0:
+            rows.append("")
+    return "\r\n".join(rows).encode()
+
+
+def serialized(uri: str, split: str) -> list[bytes]:
+    """A split's Examples as their deterministic bytes, sorted (NaN == NaN, unlike protos)."""
+    return sorted(e.SerializeToString(deterministic=True) for e in records(uri, split))
+
+
+@pytest.mark.parametrize(
+    "config",
+    ["hash", "partition_feature", "input_splits"],
+)
+def test_plain_files_make_the_examples_and_splits_tfx_makes(tmp_path, config):
+    from tfx.components import CsvExampleGen as TfxCsvExampleGen
+    from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxCsv
+    from tfx.proto import example_gen_pb2 as pb
+
+    from tfxd.components.example_gen.columnar import plain
+    from tfxd.components.example_gen.component import CsvExampleGen
+    from tfxd.components.example_gen.executor import CsvExecutor
+
+    data = tmp_path / "data"
+    (data / "a").mkdir(parents=True)
+    (data / "b").mkdir()
+    (data / "a" / "part.csv").write_bytes(plain_csv())
+    (data / "b" / "part.csv").write_bytes(plain_csv().replace(b",cash,", b",bank,"))
+    assert plain(str(data / "a" / "part.csv"), 7)  # pyarrow's path, not the record reader's
+    kwargs: dict = {"input_config": pb.Input(splits=[pb.Input.Split(name="all", pattern="*/*")])}
+    splits = ["train", "eval"]
+    if config == "partition_feature":
+        kwargs["output_config"] = pb.Output(
+            split_config=pb.SplitConfig(
+                splits=[
+                    pb.SplitConfig.Split(name=n, hash_buckets=b)
+                    for n, b in (("train", 3), ("eval", 1))
+                ],
+                partition_feature_name="name",
+            )
+        )
+    if config == "input_splits":
+        kwargs["input_config"] = pb.Input(
+            splits=[
+                pb.Input.Split(name="one", pattern="a/*"),
+                pb.Input.Split(name="two", pattern="b/*"),
+            ]
+        )
+        splits = ["one", "two"]
+    base = str(data)
+    ours = execute(CsvExecutor, CsvExampleGen(input_base=base, **kwargs), tmp_path / "ours")
+    theirs = execute(TfxCsv, TfxCsvExampleGen(input_base=base, **kwargs), tmp_path / "theirs")
+    for split in splits:
+        assert serialized(ours.uri, split) == serialized(theirs.uri, split), split
+    assert ours.split_names == theirs.split_names
+    assert ours.get_string_custom_property("payload_format") == "FORMAT_TF_EXAMPLE"
+    first = [e for split in splits for e in records(ours.uri, split)]
+    example = next(e for e in first if e.features.feature["id"].int64_list.value == [0])
+    assert example.features.feature["pad"].int64_list.value == [2]  # int(b" 2 "), as TFX reads it
+    assert not example.features.feature["empty"].HasField("kind")
+    assert example.features.feature["big"].bytes_list.value == [b"0"]  # the long int made it text
+
+
+def test_plain_rows_against_the_accepted_schema_are_set_aside_by_file_line(tmp_path):
+    from tfxd.components.example_gen.columnar import plain
+
+    history = gate_history(tmp_path)
+    bad = [row for row in BAD if '"' not in row and "extra" not in row]  # keep the file plain
+    rows = GOOD[:3] + [""] + bad[:1] + ["", ""] + bad[1:] + GOOD[3:]
+    examples = run(tmp_path, rows, accepted_schema=history, max_bad_rows=0.05)
+    source = tmp_path / "data" / "part.csv"
+    assert plain(str(source), 5)
+    assert examples.get_int_custom_property("tfxd_rows") == len(GOOD)
+    folder = Path(examples.uri) / "BadRows"
+    assert (folder / "rows.csv").read_text().splitlines() == ["id,x,name,count,tract", *bad]
+    assert (folder / "why.txt").read_text().splitlines() == [
+        f"{source}:6: x: 'N/A' is not a number (FLOAT in the accepted schema)",
+        f"{source}:9: id has no value, and the accepted schema's shape requires one",
+        f"{source}:10: count: '7.5' is not an integer (INT in the accepted schema)",
+    ]
+
+
+def test_a_named_beam_runner_reads_through_beam_to_the_same_examples(tmp_path):
+    from tfxd.components.example_gen.component import CsvExampleGen
+    from tfxd.components.example_gen.executor import CsvExecutor
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "data.csv").write_bytes(plain_csv())
+    component = CsvExampleGen(input_base=str(tmp_path / "data"))
+    here = execute(CsvExecutor, component, tmp_path / "here")
+    beam = execute(CsvExecutor, component, tmp_path / "beam", ["--runner=BundleBasedDirectRunner"])
+    assert not (Path(here.uri) / ".rows").exists()
+    for split in ("train", "eval"):
+        assert serialized(here.uri, split) == serialized(beam.uri, split), split
+    # Beam's WriteToTFRecord names its shards; the in-process writer names its one as TFX does
+    assert [p.name for p in Path(here.uri, "Split-train").iterdir()] == [
+        "data_tfrecord-00000-of-00001.gz"
+    ]
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 2**31, 2**62, 2**63 - 1, -1, -(2**63)])
+def test_varints_are_protobuf_s(value):
+    import numpy as np
+    import tensorflow as tf
+
+    from tfxd.components.example_gen.encoding import varints
+
+    packed = tf.train.Int64List(value=[value]).SerializeToString()  # 0a, length, the varint
+    assert varints(np.array([value], np.int64))[0].as_py() == packed[2:]

@@ -203,14 +203,15 @@ def read_aside(folder: str) -> list[str]:
     return lines
 
 
+def bad_order(row: BadRow) -> tuple[str, int]:
+    """Set-aside rows sort by file, then line."""
+    path, _, line = row.where.rpartition(":")
+    return (path, int(line) if line.isdigit() else 0)
+
+
 def read_bad(folder: str) -> list[BadRow]:
     """The set-aside rows written into ``folder``, in file:line order; the folder is removed."""
-
-    def order(row: BadRow) -> tuple[str, int]:
-        path, _, line = row.where.rpartition(":")
-        return (path, int(line) if line.isdigit() else 0)
-
-    return sorted((BadRow(**json.loads(line)) for line in read_aside(folder)), key=order)
+    return sorted((BadRow(**json.loads(line)) for line in read_aside(folder)), key=bad_order)
 
 
 def header(path: str) -> str:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import apache_beam as beam
+from tfx.components.example_gen import utils
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils
 from tfx.utils import proto_utils
 
 from tfxd.components.example_gen.csv_rows import (
@@ -27,12 +31,14 @@ from tfxd.components.example_gen.csv_rows import (
     BadRow,
     CsvToExample,
     RowFacts,
+    bad_order,
     files,
     header,
     read_aside,
     read_bad,
     row_facts,
 )
+from tfxd.components.example_gen.ingest import in_process, ingest
 from tfxd.components.settings import Settings
 from tfxd.errors import TfxdError
 
@@ -112,6 +118,20 @@ def quarantine(folder: str, rows: list[BadRow], name: str = "rows.csv") -> str:
     return path
 
 
+def split_headers(exec_properties: dict) -> dict[str, str]:
+    """Each input split pattern's one header, or an error naming a split with no file."""
+    config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(exec_properties["input_config"], config)
+    base = exec_properties["input_base"]
+    headers = {}
+    for split in config.splits:
+        pattern = os.path.join(base, split.pattern)
+        if not files(exec_properties, split.pattern):
+            raise TfxdError(f"split '{split.name}': no file matches {pattern}")
+        headers[pattern] = same_header(pattern, split.name)
+    return headers
+
+
 class CsvExecutor(BaseExampleGenExecutor):
     """TFX's CSV ExampleGen, its rows read by file:line and bad ones set aside (module doc)."""
 
@@ -119,24 +139,20 @@ class CsvExecutor(BaseExampleGenExecutor):
         return CsvToExample
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
-        config = example_gen_pb2.Input()
-        proto_utils.json_to_proto(exec_properties["input_config"], config)
-        base = exec_properties["input_base"]
-        headers = {}
-        for split in config.splits:
-            pattern = os.path.join(base, split.pattern)
-            if not files(exec_properties, split.pattern):
-                raise TfxdError(f"split '{split.name}': no file matches {pattern}")
-            headers[pattern] = same_header(pattern, split.name)
+        headers = split_headers(exec_properties)
         return super().GenerateExamplesByBeam(pipeline, {**exec_properties, HEADERS: headers})
 
     def Do(self, input_dict: dict, output_dict: dict, exec_properties: dict) -> None:
         [examples] = output_dict["examples"]
         settings = CsvSettings.unpack(exec_properties.get("custom_config"))
         facts = accepted_facts(settings.accepted_schema)
-        super().Do(input_dict, output_dict, {**exec_properties, OUTPUT: examples.uri, FACTS: facts})
-        good = sum(int(n) for n in read_aside(os.path.join(examples.uri, ROW_COUNTS)))
-        rows = read_bad(os.path.join(examples.uri, BAD_LINES))
+        if in_process(self._beam_pipeline_args, exec_properties):
+            good, rows = self._here(examples, exec_properties, facts)
+        else:
+            properties = {**exec_properties, OUTPUT: examples.uri, FACTS: facts}
+            super().Do(input_dict, output_dict, properties)
+            good = sum(int(n) for n in read_aside(os.path.join(examples.uri, ROW_COUNTS)))
+            rows = read_bad(os.path.join(examples.uri, BAD_LINES))
         total = good + len(rows)
         allowed = math.floor(settings.max_bad_rows * total)
         examples.set_int_custom_property(BAD_ROWS, len(rows))
@@ -154,3 +170,18 @@ class CsvExecutor(BaseExampleGenExecutor):
                 f"\nfix: fix the rows (all of them are in {kept}, the reasons beside it), or "
                 "raise max_bad_rows; a column whose type changed on purpose: tfxd schema accept"
             )
+
+    def _here(self, examples: Any, exec_properties: dict, facts: RowFacts) -> tuple[int, list]:
+        """``ingest`` in this process, the artifact's properties set as TFX's base executor does."""
+        input_config = example_gen_pb2.Input()
+        proto_utils.json_to_proto(exec_properties["input_config"], input_config)
+        output_config = example_gen_pb2.Output()
+        proto_utils.json_to_proto(exec_properties["output_config"], output_config)
+        examples.split_names = artifact_utils.encode_split_names(
+            utils.generate_output_split_names(input_config, output_config)
+        )
+        done = ingest(exec_properties, examples.uri, split_headers(exec_properties), facts)
+        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+        if exec_properties.get("output_file_format"):
+            examples_utils.set_file_format(examples, "tfrecords_gzip")
+        return done.rows, sorted(done.bad, key=bad_order)

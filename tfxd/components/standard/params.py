@@ -202,7 +202,7 @@ TYPES = (
         _BUILD + "csv_example_gen",
         "CSV files → Examples (bad rows set aside)",
         produces=EXAMPLES,
-        runs=Runs(beam_workers=True, cache_inputs=file_inputs),
+        runs=Runs(cache_inputs=file_inputs),  # reads in its own process (example_gen/ingest.py)
         spans=Spans(read="files"),
         checks=Checks(columns=csv_columns),
     ),
