@@ -186,8 +186,6 @@ def node_facts(work: Path, samples: list[tuple[float, int]]) -> dict[str, dict[s
 def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[float, int]]]:
     """One run in a fresh process: wall seconds and the RSS of its process tree, sampled
     (epoch seconds, bytes)."""
-    import psutil
-
     if who == "tfxd":
         (work / "pipeline.yaml").write_text(
             PIPELINE.format(beam=json.dumps(BEAM[beam]), steps=steps), encoding="utf-8"
@@ -195,6 +193,17 @@ def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[
         command = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml", "--jobs", "1"]
     else:
         command = [sys.executable, __file__, "--tfx-run", str(work), beam, str(steps)]
+    seconds, samples, failed = sampled(command, work)
+    if failed:
+        sys.exit(f"{who} {beam} failed:\n{failed}")
+    return seconds, samples
+
+
+def sampled(command: list[str], work: Path) -> tuple[float, list[tuple[float, int]], str]:
+    """``command`` run in ``work``: wall seconds, the RSS of its process tree sampled every 0.2 s
+    (epoch seconds, bytes), and the log's tail if it failed ('' if not)."""
+    import psutil
+
     log = (work / "run.log").open("w")
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT)
@@ -208,14 +217,14 @@ def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[
         time.sleep(0.2)
     seconds = time.perf_counter() - started
     log.close()
-    if proc.returncode != 0:
-        sys.exit(f"{who} {beam} failed:\n{(work / 'run.log').read_text()[-5000:]}")
-    return seconds, samples
+    failed = (work / "run.log").read_text()[-5000:] if proc.returncode != 0 else ""
+    return seconds, samples, failed
 
 
 def limits(data: Path, rows: int) -> dict[str, float]:
     """Rows/s of the machine's own floor on this file: pyarrow CSV read, tf.Example TFRecord
-    write of those rows, tf.data read of the TFRecords."""
+    write of those rows, tf.data read of the TFRecords, and the same records written gzipped
+    (the output format of every ExampleGen; one thread)."""
     import pyarrow as pa
     import tensorflow as tf
     from pyarrow import csv as pacsv
@@ -258,16 +267,27 @@ def limits(data: Path, rows: int) -> dict[str, float]:
     for batch in tf.data.TFRecordDataset(str(record)).batch(1024).prefetch(2):
         count += int(batch.shape[0])
     scanned = time.perf_counter() - started
+    zipped = 0.0  # the same records into gzipped TFRecord, as every ExampleGen writes them
+    with tf.io.TFRecordWriter(str(record) + ".gz", "GZIP") as writer:
+        for batch in tf.data.TFRecordDataset(str(record)).batch(10_000):
+            serialized = batch.numpy().tolist()
+            started = time.perf_counter()
+            for one in serialized:
+                writer.write(one)
+            zipped += time.perf_counter() - started
     record.unlink()
+    Path(str(record) + ".gz").unlink()
     return {
         "pyarrow CSV read": rows / read,
         "pyarrow → tf.Example loop → TFRecord": rows / wrote,
         "tf.data TFRecord read": count / scanned,
+        "gzipped TFRecord write alone": count / zipped,
     }
 
 
 def crossover(sizes: list[int]) -> None:
-    """The data nodes that may run in worker processes (``beam_workers`` types), both ways."""
+    """The data nodes (CsvExampleGen, which reads in its own process, and StatisticsGen, which
+    may run in worker processes), under both modes: per node seconds and peak RSS."""
     from tfxd.examples import write_grown_taxi
 
     head = PIPELINE.split("    schema:", 1)[0].replace("  beam_args: {beam}\n", "  beam: {beam}\n")
@@ -286,11 +306,16 @@ def crossover(sizes: list[int]) -> None:
                     head.format(beam="{mode: " + mode + "}"), encoding="utf-8"
                 )
                 command = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml", "--jobs", "1"]
-                started = time.perf_counter()
-                done = subprocess.run(command, cwd=work, capture_output=True, text=True)
-                seconds[mode] = time.perf_counter() - started
-                if done.returncode != 0:
-                    sys.exit(f"{mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+                seconds[mode], samples, failed = sampled(command, work)
+                if failed:
+                    sys.exit(f"{mode} failed:\n{failed}")
+                for node, fact in node_facts(work, samples).items():
+                    print(
+                        f"  {rows:>11,} rows {mode:<16} {node:<8} {fact['seconds']:7.1f} s "
+                        f"{rows / max(fact['seconds'], 1e-3):>10,.0f} rows/s "
+                        f"peak {fact['peak'] / 2**30:5.2f} GiB"
+                    )
+                shutil.rmtree(work / "runs")
             ratio = seconds["multi_processing"] / seconds["in_memory"]
             print(
                 f"  {rows:>11,} rows {megabytes:>8,.0f} MB: in_memory {seconds['in_memory']:7.1f}"

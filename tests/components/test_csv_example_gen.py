@@ -220,7 +220,7 @@ def test_a_named_beam_runner_reads_through_beam_to_the_same_examples(tmp_path):
     component = CsvExampleGen(input_base=str(tmp_path / "data"))
     here = execute(CsvExecutor, component, tmp_path / "here")
     beam = execute(CsvExecutor, component, tmp_path / "beam", ["--runner=BundleBasedDirectRunner"])
-    assert not (Path(here.uri) / ".rows").exists()
+    assert sorted(p.name for p in Path(here.uri).iterdir()) == ["Split-eval", "Split-train"]
     for split in ("train", "eval"):
         assert serialized(here.uri, split) == serialized(beam.uri, split), split
     # Beam's WriteToTFRecord names its shards; the in-process writer names its one as TFX does
@@ -238,3 +238,22 @@ def test_varints_are_protobuf_s(value):
 
     packed = tf.train.Int64List(value=[value]).SerializeToString()  # 0a, length, the varint
     assert varints(np.array([value], np.int64))[0].as_py() == packed[2:]
+
+
+@pytest.mark.parametrize(
+    "data", [b"a,b\n", b"a,b", b"a,b\n1,x", b"a,b\r\n\r\n\r\n1,2\r\n,\r\n"], ids=repr
+)
+def test_short_files_make_what_tfx_makes(tmp_path, data):
+    from tfx.components import CsvExampleGen as TfxCsvExampleGen
+    from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxCsv
+
+    from tfxd.components.example_gen.component import CsvExampleGen
+    from tfxd.components.example_gen.executor import CsvExecutor
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "data.csv").write_bytes(data)
+    base = str(tmp_path / "data")
+    ours = execute(CsvExecutor, CsvExampleGen(input_base=base), tmp_path / "ours")
+    theirs = execute(TfxCsv, TfxCsvExampleGen(input_base=base), tmp_path / "theirs")
+    for split in ("train", "eval"):
+        assert serialized(ours.uri, split) == serialized(theirs.uri, split), split

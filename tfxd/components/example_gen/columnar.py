@@ -75,6 +75,10 @@ def _pyarrow_batches(path: str, names: list[str]) -> Iterator[pa.RecordBatch]:
     from pyarrow import csv
     from tfx.dsl.io import fileio
 
+    with fileio.open(path, "rb") as probe:
+        probe.readline()
+        if not probe.read(1):
+            return  # the header alone: no rows (pyarrow would refuse to skip it)
     spill = [f"c{i}" for i in range(len(names))]  # the header's names may repeat
     local = "://" not in path
     with open(path, "rb") if local else fileio.open(path, "rb") as handle:
@@ -140,7 +144,7 @@ def _doubtful(batch: pa.RecordBatch, names: list[str], facts: RowFacts) -> np.nd
 
 @dataclass
 class FileRows:
-    """What reading one file found: its good rows' batches, and where the bad ones were."""
+    """What reading one file found: how many good rows, and the bad ones with where they were."""
 
     bad: list[BadRow] = field(default_factory=list)
     rows: int = 0

@@ -11,7 +11,10 @@ Beam's per-element path, and the same Examples in the same splits.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -25,6 +28,7 @@ from tfxd.components.example_gen.encoding import SplitWriter, examples, splits_o
 from tfxd.errors import TfxdError
 
 IN_PROCESS_RUNNERS = {"DirectRunner", "direct"}
+SPILL = ".cells"  # inside the Examples while they are written
 
 
 def in_process(beam_args: list[str] | None, exec_properties: dict) -> bool:
@@ -64,6 +68,22 @@ def _partition_key(config: example_gen_pb2.SplitConfig, names: list[str], kinds:
     return name
 
 
+@contextmanager
+def _spill_folder(beside: str) -> Iterator[str]:
+    """A folder for the spilled cells: inside the output (a killed run's repair removes it with
+    the partial outputs) where that is a local path, else a local temporary one."""
+    if "://" in beside:
+        with tempfile.TemporaryDirectory(prefix="tfxd-csv-") as tmp:
+            yield tmp
+        return
+    folder = os.path.join(os.path.dirname(os.path.dirname(beside)), SPILL)
+    os.makedirs(folder, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _split(
     paths: list[str],
     names: list[str],
@@ -75,7 +95,7 @@ def _split(
     spill_names = [f"c{i}" for i in range(len(names))]
     schema = pa.schema([(n, pa.binary()) for n in spill_names])
     kinds = Kinds(len(names))
-    with tempfile.TemporaryDirectory(prefix="tfxd-csv-") as tmp:
+    with _spill_folder(writers[0].path) as tmp:
         spill = os.path.join(tmp, "cells.arrow")
         with pa.OSFile(spill, "wb") as sink, pa.ipc.new_stream(sink, schema) as stream:
             for path in paths:
