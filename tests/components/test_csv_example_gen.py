@@ -257,3 +257,33 @@ def test_short_files_make_what_tfx_makes(tmp_path, data):
     theirs = execute(TfxCsv, TfxCsvExampleGen(input_base=base), tmp_path / "theirs")
     for split in ("train", "eval"):
         assert serialized(ours.uri, split) == serialized(theirs.uri, split), split
+
+
+def test_a_large_split_is_written_in_a_shard_per_core(tmp_path, monkeypatch):
+    from tfx.components import CsvExampleGen as TfxCsvExampleGen
+    from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxCsv
+
+    from tfxd.components.example_gen import ingest
+    from tfxd.components.example_gen.component import CsvExampleGen
+    from tfxd.components.example_gen.executor import CsvExecutor
+
+    monkeypatch.setattr(ingest, "SHARD_ROWS", 100)  # 400 rows: train 266, eval 133
+    monkeypatch.setattr(ingest, "usable_cpus", lambda: 2)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "data.csv").write_bytes(plain_csv())
+    base = str(tmp_path / "data")
+    ours = execute(CsvExecutor, CsvExampleGen(input_base=base), tmp_path / "ours")
+    theirs = execute(TfxCsv, TfxCsvExampleGen(input_base=base), tmp_path / "theirs")
+    train = sorted(p.name for p in Path(ours.uri, "Split-train").iterdir())
+    assert train == ["data_tfrecord-00000-of-00002.gz", "data_tfrecord-00001-of-00002.gz"]
+    [eval_file] = Path(ours.uri, "Split-eval").iterdir()
+    assert eval_file.name == "data_tfrecord-00000-of-00001.gz"
+    for split in ("train", "eval"):
+        assert serialized(ours.uri, split) == serialized(theirs.uri, split), split
+    import tensorflow as tf
+
+    counts = [
+        sum(1 for _ in tf.data.TFRecordDataset(str(Path(ours.uri, "Split-train", f)), "GZIP"))
+        for f in train
+    ]
+    assert abs(counts[0] - counts[1]) <= 1, counts  # each shard its half of every batch

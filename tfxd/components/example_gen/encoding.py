@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from tfxd.components.example_gen.columnar import DECIMAL, INT, Kind
 
-FILE_NAME = "data_tfrecord-00000-of-00001.gz"  # TFX's name for a split's one shard
+FILE_NAME = "data_tfrecord-{shard:05d}-of-{shards:05d}.gz"  # as TFX's Beam names shards
 _TAGS = {Kind.INT: 0x1A, Kind.FLOAT: 0x12, Kind.STRING: 0x0A}  # Feature's oneof fields
 
 
@@ -145,14 +145,14 @@ def splits_of(keys: list[bytes], buckets: list[int]) -> list[int]:
 
 
 class SplitWriter:
-    """A split's gzipped TFRecord file, written by a thread of its own (compression runs
-    while the next batch is encoded)."""
+    """A shard of a split, a gzipped TFRecord file written by a thread of its own (compression
+    runs while the next batch is encoded)."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, shard: int = 0, shards: int = 1):
         from tfx.dsl.io import fileio
 
         fileio.makedirs(folder)
-        self.path = os.path.join(folder, FILE_NAME)
+        self.path = os.path.join(folder, FILE_NAME.format(shard=shard, shards=shards))
         self.error: BaseException | None = None
         self.records = 0
         self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=4)

@@ -3,9 +3,10 @@
 Two passes per input split: the first reads each file (``columnar.read_file``), sets its bad rows
 aside, infers the column types and spills the good cells to a local Arrow stream; the second
 encodes them a batch at a time (``encoding``), picks each row's output split as TFX does and
-writes. Memory holds a few batches whatever the split's size. Used where the node's Beam work
-would run in this process anyway (no ``--runner`` other than the DirectRunner): faster than
-Beam's per-element path, and the same Examples in the same splits.
+writes it (a shard, and a thread, per ``SHARD_ROWS`` rows of a split, up to the cores). Memory
+holds a few batches whatever the split's size. Used where the node's Beam work would run in this
+process anyway (no ``--runner`` other than the DirectRunner): faster than Beam's per-element
+path, and the same Examples in the same splits.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from tfxd.components.example_gen.columnar import FileRows, Kind, Kinds, read_fil
 from tfxd.components.example_gen.csv_rows import BadRow, RowFacts, files
 from tfxd.components.example_gen.encoding import SplitWriter, examples, splits_of
 from tfxd.errors import TfxdError
+from tfxd.infra.cores import usable_cpus
 
 IN_PROCESS_RUNNERS = {"DirectRunner", "direct"}
 SPILL = ".cells"  # inside the Examples while they are written
+SHARD_ROWS = 250_000  # a split gets a shard (a writing thread) per this many rows, up to the cores
 
 
 def in_process(beam_args: list[str] | None, exec_properties: dict) -> bool:
@@ -69,14 +72,14 @@ def _partition_key(config: example_gen_pb2.SplitConfig, names: list[str], kinds:
 
 
 @contextmanager
-def _spill_folder(beside: str) -> Iterator[str]:
+def _spill_folder(uri: str) -> Iterator[str]:
     """A folder for the spilled cells: inside the output (a killed run's repair removes it with
     the partial outputs) where that is a local path, else a local temporary one."""
-    if "://" in beside:
+    if "://" in uri:
         with tempfile.TemporaryDirectory(prefix="tfxd-csv-") as tmp:
             yield tmp
         return
-    folder = os.path.join(os.path.dirname(os.path.dirname(beside)), SPILL)
+    folder = os.path.join(uri, SPILL)
     os.makedirs(folder, exist_ok=True)
     try:
         yield folder
@@ -84,44 +87,70 @@ def _spill_folder(beside: str) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class Output:
+    """An output split's shards, a thread each, each fed its share of every batch."""
+
+    def __init__(self, folder: str, rows: int):
+        shards = max(1, min(usable_cpus(), rows // SHARD_ROWS))
+        self.shards = [SplitWriter(folder, i, shards) for i in range(shards)]
+
+    def put(self, records: list[bytes]) -> None:
+        n = len(self.shards)
+        for i, shard in enumerate(self.shards):
+            shard.put(records[len(records) * i // n : len(records) * (i + 1) // n])
+
+    def close(self) -> int:
+        for shard in self.shards:
+            shard.close()
+        return sum(shard.records for shard in self.shards)
+
+
 def _split(
     paths: list[str],
     names: list[str],
     facts: RowFacts,
-    writers: list[SplitWriter],
+    folders: list[str],
     config: example_gen_pb2.SplitConfig | None,
     done: Ingested,
-) -> None:
-    spill_names = [f"c{i}" for i in range(len(names))]
-    schema = pa.schema([(n, pa.binary()) for n in spill_names])
+) -> list[int]:
+    """One input split into ``folders`` (one per output split); the rows written to each."""
+    schema = pa.schema([(f"c{i}", pa.binary()) for i in range(len(names))])
     kinds = Kinds(len(names))
-    with _spill_folder(writers[0].path) as tmp:
+    buckets = [0]
+    for s in config.splits if config else []:
+        buckets.append(buckets[-1] + s.hash_buckets)
+    with _spill_folder(os.path.dirname(folders[0])) as tmp:
         spill = os.path.join(tmp, "cells.arrow")
+        rows = 0
         with pa.OSFile(spill, "wb") as sink, pa.ipc.new_stream(sink, schema) as stream:
             for path in paths:
                 found = FileRows()
                 for batch in read_file(path, names, facts, found):
                     kinds.add(batch)
                     stream.write_batch(batch)
-                done.rows += found.rows
+                rows += found.rows
                 done.bad.extend(found.bad)
-        buckets = [0]
-        for s in config.splits if config else []:
-            buckets.append(buckets[-1] + s.hash_buckets)
+        done.rows += rows
         key = _partition_key(config, names, kinds.kinds) if config else ""
-        with pa.memory_map(spill) as source:
-            for batch in pa.ipc.open_stream(source):
-                rows, values = examples(batch, names, kinds.kinds)
-                records = rows.to_pylist()
-                if len(writers) == 1:
-                    writers[0].put(records)
-                    continue
-                keys = values[key].to_pylist() if key else records
-                parts: list[list[bytes]] = [[] for _ in writers]
-                for record, part in zip(records, splits_of(keys, buckets[1:]), strict=True):
-                    parts[part].append(record)
-                for writer, part in zip(writers, parts, strict=True):
-                    writer.put(part)
+        shares = [s.hash_buckets / buckets[-1] for s in config.splits] if config else [1]
+        outputs = [Output(f, int(rows * share)) for f, share in zip(folders, shares, strict=True)]
+        try:
+            with pa.memory_map(spill) as source:
+                for batch in pa.ipc.open_stream(source):
+                    serialized, values = examples(batch, names, kinds.kinds)
+                    records = serialized.to_pylist()
+                    if len(outputs) == 1:
+                        outputs[0].put(records)
+                        continue
+                    keys = values[key].to_pylist() if key else records
+                    parts: list[list[bytes]] = [[] for _ in outputs]
+                    for record, part in zip(records, splits_of(keys, buckets[1:]), strict=True):
+                        parts[part].append(record)
+                    for output, part in zip(outputs, parts, strict=True):
+                        output.put(part)
+        finally:
+            written = [output.close() for output in outputs]
+    return written
 
 
 def ingest(exec_properties: dict, uri: str, headers: dict[str, str], facts: RowFacts) -> Ingested:
@@ -141,11 +170,8 @@ def ingest(exec_properties: dict, uri: str, headers: dict[str, str], facts: RowF
     for split, outputs in groups:
         pattern = os.path.join(exec_properties["input_base"], split.pattern)
         columns = headers[pattern].strip().split(",")  # as TFX splits it
-        writers = [SplitWriter(os.path.join(uri, f"Split-{name}")) for name in outputs]
-        try:
-            _split(files(exec_properties, split.pattern), columns, facts, writers, config, done)
-        finally:
-            for writer in writers:
-                writer.close()
-        done.per_split.update({n: w.records for n, w in zip(outputs, writers, strict=True)})
+        folders = [os.path.join(uri, f"Split-{name}") for name in outputs]
+        paths = files(exec_properties, split.pattern)
+        written = _split(paths, columns, facts, folders, config, done)
+        done.per_split.update(dict(zip(outputs, written, strict=True)))
     return done
