@@ -287,3 +287,32 @@ def test_a_large_split_is_written_in_a_shard_per_core(tmp_path, monkeypatch):
         for f in train
     ]
     assert abs(counts[0] - counts[1]) <= 1, counts  # each shard its half of every batch
+
+
+def test_numbers_parse_as_python_parses_them(tmp_path):
+    """pyarrow's parse of the common forms against Python's float/int (TFX's), on random values
+    written with all their digits, with exponents, and in the odd forms only Python reads."""
+    import numpy as np
+    import pyarrow as pa
+    import tensorflow as tf
+
+    from tfxd.components.example_gen.columnar import Kind
+    from tfxd.components.example_gen.encoding import feature_values
+
+    rng = np.random.default_rng(7)
+    floats = [
+        repr(float(v)) for v in rng.standard_normal(3000) * 10.0 ** rng.integers(-30, 30, 3000)
+    ]
+    floats += [f"{v:.9e}" for v in rng.random(500)] + ["1_0.5", " 3.25 ", "-0", "inf", "1e-50", ""]
+    ints = [str(int(v)) for v in rng.integers(-(2**63), 2**63 - 1, 3000, dtype=np.int64)]
+    ints += ["+7", " 8 ", "1_000", "-0", "007", ""]
+    for kind, cells, parse in ((Kind.FLOAT, floats, float), (Kind.INT, ints, int)):
+        values, sizes = feature_values(pa.array([c.encode() for c in cells], pa.binary()), kind)
+        for cell, value, size in zip(cells, values.to_pylist(), sizes, strict=True):
+            feature = tf.train.Feature.FromString(value)
+            assert len(value) == size
+            got = list(feature.float_list.value if kind == Kind.FLOAT else feature.int64_list.value)
+            want = [parse(cell.encode())] if cell else []
+            if kind == Kind.FLOAT:
+                want = list(np.array(want, np.float32))
+            assert got == want, cell
