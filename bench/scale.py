@@ -11,7 +11,7 @@ the physical limits of the same machine on the same file: pyarrow reading the CS
 written as tf.Examples to TFRecord (ingestion), and tf.data reading those TFRecords back (training
 input). Prints, asserts nothing.
 
-    .venv/bin/python bench/scale.py [--rows 100000 1000000] [--beam in_memory]
+    .venv/bin/python bench/scale.py [--rows 100000 1000000] [--beam in_memory] [--without-tfx]
     .venv/bin/python bench/scale.py --crossover --rows 100000 1000000   # spec.beam's threshold
     .venv/bin/python bench/scale.py --kill-in transform --rows 1000000    # killed, resumed
 """
@@ -392,6 +392,9 @@ def main() -> None:
         help="a tfxd run killed in NODE (e.g. transform) and run again, instead of the comparison",
     )
     parser.add_argument("--kill-after", type=float, default=20.0, help="seconds into NODE")
+    parser.add_argument(
+        "--without-tfx", action="store_true", help="tfxd's runs only (TFX's columns print 0)"
+    )
     parser.add_argument("--tfx-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.crossover:
@@ -417,7 +420,7 @@ def main() -> None:
                 print(f"  limit  {name:<28} {rate:>12,.0f} rows/s")
             for beam in args.beam:
                 facts = {}
-                for who in ("tfxd", "tfx"):
+                for who in ("tfxd",) if args.without_tfx else ("tfxd", "tfx"):
                     work = Path(tmp) / f"{who}-{beam}"
                     work.mkdir()
                     (work / "data").symlink_to(data)
@@ -430,9 +433,11 @@ def main() -> None:
                     f"  beam {beam}: node, tfxd s | TFX s | ratio, tfxd rows/s, MB written, "
                     "peak RSS GiB tfxd | TFX"
                 )
+                nothing = (0.0, 0, {})  # --without-tfx
                 for node in NODES:
-                    mine, theirs = facts["tfxd"][2].get(node), facts["tfx"][2].get(node)
-                    if not mine or not theirs:
+                    mine = facts["tfxd"][2].get(node)
+                    theirs = facts.get("tfx", nothing)[2].get(node, {"seconds": 0.0, "peak": 0})
+                    if not mine:
                         continue
                     print(
                         f"    {node:<10} {mine['seconds']:8.1f} | {theirs['seconds']:8.1f} | "
@@ -440,9 +445,9 @@ def main() -> None:
                         f"{rows / max(mine['seconds'], 1e-3):>10,.0f}  {mine['bytes'] / 1e6:8.1f}  "
                         f"{mine['peak'] / 2**30:5.2f} | {theirs['peak'] / 2**30:5.2f}"
                     )
-                (ts, tp, _), (fs, fp, _) = facts["tfxd"], facts["tfx"]
+                (ts, tp, _), (fs, fp, _) = facts["tfxd"], facts.get("tfx", nothing)
                 print(
-                    f"    {'run':<10} {ts:8.1f} | {fs:8.1f} | {ts / fs:5.2f}  "
+                    f"    {'run':<10} {ts:8.1f} | {fs:8.1f} | {ts / max(fs, 1e-3):5.2f}  "
                     f"peak RSS tfxd {tp / 2**30:.2f} GiB, TFX {fp / 2**30:.2f} GiB"
                 )
 

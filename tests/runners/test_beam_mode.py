@@ -35,18 +35,18 @@ def pipeline(folder: Path, beam: str = "") -> Path:
 
 def test_the_mode_follows_input_size_unless_the_file_or_the_run_says(tmp_path, penguin_data):
     auto = validate_file(pipeline(tmp_path / "a", "  beam: {workers: 2}\n"))
-    small = choose(auto, 23_000_000)
+    small = choose(auto, 99_000_000)
     assert (small.mode, small.args, small.nodes) == ("in_memory", (), ())
-    assert small.describe() == "in_memory (inputs 23.0 MB < 24)"
-    big = choose(auto, 24_000_000)
+    assert small.describe() == "in_memory (inputs 99.0 MB < 100)"
+    big = choose(auto, 100_000_000)
     assert big.mode == "multi_processing" and big.workers == 2
     assert big.args == ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
     # the types checked to give the same outputs (the CsvExampleGen reads in its own process)
     assert big.nodes == ("stats",)
-    assert big.describe() == "multi_processing, 2 workers, for stats (inputs 24 MB ≥ 24)"
+    assert big.describe() == "multi_processing, 2 workers, for stats (inputs 100 MB ≥ 100)"
 
     # A --beam-arg naming the mode is the run's choice: nothing added but it.
-    mine = choose(auto, 24_000_000, ["--direct_running_mode=in_memory"])
+    mine = choose(auto, 100_000_000, ["--direct_running_mode=in_memory"])
     assert mine.extra == ("--direct_running_mode=in_memory",) and mine.mode == "beam_args"
     assert mine.args == () and mine.nodes == ()
     assert mine.describe() == "as the Beam args say (--direct_running_mode)"
@@ -84,7 +84,7 @@ def test_worker_processes_make_the_same_statistics_and_the_run_record_says_how(
         done = tfxd("run", str(path), "--jobs", "1", *extra, cwd=path.parent)
         assert done.returncode == 0, done.stdout + done.stderr
         outputs[name] = (path, done.stdout)
-    assert "beam: in_memory (inputs 0.0 MB < 24)" in outputs["memory"][1]
+    assert "beam: in_memory (inputs 0.0 MB < 100)" in outputs["memory"][1]
     assert (
         "beam: multi_processing, 2 workers, for stats (inputs 0 MB ≥ 0.001)"
         in outputs["workers"][1]

@@ -16,7 +16,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 NODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
 ENV_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 PARAM_REF = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-MULTI_PROCESSING_FROM_MB = 24.0  # Beam in worker processes from this input size (bench/scale.py)
+MULTI_PROCESSING_FROM_MB = 100.0  # Beam in worker processes from this input size (bench/scale.py)
 
 
 class Strict(BaseModel):

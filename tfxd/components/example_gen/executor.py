@@ -38,7 +38,7 @@ from tfxd.components.example_gen.csv_rows import (
     read_bad,
     row_facts,
 )
-from tfxd.components.example_gen.ingest import in_process, ingest
+from tfxd.components.example_gen.ingest import Ingested, in_process, ingest
 from tfxd.components.settings import Settings
 from tfxd.errors import TfxdError
 
@@ -132,6 +132,26 @@ def split_headers(exec_properties: dict) -> dict[str, str]:
     return headers
 
 
+def write_here(
+    examples: Any, exec_properties: dict, headers: dict[str, str], facts: RowFacts
+) -> Ingested:
+    """``ingest`` in this process into ``examples``, its properties set as TFX's base executor
+    sets them; the bad rows in file:line order."""
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(exec_properties["input_config"], input_config)
+    output_config = example_gen_pb2.Output()
+    proto_utils.json_to_proto(exec_properties["output_config"], output_config)
+    examples.split_names = artifact_utils.encode_split_names(
+        utils.generate_output_split_names(input_config, output_config)
+    )
+    done = ingest(exec_properties, examples.uri, headers, facts)
+    examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+    if exec_properties.get("output_file_format"):
+        examples_utils.set_file_format(examples, "tfrecords_gzip")
+    done.bad.sort(key=bad_order)
+    return done
+
+
 class CsvExecutor(BaseExampleGenExecutor):
     """TFX's CSV ExampleGen, its rows read by file:line and bad ones set aside (module doc)."""
 
@@ -147,7 +167,8 @@ class CsvExecutor(BaseExampleGenExecutor):
         settings = CsvSettings.unpack(exec_properties.get("custom_config"))
         facts = accepted_facts(settings.accepted_schema)
         if in_process(self._beam_pipeline_args, exec_properties):
-            good, rows = self._here(examples, exec_properties, facts)
+            done = write_here(examples, exec_properties, split_headers(exec_properties), facts)
+            good, rows = done.rows, done.bad
         else:
             properties = {**exec_properties, OUTPUT: examples.uri, FACTS: facts}
             super().Do(input_dict, output_dict, properties)
@@ -170,18 +191,3 @@ class CsvExecutor(BaseExampleGenExecutor):
                 f"\nfix: fix the rows (all of them are in {kept}, the reasons beside it), or "
                 "raise max_bad_rows; a column whose type changed on purpose: tfxd schema accept"
             )
-
-    def _here(self, examples: Any, exec_properties: dict, facts: RowFacts) -> tuple[int, list]:
-        """``ingest`` in this process, the artifact's properties set as TFX's base executor does."""
-        input_config = example_gen_pb2.Input()
-        proto_utils.json_to_proto(exec_properties["input_config"], input_config)
-        output_config = example_gen_pb2.Output()
-        proto_utils.json_to_proto(exec_properties["output_config"], output_config)
-        examples.split_names = artifact_utils.encode_split_names(
-            utils.generate_output_split_names(input_config, output_config)
-        )
-        done = ingest(exec_properties, examples.uri, split_headers(exec_properties), facts)
-        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
-        if exec_properties.get("output_file_format"):
-            examples_utils.set_file_format(examples, "tfrecords_gzip")
-        return done.rows, sorted(done.bad, key=bad_order)

@@ -135,7 +135,7 @@ def _split(
         shares = [s.hash_buckets / buckets[-1] for s in config.splits] if config else [1]
         outputs = [Output(f, int(rows * share)) for f, share in zip(folders, shares, strict=True)]
         try:
-            with pa.memory_map(spill) as source:
+            with pa.OSFile(spill, "rb") as source:  # read, not mapped: RSS stays a few batches
                 for batch in pa.ipc.open_stream(source):
                     serialized, values = examples(batch, names, kinds.kinds)
                     records = serialized.to_pylist()

@@ -3,8 +3,10 @@
 TFRecord and Parquet reuse TFX's own ExampleGen executors (splits, hash buckets, output layout,
 span and version properties). CSV and JSON lines are read per file with line numbers, so that an
 unreadable row is named ``file:line`` and up to ``skip_bad_rows`` of them are dropped and counted;
-CSV keeps TFX's parsing, column type inference and Example encoding. Objects are read through
-Beam's S3 filesystem; listing and headers go through the boto3 fileio plugin registered on import.
+CSV keeps TFX's parsing, column type inference and Example encoding, and is read in the
+executor's process as the local CsvExampleGen reads it (``example_gen/ingest.py``) unless the Beam
+args name another runner. Listing, headers and that reading go through the boto3 fileio plugin
+registered on import; Beam's pipelines read objects through Beam's S3 filesystem.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from tfxd.components.example_gen.csv_rows import (
     HEADERS,
     OUTPUT,
     ROW_COUNTS,
+    BadRow,
     CsvToExample,
+    RowFacts,
     WriteAside,
     bad,
     files,
@@ -44,7 +48,9 @@ from tfxd.components.example_gen.executor import (
     ROWS_READ,
     accepted_facts,
     quarantine,
+    write_here,
 )
+from tfxd.components.example_gen.ingest import in_process
 from tfxd.components.row_examples import BadRecord, record_to_example, value_kind, widen
 from tfxd.components.s3_example_gen import service
 from tfxd.components.s3_example_gen.params import S3Settings
@@ -224,12 +230,8 @@ class _CountsBadRows(BaseExampleGenExecutor):
         settings = S3Settings.unpack(exec_properties.get("custom_config"))
         allowed = settings.skip_bad_rows
         facts = accepted_facts(settings.accepted_schema)
-        props = {**exec_properties, OUTPUT: examples.uri, FACTS: facts}
-        super().Do(input_dict, output_dict, props)
-        good = sum(int(n) for n in read_aside(os.path.join(examples.uri, ROW_COUNTS)))
-        rows = read_bad(os.path.join(examples.uri, BAD_LINES))
+        good, rows, drift = self._read(input_dict, output_dict, exec_properties, facts)
         bad = [row.text() for row in rows]
-        drift = read_aside(os.path.join(examples.uri, DRIFT_LINES))
         if drift:
             raise TfxdError(
                 "schema drift between the rows of one split: "
@@ -252,6 +254,17 @@ class _CountsBadRows(BaseExampleGenExecutor):
                 f"on the Examples artifact as {BAD_ROWS})"
             )
 
+    def _read(
+        self, input_dict: dict, output_dict: dict, exec_properties: dict, facts: RowFacts
+    ) -> tuple[int, list[BadRow], list[str]]:
+        """The Beam pipeline: rows written, rows set aside, drift between rows."""
+        [examples] = output_dict["examples"]
+        props = {**exec_properties, OUTPUT: examples.uri, FACTS: facts}
+        super().Do(input_dict, output_dict, props)
+        good = sum(int(n) for n in read_aside(os.path.join(examples.uri, ROW_COUNTS)))
+        rows = read_bad(os.path.join(examples.uri, BAD_LINES))
+        return good, rows, read_aside(os.path.join(examples.uri, DRIFT_LINES))
+
 
 class JsonLinesExecutor(_CountsBadRows):
     """JSON lines on s3:// → tf.Example."""
@@ -273,11 +286,27 @@ class CsvExecutor(_CountsBadRows):
         return CsvToExample
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict) -> dict:
-        headers = {
-            pattern: service.same_csv_header(pattern, name)
-            for name, pattern in _split_patterns(exec_properties)
-        }
-        return super().GenerateExamplesByBeam(pipeline, {**exec_properties, HEADERS: headers})
+        return super().GenerateExamplesByBeam(
+            pipeline, {**exec_properties, HEADERS: _csv_headers(exec_properties)}
+        )
+
+    def _read(
+        self, input_dict: dict, output_dict: dict, exec_properties: dict, facts: RowFacts
+    ) -> tuple[int, list[BadRow], list[str]]:
+        """In this process, as the local CsvExampleGen reads (``example_gen/ingest.py``), unless
+        the Beam args name another runner."""
+        if not in_process(self._beam_pipeline_args, exec_properties):
+            return super()._read(input_dict, output_dict, exec_properties, facts)
+        [examples] = output_dict["examples"]
+        done = write_here(examples, exec_properties, _csv_headers(exec_properties), facts)
+        return done.rows, done.bad, []
+
+
+def _csv_headers(exec_properties: dict) -> dict[str, str]:
+    return {
+        pattern: service.same_csv_header(pattern, name)
+        for name, pattern in _split_patterns(exec_properties)
+    }
 
 
 EXECUTORS = {
