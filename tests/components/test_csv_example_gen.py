@@ -118,6 +118,16 @@ def test_without_an_accepted_schema_only_unreadable_rows_are_bad(tmp_path):
     assert len(kept) == len(GOOD) + len(BAD) - 1
 
 
+def read_by_pyarrow(path: Path, width: int, facts: dict | None = None) -> tuple[int, int]:
+    """(rows pyarrow parsed, good rows) of a file read alone."""
+    from tfxd.components.example_gen.columnar import FileRows, read_file
+
+    found = FileRows()
+    for _ in read_file(str(path), [f"c{i}" for i in range(width)], facts or {}, found):
+        pass
+    return found.fast, found.rows
+
+
 def plain_csv() -> bytes:
     """A file pyarrow reads (no quote): CRLF endings, blank lines, no newline at the end, and
     cells in the forms real exports have: padded and signed ints, an int too long for int64,
@@ -148,7 +158,6 @@ def test_plain_files_make_the_examples_and_splits_tfx_makes(tmp_path, config):
     from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxCsv
     from tfx.proto import example_gen_pb2 as pb
 
-    from tfxd.components.example_gen.columnar import plain
     from tfxd.components.example_gen.component import CsvExampleGen
     from tfxd.components.example_gen.executor import CsvExecutor
 
@@ -157,7 +166,7 @@ def test_plain_files_make_the_examples_and_splits_tfx_makes(tmp_path, config):
     (data / "b").mkdir()
     (data / "a" / "part.csv").write_bytes(plain_csv())
     (data / "b" / "part.csv").write_bytes(plain_csv().replace(b",cash,", b",bank,"))
-    assert plain(str(data / "a" / "part.csv"), 7)  # pyarrow's path, not the record reader's
+    assert read_by_pyarrow(data / "a" / "part.csv", 7) == (400, 400)  # not the record reader
     kwargs: dict = {"input_config": pb.Input(splits=[pb.Input.Split(name="all", pattern="*/*")])}
     splits = ["train", "eval"]
     if config == "partition_feature":
@@ -193,14 +202,12 @@ def test_plain_files_make_the_examples_and_splits_tfx_makes(tmp_path, config):
 
 
 def test_plain_rows_against_the_accepted_schema_are_set_aside_by_file_line(tmp_path):
-    from tfxd.components.example_gen.columnar import plain
-
     history = gate_history(tmp_path)
     bad = [row for row in BAD if '"' not in row and "extra" not in row]  # keep the file plain
     rows = GOOD[:3] + [""] + bad[:1] + ["", ""] + bad[1:] + GOOD[3:]
     examples = run(tmp_path, rows, accepted_schema=history, max_bad_rows=0.05)
     source = tmp_path / "data" / "part.csv"
-    assert plain(str(source), 5)
+    assert read_by_pyarrow(source, 5) == (len(rows) - 3, len(rows) - 3)  # 3 blank lines
     assert examples.get_int_custom_property("tfxd_rows") == len(GOOD)
     folder = Path(examples.uri) / "BadRows"
     assert (folder / "rows.csv").read_text().splitlines() == ["id,x,name,count,tract", *bad]
@@ -316,3 +323,41 @@ def test_numbers_parse_as_python_parses_them(tmp_path):
             if kind == Kind.FLOAT:
                 want = list(np.array(want, np.float32))
             assert got == want, cell
+
+
+def nasty_csv() -> bytes:
+    """Plain lines around every kind of record the plain check refuses: quoted commas, a field
+    over lines, a NUL, bytes that are not UTF-8, a field too few, a lone CR, a blank line, CRLF,
+    and a quote never closed at the end."""
+    lines = [b"id,x,name"] + [f"{i},{i / 2},n{i}".encode() for i in range(1, 30)]
+    lines[5:5] = [b'100,"3,5",quoted', b'101,4.5,"multi', b'line"', b"", b"102,x\x00y,nul"]
+    lines[12:12] = [b"103,\xff\xfe,latin", b"104,1.0", b"105,1.0,lone\rcr", b"106,2.0,crlf\r"]
+    return b"\n".join([*lines, b'107,"open,never', b"108,1,closed"]) + b"\n"
+
+
+@pytest.mark.parametrize("chunk", [8 << 20, 37], ids=["one chunk", "37-byte chunks"])
+def test_the_chunked_reader_sets_aside_what_the_record_reader_does(tmp_path, monkeypatch, chunk):
+    from tfxd.components.example_gen import columnar
+    from tfxd.components.example_gen.component import CsvExampleGen
+    from tfxd.components.example_gen.executor import CsvExecutor, CsvSettings
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "data.csv").write_bytes(nasty_csv())
+    monkeypatch.setattr(columnar, "SCAN_BYTES", chunk)  # records across chunks, too
+    fast, rows = read_by_pyarrow(tmp_path / "data" / "data.csv", 3)
+    assert (fast, rows) == (30, 32)  # 29 plain + the CRLF line; 2 quoted by the record reader
+    component = CsvExampleGen(
+        input_base=str(tmp_path / "data"), custom_config=CsvSettings(max_bad_rows=1.0).pack()
+    )
+    here = execute(CsvExecutor, component, tmp_path / "here")
+    beam = execute(CsvExecutor, component, tmp_path / "beam", ["--runner=BundleBasedDirectRunner"])
+    for split in ("train", "eval"):
+        assert serialized(here.uri, split) == serialized(beam.uri, split), split
+    for name in ("why.txt", "rows.csv"):
+        assert (
+            Path(here.uri, "BadRows", name).read_bytes()
+            == Path(beam.uri, "BadRows", name).read_bytes()
+        )
+    why = Path(here.uri, "BadRows", "why.txt").read_text()
+    assert ":10: line contains NUL" in why and ":13: not UTF-8" in why, why
+    assert ":14: 2 field(s), the header has 3" in why and "a quoted field is never closed" in why

@@ -1,16 +1,18 @@
 """CSV files read a batch of columns at a time in the executor's process, with TFX's semantics.
 
-A file whose records are all plain lines (no quote, NUL or lone CR, valid UTF-8, exactly as many
-cells as the header on every non-blank line: checked at memory speed first) is parsed by
-pyarrow, where pyarrow and Python's ``csv`` agree cell for cell; any other file is read record by
-record (``ReadCsvRecords``: quoted fields over lines, bad rows by file:line). Cells stay bytes;
-rows against the accepted schema's facts are found by pattern, and only the doubtful cells are
-judged by the Python rules (``check_cells``). Column types are inferred over the split with
-tfx_bsl's rules, the common forms by pattern and the rest value by value.
+Each file is read in chunks of lines. A record that is one plain line (no quote, NUL or lone CR,
+UTF-8, exactly as many cells as the header: checked for all lines at once) is parsed by pyarrow,
+where pyarrow and Python's ``csv`` agree cell for cell; any other record (quoted fields, which may
+span lines, and every line the check refuses) by the record reader's rules (``ReadCsvRecords``:
+bad rows by file:line). Cells stay bytes; rows against the accepted schema's facts are found by
+pattern, and only the doubtful cells are judged by the Python rules (``check_cells``). Column
+types are inferred over the split with tfx_bsl's rules, the common forms by pattern and the rest
+value by value.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +30,7 @@ from tfxd.components.example_gen.csv_rows import (
     check_cells,
 )
 
-BATCH_ROWS = 65_536
-BLOCK_BYTES = 8 << 20
-SCAN_BYTES = 16 << 20
+SCAN_BYTES = 8 << 20  # a chunk of lines; its plain ones make one batch
 INT = r"^-?[0-9]{1,18}$"  # an int64 for int() and for pyarrow alike
 DECIMAL = r"^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"  # float() and pyarrow agree
 FLOAT = r"^-?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^-?[0-9]+[eE][-+]?[0-9]+$"  # no int()
@@ -38,63 +38,27 @@ VISIBLE = "[!-~]"  # a cell holding one of these is not blank for str.strip()
 Kind = csv_decoder.ColumnType
 
 
-def _plain_lines(lines: bytes, width: int) -> bool:
-    if b'"' in lines or b"\x00" in lines or lines.count(b"\r") != lines.count(b"\r\n"):
-        return False
-    try:
-        lines.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    data = np.frombuffer(lines, np.uint8)
-    ends = np.flatnonzero(data == 10)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    commas = np.searchsorted(np.flatnonzero(data == 44), ends)
-    per_line = np.diff(np.concatenate(([0], commas)))
-    length = ends - starts
-    blank = (length == 0) | ((length == 1) & (data[np.minimum(starts, len(data) - 1)] == 13))
-    return bool(np.all(blank | (per_line == width - 1)))
+def _counts(data: np.ndarray, byte: int, bounds: np.ndarray) -> np.ndarray:
+    """How many of ``byte`` each line (between consecutive ``bounds``) holds."""
+    return np.diff(np.searchsorted(np.flatnonzero(data == byte), bounds))
 
 
-def plain(path: str, width: int) -> bool:
-    """Whether every record after the header is one plain line of ``width`` cells (module doc)."""
-    from tfx.dsl.io import fileio
-
-    with fileio.open(path, "rb") as handle:
-        handle.readline()
-        rest = b""
-        while chunk := handle.read(SCAN_BYTES):
-            data = rest + chunk
-            cut = data.rfind(b"\n") + 1
-            data, rest = data[:cut], data[cut:]
-            if data and not _plain_lines(data, width):
-                return False
-    return not rest or _plain_lines(rest + b"\n", width)
-
-
-def _pyarrow_batches(path: str, names: list[str]) -> Iterator[pa.RecordBatch]:
+def _pyarrow(lines: bytes, width: int) -> pa.RecordBatch:
     from pyarrow import csv
-    from tfx.dsl.io import fileio
 
-    with fileio.open(path, "rb") as probe:
-        probe.readline()
-        if not probe.read(1):
-            return  # the header alone: no rows (pyarrow would refuse to skip it)
-    spill = [f"c{i}" for i in range(len(names))]  # the header's names may repeat
-    local = "://" not in path
-    with open(path, "rb") if local else fileio.open(path, "rb") as handle:
-        source = handle if local else pa.PythonFile(handle, mode="r")
-        reader = csv.open_csv(
-            source,
-            read_options=csv.ReadOptions(column_names=spill, skip_rows=1, block_size=BLOCK_BYTES),
-            parse_options=csv.ParseOptions(quote_char=False, ignore_empty_lines=True),
-            convert_options=csv.ConvertOptions(
-                column_types={n: pa.binary() for n in spill},
-                strings_can_be_null=False,
-                null_values=[],
-                check_utf8=False,
-            ),
-        )
-        yield from reader
+    spill = [f"c{i}" for i in range(width)]  # the header's names may repeat
+    table = csv.read_csv(
+        pa.BufferReader(lines),
+        read_options=csv.ReadOptions(column_names=spill, block_size=max(len(lines), 1 << 20)),
+        parse_options=csv.ParseOptions(quote_char=False, ignore_empty_lines=True),
+        convert_options=csv.ConvertOptions(
+            column_types={n: pa.binary() for n in spill},
+            strings_can_be_null=False,
+            null_values=[],
+            check_utf8=False,
+        ),
+    )
+    return table.combine_chunks().to_batches()[0] if table.num_rows else _as_batch([], width)
 
 
 def _as_batch(rows: list[list[bytes]], width: int) -> pa.RecordBatch:
@@ -102,24 +66,6 @@ def _as_batch(rows: list[list[bytes]], width: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [pa.array(c, pa.binary()) for c in columns], [f"c{i}" for i in range(width)]
     )
-
-
-def _record_batches(
-    path: str, parse: ReadCsvRecords, bad: list[BadRow]
-) -> Iterator[pa.RecordBatch]:
-    import json
-
-    rows: list[list[bytes]] = []
-    for out in parse.process(path):
-        if getattr(out, "tag", None) == BAD:
-            bad.append(BadRow(**json.loads(out.value)))
-            continue
-        rows.append(out)
-        if len(rows) == BATCH_ROWS:
-            yield _as_batch(rows, len(parse.names))
-            rows = []
-    if rows:
-        yield _as_batch(rows, len(parse.names))
 
 
 def _text(column: pa.Array) -> pa.Array:
@@ -148,55 +94,116 @@ class FileRows:
 
     bad: list[BadRow] = field(default_factory=list)
     rows: int = 0
+    fast: int = 0  # of them, rows pyarrow parsed
 
 
-def _lines_of(path: str, wanted: dict[int, str]) -> list[BadRow]:
-    """The file:line and text of plain records by their index among the non-blank lines."""
-    from tfx.dsl.io import fileio
+class _Reader:
+    """One file's records, a chunk of lines at a time (module doc)."""
 
-    found: list[BadRow] = []
-    index = -1
-    with fileio.open(path, "rb") as handle:
-        handle.readline()
-        for number, line in enumerate(handle, start=2):
-            if not line.rstrip(b"\r\n"):
-                continue
-            index += 1
-            if index in wanted:
-                text = line.decode("utf-8").rstrip("\r\n")
-                found.append(BadRow(f"{path}:{number}", wanted[index], text))
-                if len(found) == len(wanted):
-                    break
-    return found
+    def __init__(self, path: str, names: list[str], facts: RowFacts, found: FileRows):
+        self.path, self.names, self.facts, self.found = path, names, facts, found
+        self.parse = ReadCsvRecords(names, facts)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        from tfx.dsl.io import fileio
+
+        with fileio.open(self.path, "rb") as handle:
+            handle.readline()  # the header: read, and checked across files, before
+            first, carry = 2, b""
+            while True:
+                chunk = handle.read(SCAN_BYTES)
+                data = carry + chunk
+                if not chunk and data and not data.endswith(b"\n"):
+                    data += b"\n"  # the last line, as a line
+                used, lines = yield from self._chunk(data, first, final=not chunk)
+                if not chunk:
+                    return
+                first, carry = first + lines, data[used:]
+
+    def _chunk(self, data: bytes, first: int, final: bool) -> Any:
+        """The records of ``data``'s lines (line ``first`` on) as batches; returns the bytes and
+        lines they used (a quoted record still open waits for the next chunk)."""
+        raw = np.frombuffer(data, np.uint8)
+        bounds = np.concatenate(([0], np.flatnonzero(raw == 10) + 1))  # line i: bounds[i:i + 2]
+        quotes = _counts(raw, 34, bounds)
+        even = np.cumsum(quotes) % 2 == 0  # a record can end after these lines
+        closed = np.flatnonzero(even)
+        n = int(closed[-1]) + 1 if len(closed) else 0
+        if final and n < len(quotes):  # as the record reader: named by where it began
+            self.found.bad.append(
+                BadRow(f"{self.path}:{first + n}", "a quoted field is never closed")
+            )
+        if not n:
+            return 0, 0
+        bounds, quotes = bounds[: n + 1], quotes[:n]
+        size = np.diff(bounds)
+        alone = np.concatenate(([True], even[: n - 1]))  # the line starts a record
+        crlf = (size >= 2) & (raw[np.maximum(bounds[1:] - 2, 0)] == 13)
+        blank = alone & ((size == 1) | ((size == 2) & crlf))
+        plain = alone & ~blank & (quotes == 0) & (_counts(raw, 0, bounds) == 0)
+        plain &= _counts(raw, 44, bounds) == len(self.names) - 1
+        plain &= _counts(raw, 13, bounds) == crlf  # no CR but the one of a CRLF
+        plain = self._utf8(data, bounds, plain)
+        if plain.any():
+            batch = _pyarrow(raw[: bounds[-1]][np.repeat(plain, size)].tobytes(), len(self.names))
+            batch = self._checked(batch, np.flatnonzero(plain), data, bounds, first)
+            self.found.rows += batch.num_rows
+            self.found.fast += batch.num_rows
+            yield batch
+        rows: list[list[bytes]] = []
+        begins = np.flatnonzero(alone & ~blank & ~plain)
+        for a, z in zip(begins, closed[np.searchsorted(closed, begins)], strict=True):
+            record = data[bounds[a] : bounds[z + 1]]
+            for out in self.parse.cells(record, f"{self.path}:{first + int(a)}"):
+                if getattr(out, "tag", None) == BAD:
+                    self.found.bad.append(BadRow(**json.loads(out.value)))
+                else:
+                    rows.append(out)
+        if rows:
+            self.found.rows += len(rows)
+            yield _as_batch(rows, len(self.names))
+        return int(bounds[-1]), n
+
+    @staticmethod
+    def _utf8(data: bytes, bounds: np.ndarray, plain: np.ndarray) -> np.ndarray:
+        """``plain`` without the lines that are not UTF-8 (the record reader names them)."""
+        try:
+            data[: int(bounds[-1])].decode("utf-8")
+            return plain
+        except UnicodeDecodeError:
+            pass
+        plain = plain.copy()
+        for i in np.flatnonzero(plain):
+            try:
+                data[bounds[i] : bounds[i + 1]].decode("utf-8")
+            except UnicodeDecodeError:
+                plain[i] = False
+        return plain
+
+    def _checked(
+        self, batch: pa.RecordBatch, lines: np.ndarray, data: bytes, bounds: np.ndarray, first: int
+    ) -> pa.RecordBatch:
+        """The batch (of these ``lines``) without its rows against the facts, which land in
+        ``found.bad``."""
+        if not self.facts:
+            return batch
+        keep = np.ones(batch.num_rows, bool)
+        for row in np.flatnonzero(_doubtful(batch, self.names, self.facts)):
+            cells = [batch.column(i)[row].as_py().decode("utf-8") for i in range(len(self.names))]
+            why = check_cells(self.names, cells, self.facts)
+            if why:
+                i = int(lines[row])
+                text = data[bounds[i] : bounds[i + 1]].decode("utf-8").rstrip("\r\n")
+                self.found.bad.append(BadRow(f"{self.path}:{first + i}", why, text))
+                keep[row] = False
+        return batch if keep.all() else batch.filter(pa.array(keep))
 
 
 def read_file(
     path: str, names: list[str], facts: RowFacts, found: FileRows
 ) -> Iterator[pa.RecordBatch]:
     """A file's good rows as batches of bytes columns; its bad rows land in ``found.bad``."""
-    if not plain(path, len(names)):
-        for batch in _record_batches(path, ReadCsvRecords(names, facts), found.bad):
-            found.rows += batch.num_rows
-            yield batch
-        return
-    wanted: dict[int, str] = {}
-    offset = 0
-    for batch in _pyarrow_batches(path, names):
-        if facts and batch.num_rows:
-            keep = np.ones(batch.num_rows, bool)
-            for row in np.flatnonzero(_doubtful(batch, names, facts)):
-                cells = [batch.column(i)[row].as_py().decode("utf-8") for i in range(len(names))]
-                why = check_cells(names, cells, facts)
-                if why:
-                    wanted[offset + int(row)] = why
-                    keep[row] = False
-            offset += batch.num_rows
-            if not keep.all():
-                batch = batch.filter(pa.array(keep))
-        found.rows += batch.num_rows
-        yield batch
-    if wanted:
-        found.bad.extend(_lines_of(path, wanted))
+    yield from _Reader(path, names, facts, found).batches()
 
 
 class Kinds:

@@ -100,14 +100,15 @@ class ReadCsvRecords(beam.DoFn):
                 parts.append(line)
                 quotes += line.count(b'"')  # '"' is never inside a multi-byte UTF-8 character
                 if quotes % 2 == 0:
-                    yield from self._cells(b"".join(parts), f"{path}:{start}")
+                    yield from self.cells(b"".join(parts), f"{path}:{start}")
                     parts, quotes = [], 0
             if parts:
                 yield beam.pvalue.TaggedOutput(
                     BAD, bad(f"{path}:{start}", "a quoted field is never closed")
                 )
 
-    def _cells(self, record: bytes, where: str) -> Any:
+    def cells(self, record: bytes, where: str) -> Any:
+        """One record's cells, or its reason to be set aside (``BAD``)."""
         try:
             text = record.decode("utf-8")
             cells = next(csv.reader([text]), [])
