@@ -375,6 +375,10 @@ def kill_and_resume(sizes: list[int], node: str, after: float) -> None:
             print(f"  partial folders after the re-run: {sum(d.exists() for d in left)}")
 
 
+def _ratio(mine: float, theirs: float) -> str:
+    return f"{mine / theirs:5.2f}" if theirs > 0 else "    -"  # - : no TFX run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -442,13 +446,13 @@ def main() -> None:
                         continue
                     print(
                         f"    {node:<10} {mine['seconds']:8.1f} | {theirs['seconds']:8.1f} | "
-                        f"{mine['seconds'] / max(theirs['seconds'], 1e-3):5.2f}  "
+                        f"{_ratio(mine['seconds'], theirs['seconds'])}  "
                         f"{rows / max(mine['seconds'], 1e-3):>10,.0f}  {mine['bytes'] / 1e6:8.1f}  "
                         f"{mine['peak'] / 2**30:5.2f} | {theirs['peak'] / 2**30:5.2f}"
                     )
                 (ts, tp, _), (fs, fp, _) = facts["tfxd"], facts.get("tfx", nothing)
                 print(
-                    f"    {'run':<10} {ts:8.1f} | {fs:8.1f} | {ts / max(fs, 1e-3):5.2f}  "
+                    f"    {'run':<10} {ts:8.1f} | {fs:8.1f} | {_ratio(ts, fs)}  "
                     f"peak RSS tfxd {tp / 2**30:.2f} GiB, TFX {fp / 2**30:.2f} GiB"
                 )
 
