@@ -154,7 +154,6 @@ class SplitWriter:
         fileio.makedirs(folder)
         self.path = os.path.join(folder, FILE_NAME.format(shard=shard, shards=shards))
         self.error: BaseException | None = None
-        self.records = 0
         self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=4)
         self._thread = threading.Thread(target=self._write, daemon=True)
         self._thread.start()
@@ -175,7 +174,6 @@ class SplitWriter:
     def put(self, records: list[bytes]) -> None:
         if self.error:
             raise self.error
-        self.records += len(records)
         self._queue.put(records)
 
     def close(self) -> None:

@@ -15,7 +15,6 @@ import os
 from typing import Any
 
 import apache_beam as beam
-from tfx.components.example_gen import utils
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
@@ -137,14 +136,8 @@ def write_here(
 ) -> Ingested:
     """``ingest`` in this process into ``examples``, its properties set as TFX's base executor
     sets them; the bad rows in file:line order."""
-    input_config = example_gen_pb2.Input()
-    proto_utils.json_to_proto(exec_properties["input_config"], input_config)
-    output_config = example_gen_pb2.Output()
-    proto_utils.json_to_proto(exec_properties["output_config"], output_config)
-    examples.split_names = artifact_utils.encode_split_names(
-        utils.generate_output_split_names(input_config, output_config)
-    )
     done = ingest(exec_properties, examples.uri, headers, facts)
+    examples.split_names = artifact_utils.encode_split_names(done.splits)
     examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
     if exec_properties.get("output_file_format"):
         examples_utils.set_file_format(examples, "tfrecords_gzip")

@@ -48,7 +48,7 @@ def in_process(beam_args: list[str] | None, exec_properties: dict) -> bool:
 class Ingested:
     rows: int = 0
     bad: list[BadRow] = field(default_factory=list)
-    per_split: dict[str, int] = field(default_factory=dict)
+    splits: list[str] = field(default_factory=list)  # the output splits' names
 
 
 def _partition_key(config: example_gen_pb2.SplitConfig, names: list[str], kinds: list) -> str:
@@ -99,10 +99,9 @@ class Output:
         for i, shard in enumerate(self.shards):
             shard.put(records[len(records) * i // n : len(records) * (i + 1) // n])
 
-    def close(self) -> int:
+    def close(self) -> None:
         for shard in self.shards:
             shard.close()
-        return sum(shard.records for shard in self.shards)
 
 
 def _split(
@@ -112,8 +111,8 @@ def _split(
     folders: list[str],
     config: example_gen_pb2.SplitConfig | None,
     done: Ingested,
-) -> list[int]:
-    """One input split into ``folders`` (one per output split); the rows written to each."""
+) -> None:
+    """One input split into ``folders`` (one per output split)."""
     schema = pa.schema([(f"c{i}", pa.binary()) for i in range(len(names))])
     kinds = Kinds(len(names))
     buckets = [0]
@@ -149,8 +148,8 @@ def _split(
                     for output, part in zip(outputs, parts, strict=True):
                         output.put(part)
         finally:
-            written = [output.close() for output in outputs]
-    return written
+            for output in outputs:
+                output.close()
 
 
 def ingest(exec_properties: dict, uri: str, headers: dict[str, str], facts: RowFacts) -> Ingested:
@@ -166,12 +165,11 @@ def ingest(exec_properties: dict, uri: str, headers: dict[str, str], facts: RowF
         if config
         else [(split, [name]) for split, name in zip(input_config.splits, names, strict=True)]
     )
-    done = Ingested()
+    done = Ingested(splits=names)
     for split, outputs in groups:
         pattern = os.path.join(exec_properties["input_base"], split.pattern)
         columns = headers[pattern].strip().split(",")  # as TFX splits it
         folders = [os.path.join(uri, f"Split-{name}") for name in outputs]
         paths = files(exec_properties, split.pattern)
-        written = _split(paths, columns, facts, folders, config, done)
-        done.per_split.update(dict(zip(outputs, written, strict=True)))
+        _split(paths, columns, facts, folders, config, done)
     return done
