@@ -155,20 +155,26 @@ def tfx_pipeline(work: Path, beam: list[str], steps: int):  # the LocalDagRunner
 def node_facts(work: Path, samples: list[tuple[float, int]]) -> dict[str, dict[str, float]]:
     """Per node of the run in ``work``: wall seconds (MLMD times), bytes of its outputs, and the
     peak RSS of the run's process tree among ``samples`` (epoch seconds, bytes) taken while it
-    ran (``--jobs 1``: one node at a time)."""
+    ran (``--jobs 1``: one node at a time). A node whose run was stopped in it (``done`` 0) has
+    the seconds from its start to the last sample."""
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
+    if not (work / "runs" / "metadata.db").exists():
+        return {}
     config = mlmd.ConnectionConfig()
     config.sqlite.filename_uri = str(work / "runs" / "metadata.db")
     config.sqlite.connection_mode = mlmd.SqliteMetadataSourceConfig.READONLY
     store = metadata_store.MetadataStore(config)
+    last = max((t for t, _ in samples), default=0.0)
     out: dict[str, dict[str, float]] = {}
     for execution in store.get_executions():
         contexts = store.get_contexts_by_execution(execution.id)
         names = [c.name.split(".", 1)[-1] for c in contexts if c.type == "node"]
         node = names[0] if names else ""
-        if node not in NODES or execution.last_known_state != mlmd.Execution.COMPLETE:
+        done = execution.last_known_state == mlmd.Execution.COMPLETE
+        stopped = execution.last_known_state in (mlmd.Execution.NEW, mlmd.Execution.RUNNING)
+        if node not in NODES or not (done or stopped):
             continue
         events = store.get_events_by_execution_ids([execution.id])
         outputs = [e.artifact_id for e in events if e.type == mlmd.Event.OUTPUT]
@@ -178,15 +184,15 @@ def node_facts(work: Path, samples: list[tuple[float, int]]) -> dict[str, dict[s
             files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
             size += sum(f.stat().st_size for f in files if f.is_file())
         start = execution.create_time_since_epoch / 1e3
-        end = execution.last_update_time_since_epoch / 1e3
+        end = execution.last_update_time_since_epoch / 1e3 if done else last
         peak = max((rss for t, rss in samples if start <= t <= end), default=0)
-        out[node] = {"seconds": end - start, "bytes": size, "peak": peak}
+        out[node] = {"seconds": end - start, "bytes": size, "peak": peak, "done": float(done)}
     return out
 
 
-def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[float, int]]]:
-    """One run in a fresh process: wall seconds and the RSS of its process tree, sampled
-    (epoch seconds, bytes)."""
+def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[float, int]], str]:
+    """One run in a fresh process: wall seconds, the RSS of its process tree, sampled (epoch
+    seconds, bytes), and why it failed ('' if it did not)."""
     if who == "tfxd":
         (work / "pipeline.yaml").write_text(
             PIPELINE.format(beam=json.dumps(BEAM[beam]), steps=steps), encoding="utf-8"
@@ -194,31 +200,47 @@ def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[
         command = [sys.executable, "-m", "tfxd.cli", "run", "pipeline.yaml", "--jobs", "1"]
     else:
         command = [sys.executable, __file__, "--tfx-run", str(work), beam, str(steps)]
-    seconds, samples, failed = sampled(command, work)
-    if failed:
-        sys.exit(f"{who} {beam} failed:\n{failed}")
-    return seconds, samples
+    return sampled(command, work)
+
+
+def memory_cap() -> int:
+    """Bytes a run's process tree may hold before it is stopped: 90% of the machine's memory
+    (there is no swap: past it the kernel kills a process of its choosing)."""
+    import psutil
+
+    return int(psutil.virtual_memory().total * 0.9)
 
 
 def sampled(command: list[str], work: Path) -> tuple[float, list[tuple[float, int]], str]:
     """``command`` run in ``work``: wall seconds, the RSS of its process tree sampled every 0.2 s
-    (epoch seconds, bytes), and the log's tail if it failed ('' if not)."""
+    (epoch seconds, bytes), and why it failed ('' if not): the log's tail, or the memory cap it
+    was stopped at (`memory_cap`)."""
+    import signal
+
     import psutil
 
+    cap = memory_cap()
     log = (work / "run.log").open("w")
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     samples: list[tuple[float, int]] = []
+    capped = ""
     while proc.poll() is None:
         try:
             tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
             samples.append((time.time(), sum(p.memory_info().rss for p in tree if p.is_running())))
         except psutil.Error:
             pass
+        if samples and samples[-1][1] > cap and not capped:
+            capped = f"stopped: its process tree held {samples[-1][1] / 2**30:.2f} GiB"
+            capped += f" (the cap, 90% of this machine's {cap / 0.9 / 2**30:.1f} GiB)"
+            os.killpg(proc.pid, signal.SIGKILL)
         time.sleep(0.2)
     seconds = time.perf_counter() - started
     log.close()
-    failed = (work / "run.log").read_text()[-5000:] if proc.returncode != 0 else ""
+    failed = capped or ((work / "run.log").read_text()[-5000:] if proc.returncode else "")
     return seconds, samples, failed
 
 
@@ -375,8 +397,12 @@ def kill_and_resume(sizes: list[int], node: str, after: float) -> None:
             print(f"  partial folders after the re-run: {sum(d.exists() for d in left)}")
 
 
-def _ratio(mine: float, theirs: float) -> str:
-    return f"{mine / theirs:5.2f}" if theirs > 0 else "    -"  # - : no TFX run
+def _ratio(mine: float, theirs: float, done: bool = True) -> str:
+    """tfxd's seconds over TFX's; '-' without a TFX run, '<' where TFX was stopped before the end
+    (its seconds a lower bound, marked '+')."""
+    if theirs <= 0:
+        return "    -"
+    return f"{mine / theirs:5.2f}" if done else f"<{mine / theirs:4.2f}"
 
 
 def main() -> None:
@@ -424,16 +450,22 @@ def main() -> None:
             for name, rate in limits(data, rows).items() if rows <= LIMITS_UP_TO else []:
                 print(f"  limit  {name:<28} {rate:>12,.0f} rows/s")
             for beam in args.beam:
-                facts = {}
+                facts, failed_runs = {}, set()
                 for who in ("tfxd",) if args.without_tfx else ("tfxd", "tfx"):
                     work = Path(tmp) / f"{who}-{beam}"
                     work.mkdir()
                     (work / "data").symlink_to(data)
                     shutil.copy(module_file(), work / "taxi_utils_native_keras.py")
-                    seconds, samples = run(work, who, beam, args.steps)
+                    seconds, samples, failed = run(work, who, beam, args.steps)
                     peak = max((rss for _, rss in samples), default=0)
                     facts[who] = (seconds, peak, node_facts(work, samples))
-                    shutil.rmtree(work / "runs")
+                    if failed:
+                        failed_runs.add(who)
+                        stopped = [n for n, f in facts[who][2].items() if not f["done"]]
+                        where = f"in {stopped[0]}" if stopped else "outside any node"
+                        print(f"  {who} {beam} failed {where} after {seconds:.1f} s:")
+                        print("    " + failed.strip().replace("\n", "\n    ")[-2000:])
+                    shutil.rmtree(work / "runs", ignore_errors=True)
                 print(
                     f"  beam {beam}: node, tfxd s | TFX s | ratio, tfxd rows/s, MB written, "
                     "peak RSS GiB tfxd | TFX"
@@ -441,18 +473,22 @@ def main() -> None:
                 nothing = (0.0, 0, {})  # --without-tfx
                 for node in NODES:
                     mine = facts["tfxd"][2].get(node)
-                    theirs = facts.get("tfx", nothing)[2].get(node, {"seconds": 0.0, "peak": 0})
+                    theirs = facts.get("tfx", nothing)[2].get(node)
+                    theirs = theirs or {"seconds": 0.0, "peak": 0, "done": 1.0}
                     if not mine:
                         continue
+                    mark = " " if theirs["done"] else "+"
                     print(
-                        f"    {node:<10} {mine['seconds']:8.1f} | {theirs['seconds']:8.1f} | "
-                        f"{_ratio(mine['seconds'], theirs['seconds'])}  "
+                        f"    {node:<10} {mine['seconds']:8.1f} | {theirs['seconds']:8.1f}{mark}| "
+                        f"{_ratio(mine['seconds'], theirs['seconds'], bool(theirs['done']))}  "
                         f"{rows / max(mine['seconds'], 1e-3):>10,.0f}  {mine['bytes'] / 1e6:8.1f}  "
                         f"{mine['peak'] / 2**30:5.2f} | {theirs['peak'] / 2**30:5.2f}"
                     )
                 (ts, tp, _), (fs, fp, _) = facts["tfxd"], facts.get("tfx", nothing)
+                whole = "tfx" not in failed_runs
                 print(
-                    f"    {'run':<10} {ts:8.1f} | {fs:8.1f} | {_ratio(ts, fs)}  "
+                    f"    {'run':<10} {ts:8.1f} | {fs:8.1f}{' ' if whole else '+'}| "
+                    f"{_ratio(ts, fs, whole)}  "
                     f"peak RSS tfxd {tp / 2**30:.2f} GiB, TFX {fp / 2**30:.2f} GiB"
                 )
 
