@@ -203,12 +203,14 @@ def run(work: Path, who: str, beam: str, steps: int) -> tuple[float, list[tuple[
     return sampled(command, work)
 
 
+MEMORY_SHARE = 0.9  # of the machine's memory a run may hold (no swap: past it the OOM killer)
+
+
 def memory_cap() -> int:
-    """Bytes a run's process tree may hold before it is stopped: 90% of the machine's memory
-    (there is no swap: past it the kernel kills a process of its choosing)."""
+    """Bytes a run's process tree may hold before it is stopped (`MEMORY_SHARE`)."""
     import psutil
 
-    return int(psutil.virtual_memory().total * 0.9)
+    return int(psutil.virtual_memory().total * MEMORY_SHARE)
 
 
 def sampled(command: list[str], work: Path) -> tuple[float, list[tuple[float, int]], str]:
@@ -235,7 +237,7 @@ def sampled(command: list[str], work: Path) -> tuple[float, list[tuple[float, in
             pass
         if samples and samples[-1][1] > cap and not capped:
             capped = f"stopped: its process tree held {samples[-1][1] / 2**30:.2f} GiB"
-            capped += f" (the cap, 90% of this machine's {cap / 0.9 / 2**30:.1f} GiB)"
+            capped += f" (the cap, {MEMORY_SHARE:.0%} of the machine's memory)"
             os.killpg(proc.pid, signal.SIGKILL)
         time.sleep(0.2)
     seconds = time.perf_counter() - started
