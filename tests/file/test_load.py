@@ -230,3 +230,45 @@ def test_a_serving_log_is_a_folder_or_an_s3_prefix(tmp_path, path, says):
     msg = only(write(tmp_path, GOOD + f"  serving: {{log: {{path: '{path}'}}}}\n"))
     assert msg.startswith(f"{tmp_path}/pipeline.yaml:9:") and says in msg, msg
     assert validate_file(write(tmp_path, GOOD + "  serving: {log: {path: s3://b/log}}\n"))
+
+
+PUSH = """\
+    train:
+      type: Trainer
+      inputs: {examples: examples.examples}
+      with: {module_file: model.py, train_steps: 5}
+    push:
+      type: %s
+      inputs: {model: train.model%s}
+      with: {destination: '%s'%s}
+"""
+
+
+@pytest.mark.parametrize(
+    "header, body, where, says",
+    [
+        (HEADER.replace("root: runs", "root: gs://b/runs"), GOOD, ":5:9:", "a local run's root"),
+        (
+            HEADER + "  metadata: {sqlite: 's3://b/m.db'}\n",
+            GOOD,
+            ":6:22:",
+            "MLMD's SQLite file: give a local path",
+        ),
+        (HEADER, GOOD + PUSH % ("Pusher", "", "s3://b/serving", ""), ":16:", "model versions"),
+        (
+            HEADER,
+            GOOD
+            + PUSH
+            % ("TFLitePusher", ", examples: examples.examples", "gs://b/serving", ", label: y"),
+            ":16:",
+            "mounted volume as pvc://",
+        ),
+    ],
+    ids=["root", "sqlite", "pusher", "tflite-pusher"],
+)
+def test_a_uri_where_only_a_local_folder_works_is_refused(tmp_path, header, body, where, says):
+    """Pushes rename versions into place, SQLite and the run's root are local files: a URI
+    there is named, not folded into a local folder called 's3:'."""
+    msg = only(write(tmp_path, body, header))
+    assert msg.startswith(f"{tmp_path}/pipeline.yaml{where}") and says in msg, msg
+    assert "cannot hold" in msg

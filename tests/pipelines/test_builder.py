@@ -149,3 +149,31 @@ def test_transform_statistics_are_computed_only_where_new_or_read(tmp_path):
     other = "    o: {type: CsvExampleGen, with: {input_base: data}}\n"
     elsewhere.write_text(text.replace("    schema_stats:", other + "    schema_stats:"))
     assert validate_file(elsewhere).nodes["transform"].params.statistics is True
+
+
+def test_a_uri_in_a_path_field_reaches_the_local_build_as_written(tmp_path):
+    """A ``Path`` would fold ``gs://b/x`` into ``gs:/b/x``, a folder named ``gs:`` in the
+    working directory."""
+    (tmp_path / "schema.pbtxt").write_text('feature { name: "x" type: FLOAT }\n')
+    (tmp_path / "p.yaml").write_text(
+        """\
+apiVersion: tfxd/v1
+kind: Pipeline
+metadata: {name: remote}
+spec:
+  root: runs
+  components:
+    examples: {type: ImportExampleGen, with: {input_base: "gs://tfxd-b/records"}}
+    schema: {type: ImportSchemaGen, with: {schema_file: schema.pbtxt}}
+    stats: {type: StatisticsGen, inputs: {examples: examples.examples}}
+    drift:
+      type: DriftValidator
+      inputs: {examples: examples.examples, statistics: stats.statistics, schema: schema.schema}
+      with: {history: "s3://tfxd-b/drift"}
+"""
+    )
+    built = build(validate_file(tmp_path / "p.yaml"), "local", with_metadata=False)
+    by_id = {c.id: c for c in built.pipeline.components}
+    assert by_id["examples"].exec_properties["input_base"] == "gs://tfxd-b/records"
+    assert by_id["drift"].exec_properties["history"] == "s3://tfxd-b/drift"
+    assert built.pipeline.pipeline_info.pipeline_root == str(tmp_path / "runs")

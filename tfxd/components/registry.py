@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tfxd.file.models import local
+
 Target = Literal["local", "kubeflow", "airflow"]
 TARGETS: frozenset[str] = frozenset({"local", "kubeflow", "airflow"})
 
@@ -32,6 +34,11 @@ def path_field(kind: Literal["file", "dir"]) -> dict[str, Any]:
     """``json_schema_extra`` marking a field as a path resolved against the pipeline file."""
     return {"x-tfxd-path": kind}
 
+
+LOCAL_FOLDER = local(  # a pusher destination's check: renames and fsync need a filesystem
+    "model versions (each is renamed into place in a folder): give a local or mounted folder "
+    "(KServe reads a mounted volume as pvc://)"
+)
 
 RUNTIME = {"x-tfxd-runtime": True}
 """``json_schema_extra``: a field that may take a runtime parameter where the target has them."""

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tfxd.errors import PipelineFileError, Problem
-from tfxd.file.models import PARAM_REF, Component, PipelineFile
+from tfxd.errors import PipelineFileError, Problem, TfxdError
+from tfxd.file.models import PARAM_REF, URI, Component, PipelineFile
 from tfxd.file.problems import did_you_mean, pydantic_problems
 from tfxd.file.yaml_loader import Document, Loc, load_document
 
@@ -58,12 +58,19 @@ class LoadedFile:
         return self.doc.path.parent
 
     def resolve(self, relative: str) -> Path:
-        """A path from the file, resolved against the file's folder (URIs are returned as is)."""
-        return Path(relative) if is_uri(relative) else (self.folder / relative).resolve()
+        """A local path from the file, resolved against the file's folder (``location`` takes
+        URIs too: a ``Path`` would fold ``s3://b/x`` into ``s3:/b/x``)."""
+        if is_uri(relative):
+            raise TfxdError(f"{self.path}: {relative} is a URI, where a local path is needed")
+        return (self.folder / relative).resolve()
+
+    def location(self, value: str) -> str:
+        """Where a path of the file points: a URI as it is, a local path against its folder."""
+        return value if is_uri(value) else str(self.resolve(value))
 
 
 def is_uri(value: str) -> bool:
-    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", value))
+    return bool(URI.match(value))
 
 
 def load(path: str | Path, text: str | None = None) -> LoadedFile:

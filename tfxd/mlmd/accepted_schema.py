@@ -29,7 +29,7 @@ def gates(pipe: Any, root: str) -> dict[str, str]:
         node = pipe.nodes[node_id]
         if node.type.models.schema_history is not None:
             out[node_id] = node.type.models.schema_history(
-                node_id, node.params, root, pipe.loaded.resolve
+                node_id, node.params, root, pipe.loaded.location
             )
     if not out:
         raise TfxdError(

@@ -26,7 +26,7 @@ def destinations(pipe: Any) -> list[Destination]:
         node = pipe.nodes[node_id]
         if node.type.models.versions is not None:
             out.append(
-                node.type.models.versions(node_id, node.params, pipe.name, pipe.loaded.resolve)
+                node.type.models.versions(node_id, node.params, pipe.name, pipe.loaded.location)
             )
     if not out:
         raise TfxdError(

@@ -20,7 +20,6 @@ from typing import Any
 
 from tfxd.components.drift_validator.params import drift_settings
 from tfxd.errors import MetadataError, TfxdError
-from tfxd.file.load import is_uri
 from tfxd.infra.drift import History, Verdict, compare
 from tfxd.infra.schema_store import SchemaStore
 from tfxd.infra.versions import manifest
@@ -47,7 +46,7 @@ def log_location(pipe: Any) -> str:
             f"{pipe.loaded.path}: spec.serving.log is not set, so tfxd serve logs nothing: add "
             "serving: {log: {path: serving-log}} and serve again"
         )
-    return settings.path if is_uri(settings.path) else str(pipe.loaded.resolve(settings.path))
+    return pipe.loaded.location(settings.path)
 
 
 def _gate(pipe: Any) -> tuple[str, Any]:
@@ -96,7 +95,7 @@ def _judge(pipe: Any, span_dir: Path, log_span: int, where: str) -> Judged:
     meta = json.loads((span_dir / "span.json").read_text(encoding="utf-8"))
     node_id, node = _gate(pipe)
     history_folder = node.type.models.schema_history(
-        node_id, node.params, pipe.root, pipe.loaded.resolve
+        node_id, node.params, pipe.root, pipe.loaded.location
     )
     [dest] = destinations(pipe)[:1]
     version = _answered_by(span_dir, meta, where)

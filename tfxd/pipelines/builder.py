@@ -47,7 +47,7 @@ def path_resolver(pipe: Pipeline, target: Target):
             return posixpath.normpath(posixpath.join(base, value))
 
         return resolve
-    return lambda value: str(pipe.loaded.resolve(value))
+    return pipe.loaded.location
 
 
 def module_importer(pipe: Pipeline):
@@ -78,7 +78,7 @@ def accepted_schemas(pipe: Pipeline, root: str) -> dict[str, str]:
         upstream = node.inputs.get("examples")
         if node.type.models.schema_history is not None and upstream is not None:
             history = node.type.models.schema_history(
-                node_id, node.params, root, pipe.loaded.resolve
+                node_id, node.params, root, pipe.loaded.location
             )
             out.setdefault(upstream[0], history)
     return out

@@ -57,7 +57,7 @@ class Pipeline:
     @property
     def root(self) -> str:
         """The pipeline root of local runs (the body's ``root``, from the file's folder)."""
-        return str(self.loaded.resolve(self.file.body.root))
+        return self.loaded.location(self.file.body.root)
 
     def module_folders(self) -> list[str]:
         """The folders of its local module files, then the pipeline file's folder."""
@@ -220,7 +220,7 @@ def _check_column_names(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
             continue
         [source] = sources
         assert source.type.checks.columns is not None
-        columns = source.type.checks.columns(source.params, loaded.resolve)
+        columns = source.type.checks.columns(source.params, loaded.location)
         if not columns:
             continue
         for path, is_key, column in node.type.checks.column_refs(node.params):
@@ -244,8 +244,10 @@ def _check_expectations(loaded: LoadedFile, nodes: dict[str, Node]) -> list:
     from tfxd.pipelines.code import module_sources
 
     def sources(module_file: str) -> list[tuple[str, str]]:
-        path = loaded.resolve(module_file) if isinstance(module_file, str) else None
-        if path is None or is_uri(module_file) or not path.is_file():
+        if not isinstance(module_file, str) or is_uri(module_file):
+            return []
+        path = loaded.resolve(module_file)
+        if not path.is_file():
             return []
         return [(n, v["text"]) for n, v in module_sources(path, loaded.folder).items()]
 

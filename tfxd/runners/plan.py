@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tfxd.file import is_uri
 from tfxd.file.changes import keyed_changes
 from tfxd.infra.fingerprints import input_changes
 from tfxd.pipelines.code import source_digests
@@ -70,7 +71,10 @@ class Plan:
 
 
 def module_digests(pipe: Pipeline, module_file: str) -> dict[str, str]:
-    """sha256 of the module file and of each local module it imports (``pipelines.code``)."""
+    """sha256 of the module file and of each local module it imports (``pipelines.code``); none
+    of a module at a URI, which only the run reads."""
+    if is_uri(module_file):
+        return {}
     return source_digests(pipe.loaded.resolve(module_file), pipe.loaded.folder)
 
 
@@ -122,7 +126,7 @@ def _digest(key: dict[str, Any] | None) -> str | None:
 
 
 def _resolver(pipe: Pipeline) -> Any:
-    return lambda value: str(pipe.loaded.resolve(value))
+    return pipe.loaded.location
 
 
 def earlier(store: Any, pipeline: str) -> dict[str, list[Any]]:

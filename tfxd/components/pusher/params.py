@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 
-from tfxd.components.registry import ComponentType, Models, Params, Resolver, path_field
+from tfxd.components.registry import (
+    LOCAL_FOLDER,
+    ComponentType,
+    Models,
+    Params,
+    Resolver,
+    path_field,
+)
 from tfxd.components.settings import Settings
 from tfxd.infra.versions import Destination
 
 
 class PusherParams(Params):
-    destination: str = Field(
+    destination: Annotated[str, LOCAL_FOLDER] = Field(
         description="Serving folder; versions go under it (relative to the pipeline file).",
         json_schema_extra=path_field("dir-create"),
     )

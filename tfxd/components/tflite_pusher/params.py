@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from tfxd.components.registry import (
+    LOCAL_FOLDER,
     Checks,
     ComponentType,
     Expect,
@@ -22,7 +23,7 @@ from tfxd.infra.versions import Destination
 
 
 class TFLitePusherParams(Params):
-    destination: str = Field(
+    destination: Annotated[str, LOCAL_FOLDER] = Field(
         description="Serving folder: versions go to <destination>/<model_name>/<version>/, the "
         "serving pointer to <destination>/models.config.",
         json_schema_extra=path_field("dir-create"),
