@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tfxd.file.models import local
+from tfxd.file.uris import local
 
 Target = Literal["local", "kubeflow", "airflow"]
 TARGETS: frozenset[str] = frozenset({"local", "kubeflow", "airflow"})

@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from tfxd.errors import PipelineFileError, Problem, TfxdError
-from tfxd.file.models import PARAM_REF, URI, Component, PipelineFile
+from tfxd.file.models import PARAM_REF, Component, PipelineFile
 from tfxd.file.problems import did_you_mean, pydantic_problems
+from tfxd.file.uris import URI
 from tfxd.file.yaml_loader import Document, Loc, load_document
 
 SECRET_KEY = re.compile(

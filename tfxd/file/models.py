@@ -10,32 +10,15 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tfxd.file.uris import LOCAL_ROOT, LOCAL_SQLITE, URI, local
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 NODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
 ENV_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 PARAM_REF = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 MULTI_PROCESSING_FROM_MB = 100.0  # Beam in worker processes from this input size (bench/scale.py)
-URI = re.compile(r"^([a-z][a-z0-9+.-]*)://")
-
-
-def local(what: str) -> AfterValidator:
-    """A path field's check that it is not a URI: ``what`` needs a local (or mounted) file."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, str) and (scheme := URI.match(value)):
-            raise ValueError(f"{scheme.group(1)}:// cannot hold {what}")
-        return value
-
-    return AfterValidator(check)
 
 
 class Strict(BaseModel):
@@ -62,9 +45,9 @@ class MySQL(Strict):
 class MetadataStore(Strict):
     """Where ML Metadata lives: a SQLite file (local default) or a MySQL server."""
 
-    sqlite: Annotated[
-        str | None, local("MLMD's SQLite file: give a local path, or use 'mysql'")
-    ] = Field(None, description="SQLite file, relative to the pipeline file.")
+    sqlite: Annotated[str | None, local(LOCAL_SQLITE)] = Field(
+        None, description="SQLite file, relative to the pipeline file."
+    )
     mysql: MySQL | None = None
 
     @model_validator(mode="after")
@@ -376,13 +359,9 @@ class Serving(Strict):
 
 
 class Body(Strict):
-    root: Annotated[
-        str,
-        local(
-            "a local run's root (its outputs, MLMD's SQLite file and staged modules are local "
-            "files): give a folder; a cluster's root is runners.kubeflow.pipeline_root"
-        ),
-    ] = Field(description="pipeline_root for local runs, relative to the pipeline file.")
+    root: Annotated[str, local(LOCAL_ROOT)] = Field(
+        description="pipeline_root for local runs, relative to the pipeline file."
+    )
     metadata: MetadataStore = Field(default_factory=MetadataStore)
     parameters: dict[str, int | float | str | bool] = Field(
         default_factory=dict,
