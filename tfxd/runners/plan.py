@@ -108,7 +108,7 @@ def node_keys(
             key["module"] = module_digests(pipe, module)
         if node.type.runs.cache_inputs is not None:
             try:
-                extra = node.type.runs.cache_inputs(node.params, _resolver(pipe), span)
+                extra = node.type.runs.cache_inputs(node.params, pipe.loaded.location, span)
             except Exception:  # a key is advice: the run reports what it cannot read
                 extra = None
             if extra is None:
@@ -123,10 +123,6 @@ def _digest(key: dict[str, Any] | None) -> str | None:
     if key is None:
         return None
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _resolver(pipe: Pipeline) -> Any:
-    return pipe.loaded.location
 
 
 def earlier(store: Any, pipeline: str) -> dict[str, list[Any]]:
